@@ -1,0 +1,107 @@
+"""The job chain: one coroutine per step, each calling one service and returning the
+output the store saves. Steps are idempotent given their inputs, so a resumed job can
+re-run an unfinished step safely (the services cache by content hash)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from gateway.jobs import STEP_PROGRESS, Job, Step
+from shared.client import ServiceClient
+
+ProgressFn = Callable[[float, str], Awaitable[None]]
+PLAN_OPTION_KEYS = ("duration_sec", "energy_curve", "style_prompt", "seed")
+
+
+@dataclass
+class MeshClients:
+    analysis: ServiceClient = field(default_factory=lambda: ServiceClient("analysis"))
+    scoring: ServiceClient = field(default_factory=lambda: ServiceClient("scoring"))
+    orchestrator: ServiceClient = field(default_factory=lambda: ServiceClient("orchestrator"))
+    separation: ServiceClient = field(default_factory=lambda: ServiceClient("separation"))
+    processing: ServiceClient = field(default_factory=lambda: ServiceClient("processing"))
+
+    async def aclose(self) -> None:
+        for client in (self.analysis, self.scoring, self.orchestrator, self.separation,
+                       self.processing):
+            await client.aclose()
+
+
+def _spread(step: Step, done: int, total: int) -> float:
+    start, end = STEP_PROGRESS[step]
+    return start + (end - start) * done / max(total, 1)
+
+
+async def _each_song(
+    job: Job, step: Step, concurrency: int, call: Callable[[dict[str, Any]], Awaitable[Any]],
+    progress: ProgressFn, label: str,
+) -> list[Any]:
+    """Run `call` for every song, `concurrency` at a time, reporting progress per song."""
+    songs = job.songs
+    semaphore = asyncio.Semaphore(max(1, concurrency))
+    done = 0
+
+    async def one(song: dict[str, Any]) -> Any:
+        nonlocal done
+        async with semaphore:
+            result = await call(song)
+        done += 1
+        await progress(_spread(step, done, len(songs)), f"{label} ({done}/{len(songs)})")
+        return result
+
+    return list(await asyncio.gather(*(one(song) for song in songs)))
+
+
+async def analyze(job: Job, clients: MeshClients, progress: ProgressFn, *,
+                  concurrency: int) -> list[dict[str, Any]]:
+    async def call(song: dict[str, Any]) -> dict[str, Any]:
+        return await clients.analysis.post_json(
+            "/analyze", {"songId": song["id"], "storage_path": song["storage_path"]}
+        )
+
+    return await _each_song(job, Step.ANALYZE, concurrency, call, progress, "Analyzing songs")
+
+
+async def score(job: Job, clients: MeshClients) -> dict[str, Any]:
+    return await clients.scoring.post_json(
+        "/calculate-mashability", {"analyses": job.outputs[Step.ANALYZE]}
+    )
+
+
+async def plan(job: Job, clients: MeshClients, *, anthropic_key: str | None) -> dict[str, Any]:
+    options = job.request.get("options") or {}
+    body = {
+        "analyses": job.outputs[Step.ANALYZE],
+        "scores": job.outputs[Step.SCORE],
+        "options": {k: options[k] for k in PLAN_OPTION_KEYS if options.get(k) is not None},
+    }
+    headers = {"X-Anthropic-Key": anthropic_key} if anthropic_key else None
+    return await clients.orchestrator.post_json("/create-masterplan", body, headers=headers)
+
+
+async def separate(job: Job, clients: MeshClients, progress: ProgressFn) -> dict[str, Any]:
+    async def call(song: dict[str, Any]) -> dict[str, Any]:
+        return await clients.separation.post_json(
+            "/separate", {"songId": song["id"], "storage_path": song["storage_path"]}
+        )
+
+    # One song at a time: separation is the heaviest step and its service queues anyway.
+    results = await _each_song(job, Step.SEPARATE, 1, call, progress, "Separating stems")
+    return {r["songId"]: {"stems": r["stems"], "backend": r.get("backend")} for r in results}
+
+
+async def render(job: Job, clients: MeshClients) -> dict[str, Any]:
+    options = job.request.get("options") or {}
+    analyses = {a["songId"]: a for a in job.outputs[Step.ANALYZE]}
+    body = {
+        "masterplan": job.outputs[Step.PLAN]["masterplan"],
+        "songs": [
+            {"id": s["id"], "storage_path": s["storage_path"], "analysis": analyses.get(s["id"])}
+            for s in job.songs
+        ],
+        "output": {"format": options.get("format", "wav")},
+    }
+    return await clients.processing.post_json("/execute-masterplan", body)

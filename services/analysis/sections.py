@@ -1,0 +1,192 @@
+"""Song form: section boundaries on phrase-starting downbeats, found where energy, harmony
+and timbre change, and labels from each section's energy and place in the song."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from services.analysis.features import pool_segments
+
+BARS_PER_PHRASE = 4
+MIN_CHANGE = 0.3  # phrase distance below which two phrases are one section
+MIN_GAP_RATIO = 2.0  # sorted distances jumping by this factor split repeats from changes
+PHASE_PRIOR = 1.25  # another phrase phase must score this much better than phase 0
+HOOK_LEVEL = 0.9  # share of the loudest section's energy that makes a chorus or drop
+QUIET_LEVEL = 0.65  # below this share a middle section is a breakdown
+MIN_BUILD_RISE = 0.08  # energy (0..1) a section must gain across itself to be a build
+EDGE_LEVEL = 0.85  # a first/last section quieter than this share is intro/outro
+
+
+@dataclass(frozen=True)
+class Section:
+    label: str
+    start_sec: float
+    end_sec: float
+    energy: float  # 0..1, mean of the song's normalised energy curve over the section
+
+
+@dataclass(frozen=True)
+class SongForm:
+    sections: list[Section]
+    phrase_starts_sec: np.ndarray  # every downbeat that starts a 4-bar phrase
+
+
+def bar_features(*, chroma: np.ndarray, log_mel: np.ndarray, rms: np.ndarray,
+                 frame_times_sec: np.ndarray, bar_starts_sec: np.ndarray,
+                 duration_sec: float) -> np.ndarray:
+    """One row per bar (n_bars, 12 + n_mels + 1): unit-norm chroma, timbre (the log-mel
+    spectral shape with the bar's level removed, so a fade is not a change of timbre),
+    z-scored, and loudness in dB (scaled to count like the other two groups)."""
+    bounds = np.append(bar_starts_sec, duration_sec)
+    bar_chroma = pool_segments(chroma, frame_times_sec=frame_times_sec, boundaries_sec=bounds)
+    bar_chroma /= np.linalg.norm(bar_chroma, axis=1, keepdims=True) + 1e-9
+    bar_mel = pool_segments(log_mel, frame_times_sec=frame_times_sec, boundaries_sec=bounds)
+    bar_mel -= bar_mel.mean(axis=1, keepdims=True)
+    bar_mel = (bar_mel - bar_mel.mean(axis=0)) / (bar_mel.std(axis=0) + 1e-6)
+    bar_mel /= np.sqrt(bar_mel.shape[1])
+    rms_db = 20.0 * np.log10(
+        pool_segments(rms, frame_times_sec=frame_times_sec, boundaries_sec=bounds) + 1e-6)
+    loudness = ((rms_db - rms_db.mean()) / 6.0)[:, None]  # 6 dB counts as one unit
+    return np.hstack([bar_chroma, bar_mel, loudness])
+
+
+def phrase_distances(features: np.ndarray, *, phase: int, n_full_bars: int
+                     ) -> tuple[np.ndarray, np.ndarray]:
+    """Distances between consecutive whole 4-bar phrases starting at bar `phase`.
+
+    Returns (distances (k,), bar index (k,) where each later phrase starts). Only bars
+    below `n_full_bars` count: a part phrase at the end (a fade, a last bar cut short)
+    belongs to the section before it."""
+    starts = np.arange(phase, n_full_bars - BARS_PER_PHRASE + 1, BARS_PER_PHRASE)
+    if len(starts) < 2:
+        return np.zeros(0), np.zeros(0, dtype=int)
+    phrases = np.array([features[b:b + BARS_PER_PHRASE].mean(axis=0) for b in starts])
+    return np.linalg.norm(np.diff(phrases, axis=0), axis=1), starts[1:]
+
+
+def phrase_phase(features: np.ndarray, *, n_full_bars: int) -> int:
+    """Bar index (0..3) where the first whole phrase starts.
+
+    With the right phase, repeated phrases line up and match closely while changes of
+    section fall between phrases, so the phrase-to-phrase distances split into small and
+    large ones; a wrong phase straddles every change and nothing matches closely. Score:
+    the contrast q75 / q25 of the distances. Phase 0 (most songs start a phrase on their
+    first downbeat) wins unless another phase is clearly better or there are too few
+    phrases to tell."""
+    contrasts = []
+    for phase in range(BARS_PER_PHRASE):
+        distances, _ = phrase_distances(features, phase=phase, n_full_bars=n_full_bars)
+        if len(distances) < 3:
+            return 0
+        low, high = np.percentile(distances, [25, 75])
+        contrasts.append(float(high / max(low, 1e-6)))
+    best = int(np.argmax(contrasts))
+    return best if contrasts[best] > PHASE_PRIOR * contrasts[0] else 0
+
+
+def choose_boundaries(distances: np.ndarray) -> np.ndarray:
+    """Which phrase-to-phrase distances are section changes: those above the widest
+    ratio gap between sorted distances (repeats of one section sit far below changes),
+    and never below MIN_CHANGE. Returns a boolean mask like `distances`."""
+    if not len(distances):
+        return np.zeros(0, dtype=bool)
+    ordered = np.sort(np.maximum(distances, 1e-6))
+    threshold = MIN_CHANGE
+    if len(ordered) >= 2:
+        ratios = ordered[1:] / ordered[:-1]
+        widest = int(np.argmax(ratios))
+        if ratios[widest] >= MIN_GAP_RATIO:
+            threshold = max(threshold, float(np.sqrt(ordered[widest] * ordered[widest + 1])))
+    return distances >= threshold
+
+
+def label_sections(energies: list[float], rises: list[float]) -> list[str]:
+    """Labels from each section's energy relative to the loudest section and its rise
+    (energy gained from its first to its last third), and from position.
+
+    Quiet ends are intro and outro; the loudest middles are hooks: a drop when a build
+    or breakdown leads into it, else a chorus; quiet middles are breakdowns; a section
+    that rises into a hook is its build; a verse-level section between later hooks is
+    the bridge; the rest are verses."""
+    n = len(energies)
+    if n == 0:
+        return []
+    if n == 1:
+        return ["verse"]
+    peak = max(energies) or 1.0
+    level = [e / peak for e in energies]
+    if n == 2:
+        return ["verse", "outro" if level[1] < QUIET_LEVEL else "chorus"]
+    labels = []
+    for i in range(n):
+        if i == 0 and level[i] < EDGE_LEVEL:
+            labels.append("intro")
+        elif i == n - 1 and level[i] < EDGE_LEVEL:
+            labels.append("outro")
+        elif level[i] >= HOOK_LEVEL:
+            labels.append("chorus")
+        elif level[i] < QUIET_LEVEL and 0 < i < n - 1:
+            labels.append("breakdown")
+        else:
+            labels.append("verse")
+    hooks_seen = 0
+    for i in range(1, n - 1):
+        next_is_hook = labels[i + 1] == "chorus"
+        if labels[i] in ("verse", "breakdown") and next_is_hook and rises[i] >= MIN_BUILD_RISE:
+            labels[i] = "build"
+        elif labels[i] == "verse" and next_is_hook and hooks_seen >= 2:
+            labels[i] = "bridge"
+        hooks_seen += labels[i] == "chorus"
+    for i in range(1, n):
+        if labels[i] == "chorus" and labels[i - 1] in ("build", "breakdown"):
+            labels[i] = "drop"
+    return labels
+
+
+def segment_song(*, downbeats_sec: np.ndarray, duration_sec: float, chroma: np.ndarray,
+                 log_mel: np.ndarray, rms: np.ndarray, frame_times_sec: np.ndarray,
+                 energy_curve: np.ndarray, energy_hop_sec: float) -> SongForm:
+    """Sections covering [0, duration_sec) contiguously, each internal boundary on a
+    phrase-starting downbeat. Frame features share `frame_times_sec`; `energy_curve`
+    (values 0..1 every `energy_hop_sec`) gives each section's energy."""
+    downbeats = np.asarray(downbeats_sec, dtype=np.float64)
+    downbeats = downbeats[(downbeats >= 0) & (downbeats < duration_sec)]
+    if len(downbeats) < 2:
+        energy = float(np.mean(energy_curve)) if len(energy_curve) else 0.0
+        return SongForm([Section("verse", 0.0, duration_sec, energy)], downbeats[:1])
+    features = bar_features(chroma=chroma, log_mel=log_mel, rms=rms,
+                            frame_times_sec=frame_times_sec, bar_starts_sec=downbeats,
+                            duration_sec=duration_sec)
+    bar_sec = float(np.median(np.diff(downbeats)))
+    # A bar is whole when it ends before the audio does (1 % slack for timing jitter).
+    n_full_bars = int(np.sum(downbeats + 0.99 * bar_sec <= duration_sec))
+    phase = phrase_phase(features, n_full_bars=n_full_bars)
+    distances, phrase_bars = phrase_distances(features, phase=phase, n_full_bars=n_full_bars)
+    boundary_bars = phrase_bars[choose_boundaries(distances)]
+    starts = [0.0] + [float(downbeats[b]) for b in boundary_bars]
+    ends = [*starts[1:], duration_sec]
+    spans = [_curve_span(energy_curve, energy_hop_sec, start, end)
+             for start, end in zip(starts, ends, strict=True)]
+    energies = [float(np.mean(span)) for span in spans]
+    labels = label_sections(energies, [_rise(span) for span in spans])
+    sections = [Section(label, round(start, 4), round(end, 4), round(energy, 4))
+                for label, start, end, energy in zip(labels, starts, ends, energies, strict=True)]
+    return SongForm(sections, downbeats[phase::BARS_PER_PHRASE])
+
+
+def _curve_span(curve: np.ndarray, hop_sec: float, start_sec: float, end_sec: float
+                ) -> np.ndarray:
+    """The energy-curve values (at least one) inside [start_sec, end_sec)."""
+    if not len(curve):
+        return np.zeros(1)
+    first = min(int(start_sec / hop_sec), len(curve) - 1)
+    last = max(first + 1, int(np.ceil(end_sec / hop_sec)))
+    return np.clip(curve[first:last], 0.0, 1.0)
+
+
+def _rise(span: np.ndarray) -> float:
+    """Mean energy of the last third minus that of the first third."""
+    third = max(1, len(span) // 3)
+    return float(span[-third:].mean() - span[:third].mean())

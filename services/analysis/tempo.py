@@ -1,0 +1,207 @@
+"""Tempo and beats: Essentia's RhythmExtractor2013 (multifeature), brought to the metrical
+level a DJ counts and, when the tempo is steady, snapped to a constant grid."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from services.analysis.algorithms import rhythm_extractor
+from services.analysis.features import OnsetEnvelopes
+
+RHYTHM_RATE_HZ = 44100  # RhythmExtractor2013 is tuned for 44.1 kHz only
+DJ_MIN_BPM = 78.0  # below this a DJ counts double time (60 → 120)
+DJ_MAX_BPM = 180.0  # above this a DJ counts half time (200 → 100)
+FALLBACK_BPM = 120.0
+# Essentia's multifeature confidence runs 0..5.32; its documentation calls < 1 very low,
+# 1-1.5 low, 1.5-3.5 good and > 3.5 excellent. Map those bands onto 0..1.
+_CONFIDENCE_RAW = (0.0, 1.0, 1.5, 3.5, 5.32)
+_CONFIDENCE_01 = (0.0, 0.25, 0.4, 0.8, 1.0)
+STEADY_MAX_RESIDUAL_SEC = 0.03  # RMS deviation of tracked beats from a constant grid
+STEADY_MIN_INLIERS = 0.8  # share of tracked beats within 70 ms of the grid
+DECISIVE_VOTE = 0.75  # share of tracked beats on one half-beat phase that settles it
+DOUBLE_TIME_RATIO = 1.5  # kick and snare each this much stronger on opposite half-beats
+
+
+@dataclass(frozen=True)
+class TempoEstimate:
+    tempo_bpm: float
+    confidence: float  # 0..1
+    beats_sec: np.ndarray  # float64 (n,), increasing
+    steady: bool  # True when the beats are a fitted constant-tempo grid
+
+
+def normalize_confidence(raw: float) -> float:
+    """Essentia's multifeature beat confidence (0..5.32) → 0..1."""
+    return float(np.interp(raw, _CONFIDENCE_RAW, _CONFIDENCE_01))
+
+
+def dj_tempo(tempo_bpm: float) -> tuple[float, float]:
+    """Fold a tempo into the DJ range [78, 180]: returns (tempo_bpm, factor) where factor
+    is what the input was multiplied by (a power of two)."""
+    factor = 1.0
+    if tempo_bpm <= 0:
+        return tempo_bpm, factor
+    # 1 % slack: a track annotated at 180 BPM must not be halved for measuring 180.4.
+    while tempo_bpm * factor < DJ_MIN_BPM * 0.99:
+        factor *= 2.0
+    while tempo_bpm * factor > DJ_MAX_BPM * 1.01:
+        factor /= 2.0
+    return tempo_bpm * factor, factor
+
+
+def rescale_beats(beats_sec: np.ndarray, *, factor: float) -> np.ndarray:
+    """Beats at `factor` (a power of two) times the tempo: 2 inserts midpoints, 0.5 keeps
+    every other beat."""
+    beats = np.asarray(beats_sec, dtype=np.float64)
+    while factor > 1.0 and len(beats) >= 2:
+        mids = (beats[:-1] + beats[1:]) / 2.0
+        beats = np.sort(np.concatenate([beats, mids]))
+        factor /= 2.0
+    while factor < 1.0 and len(beats) >= 2:
+        beats = beats[0::2]
+        factor *= 2.0
+    return beats
+
+
+def fit_grid(beats_sec: np.ndarray, *, period_sec: float) -> tuple[float, float, float, float]:
+    """Fit a constant grid t = origin + k * period / 2 to tracked beats.
+
+    Trackers lock onto the off-beats for stretches of a song (offbeat hats and bass in
+    house music), so the fit works on half-beats: a beat on either phase counts. First the
+    period that makes the beats most phase-coherent is searched within ±3 % of
+    `period_sec`; then the half-beat index of every beat within 70 ms of that grid is
+    regressed on its time by least squares, which gives sub-frame precision.
+
+    Returns (origin_sec, period_sec, rms_residual_sec, inlier_share); the origin may sit
+    on an off-beat (see `beat_phase_origin`)."""
+    beats = np.asarray(beats_sec, dtype=np.float64)
+    periods = period_sec * np.linspace(0.97, 1.03, 601)
+    # Doubling the frequency (4π instead of 2π) makes on- and off-beats the same phase.
+    phasors = np.exp(4j * np.pi * beats[None, :] / periods[:, None])
+    best = int(np.argmax(np.abs(phasors.mean(axis=1))))
+    half = float(periods[best]) / 2.0
+    origin = float(np.angle(phasors[best].mean()) / (2.0 * np.pi) * half)
+    inliers = np.zeros(len(beats), dtype=bool)
+    for _ in range(2):
+        index = np.round((beats - origin) / half)
+        inliers = np.abs(beats - (origin + index * half)) < min(0.07, half / 2.0)
+        if inliers.sum() < 2 or len(np.unique(index[inliers])) < 2:
+            break
+        half, origin = (float(v) for v in np.polyfit(index[inliers], beats[inliers], 1))
+    residual = beats - (origin + np.round((beats - origin) / half) * half)
+    rms = float(np.sqrt(np.mean(residual[inliers] ** 2))) if inliers.any() else np.inf
+    return origin, 2.0 * half, rms, float(inliers.mean())
+
+
+def grid_beats(*, origin_sec: float, period_sec: float, duration_sec: float) -> np.ndarray:
+    """A constant grid through `origin_sec`, covering [0, duration_sec)."""
+    first = origin_sec - np.floor(origin_sec / period_sec) * period_sec
+    return np.arange(first, duration_sec, period_sec)
+
+
+def _relative_strength(envelope: np.ndarray, onsets: OnsetEnvelopes,
+                       times_sec: np.ndarray) -> float:
+    """Mean envelope at `times_sec` relative to its mean everywhere."""
+    if not len(times_sec):
+        return 0.0
+    return float(onsets.strength_at(envelope, times_sec).mean() / (envelope.mean() + 1e-9))
+
+
+def _half_phase_strengths(onsets: OnsetEnvelopes, *, origin_sec: float, period_sec: float,
+                          duration_sec: float) -> np.ndarray:
+    """(2, 2) relative strengths: rows are the grid through origin and the one half a beat
+    later, columns kick and snare."""
+    out = np.zeros((2, 2))
+    for row in range(2):
+        grid = grid_beats(origin_sec=origin_sec + row * period_sec / 2.0,
+                          period_sec=period_sec, duration_sec=duration_sec)
+        out[row] = [_relative_strength(onsets.kick, onsets, grid),
+                    _relative_strength(onsets.snare, onsets, grid)]
+    return out
+
+
+def beat_phase_origin(ticks_sec: np.ndarray, *, origin_sec: float, period_sec: float,
+                      strengths: np.ndarray | None) -> float:
+    """Which half-beat phase of a fitted grid carries the beat.
+
+    The tracker's majority decides when it is decisive; a tracker that wandered between
+    phases (it happens on offbeat-heavy house) is overruled by where the kick and snare
+    onsets are stronger (`strengths` from `_half_phase_strengths`)."""
+    phase = ((ticks_sec - origin_sec) / period_sec) % 1.0
+    on_share = float(np.mean((phase < 0.25) | (phase > 0.75)))
+    if max(on_share, 1.0 - on_share) >= DECISIVE_VOTE or strengths is None:
+        return origin_sec if on_share >= 0.5 else origin_sec + period_sec / 2.0
+    score = strengths.sum(axis=1)
+    return origin_sec + (period_sec / 2.0 if score[1] > score[0] else 0.0)
+
+
+def is_double_time(strengths: np.ndarray) -> bool:
+    """True when kick and snare sit on opposite half-beats, each clearly: the tracker
+    counted half time (drum & bass at 87 instead of 174). Rows of `strengths` are the beat
+    and the off-beat, columns kick and snare."""
+    kick_ratio = strengths[0, 0] / (strengths[1, 0] + 1e-9)
+    snare_ratio = strengths[0, 1] / (strengths[1, 1] + 1e-9)
+    return bool(
+        (kick_ratio > DOUBLE_TIME_RATIO and snare_ratio < 1 / DOUBLE_TIME_RATIO)
+        or (kick_ratio < 1 / DOUBLE_TIME_RATIO and snare_ratio > DOUBLE_TIME_RATIO)
+    )
+
+
+def estimate_tempo(mono: np.ndarray, *, sample_rate_hz: int,
+                   onsets: OnsetEnvelopes | None = None) -> TempoEstimate:
+    """Tempo (BPM at the DJ's metrical level), beats and confidence of a mono signal.
+
+    mono: float32 (n,) at `sample_rate_hz`, which must be 44100 Hz. `onsets` (optional)
+    settle the beat phase and the metrical level where the tracker is unsure.
+    """
+    if sample_rate_hz != RHYTHM_RATE_HZ:
+        raise ValueError(f"estimate_tempo needs 44100 Hz audio, got {sample_rate_hz}")
+    signal = np.ascontiguousarray(mono, dtype=np.float32)
+    duration_sec = len(signal) / sample_rate_hz
+    bpm, ticks, raw_confidence, _, _ = rhythm_extractor()(signal)
+    ticks = np.asarray(ticks, dtype=np.float64)
+    confidence = normalize_confidence(float(raw_confidence))
+    if len(ticks) < 4 or not np.isfinite(bpm) or bpm <= 0:
+        # No pulse: still answer with a grid so downstream code has bars to work with,
+        # and say through the confidence that it means nothing.
+        tempo_bpm = dj_tempo(float(bpm))[0] if np.isfinite(bpm) and bpm > 0 else FALLBACK_BPM
+        beats = grid_beats(origin_sec=0.0, period_sec=60.0 / tempo_bpm, duration_sec=duration_sec)
+        return TempoEstimate(round(tempo_bpm, 3), min(confidence, 0.1), beats, steady=False)
+
+    # The tracker quantises beats to its 11.6 ms frames, so its median inter-beat
+    # interval is coarse; the grid fit below recovers the exact period when steady.
+    intervals = np.diff(ticks)
+    low, high = np.percentile(intervals, [25, 75])
+    tracked_period = float(np.mean(intervals[(intervals >= low) & (intervals <= high)]))
+    origin, period, rms, inlier_share = fit_grid(ticks, period_sec=tracked_period)
+    if rms >= STEADY_MAX_RESIDUAL_SEC or inlier_share < STEADY_MIN_INLIERS:
+        tempo_bpm, factor = dj_tempo(60.0 / tracked_period)
+        beats = rescale_beats(ticks, factor=factor)
+        return TempoEstimate(round(tempo_bpm, 3), confidence, beats, steady=False)
+
+    strengths = None
+    if onsets is not None:
+        strengths = _half_phase_strengths(onsets, origin_sec=origin, period_sec=period,
+                                          duration_sec=duration_sec)
+    origin = beat_phase_origin(ticks, origin_sec=origin, period_sec=period, strengths=strengths)
+    tempo_bpm, factor = dj_tempo(60.0 / period)
+    if onsets is not None and factor == 1.0 and tempo_bpm * 2.0 <= DJ_MAX_BPM * 1.01:
+        beat_strengths = _half_phase_strengths(onsets, origin_sec=origin, period_sec=period,
+                                               duration_sec=duration_sec)
+        if is_double_time(beat_strengths):
+            tempo_bpm, factor = tempo_bpm * 2.0, 2.0
+    dj_period = period / factor
+    if factor < 1.0 and onsets is not None:
+        # Half time: of every two tracked beats keep the one with the kick and snare.
+        candidates = [origin + k * period for k in range(round(1.0 / factor))]
+        scores = [
+            sum(_relative_strength(env, onsets, grid_beats(
+                origin_sec=c, period_sec=dj_period, duration_sec=duration_sec))
+                for env in (onsets.kick, onsets.snare))
+            for c in candidates
+        ]
+        origin = candidates[int(np.argmax(scores))]
+    beats = grid_beats(origin_sec=origin, period_sec=dj_period, duration_sec=duration_sec)
+    return TempoEstimate(round(float(tempo_bpm), 3), confidence, beats, steady=True)

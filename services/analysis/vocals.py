@@ -1,0 +1,106 @@
+"""Lead-vocal activity without a learned model.
+
+A lead voice is harmonic (sustained partials: a harmonic-percussive split removes the
+drums), sits in the 250 Hz-4 kHz band (above the bass, below the hats) and is mixed in
+the centre of the stereo image, while pads and effects spread wide. So a frame counts as
+sung when
+
+* its centre-panned harmonic energy in that band is within `LEVEL_RANGE_DB` of the
+  song's loudest such frames (the 98th percentile), and
+* that centre part is at least `MIN_CENTRE_SHARE_DB` of all the harmonic energy in the
+  band (for mono input every frame passes this test).
+
+Gaps under 0.5 s are bridged and intervals under 0.3 s dropped.
+
+Measured on 14 synthetic songs: 0.94 mean frame accuracy (lowest 0.85); the same songs
+without vocals: 0.95 of frames correctly silent. Essentia's PredominantPitchMelodia
+voicing was tried first and rejected: on full mixes it follows pads and the bass as
+readily as the voice (frame accuracy 0.5-0.7). Known limit: stacked, wide-panned vocals
+(the Lithium excerpt) fail the centre test.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.ndimage import median_filter, uniform_filter1d
+
+from shared.audio_io import resample
+
+VOCAL_RATE_HZ = 16000
+N_FFT = 1024
+HOP_SAMPLES = 512  # 32 ms
+BAND_HZ = (250.0, 4000.0)
+HARMONIC_KERNEL_SEC = 0.27  # time median: sustained partials survive, drum hits do not
+PERCUSSIVE_KERNEL_BINS = 17  # frequency median: broadband hits survive, partials do not
+SMOOTH_SEC = 0.3
+LEVEL_RANGE_DB = 10.0
+MIN_CENTRE_SHARE_DB = -3.0
+MERGE_GAP_SEC = 0.5
+MIN_INTERVAL_SEC = 0.3
+
+
+def _stft(signal: np.ndarray) -> np.ndarray:
+    """Complex STFT (n_bins, n_frames) of a 1-D signal with a Hann window."""
+    padded = np.pad(signal, (N_FFT // 2, N_FFT // 2))
+    if len(padded) < N_FFT:
+        padded = np.pad(padded, (0, N_FFT - len(padded)))
+    frames = np.lib.stride_tricks.sliding_window_view(padded, N_FFT)[::HOP_SAMPLES]
+    return np.fft.rfft(frames * np.hanning(N_FFT).astype(np.float32), axis=1).T
+
+
+def vocal_frames(stereo: np.ndarray, *, sample_rate_hz: int) -> tuple[np.ndarray, float]:
+    """Per-frame lead-vocal decision for (channels, n) or (n,) audio.
+
+    Returns (mask (n_frames,) bool, hop_sec); frame i covers time i * hop_sec."""
+    audio = stereo if stereo.ndim == 2 else stereo[None, :]
+    audio = resample(audio.astype(np.float32), from_rate_hz=sample_rate_hz,
+                     to_rate_hz=VOCAL_RATE_HZ)
+    left, right = audio[0], audio[-1]  # mono input: both sides are the one channel
+    freqs = np.fft.rfftfreq(N_FFT, 1.0 / VOCAL_RATE_HZ)
+    band = (freqs >= BAND_HZ[0]) & (freqs <= BAND_HZ[1])
+    spec_left = _stft(left)[band]
+    spec_right = _stft(right)[band]
+    mid = np.abs(spec_left + spec_right) / 2.0
+    side = np.abs(spec_left - spec_right) / 2.0
+    hop_sec = HOP_SAMPLES / VOCAL_RATE_HZ
+    # Soft masks: harmonic-vs-percussive by median filtering (Fitzgerald 2010), and
+    # centre-vs-sides from how much of each bin cancels in L-R.
+    harmonic = median_filter(mid, size=(1, max(3, int(HARMONIC_KERNEL_SEC / hop_sec) | 1)))
+    percussive = median_filter(mid, size=(PERCUSSIVE_KERNEL_BINS, 1))
+    harmonic_mask = harmonic**2 / (harmonic**2 + percussive**2 + 1e-12)
+    centre_mask = np.clip(1.0 - side / (mid + 1e-9), 0.0, 1.0) ** 2
+    harmonic_energy = ((mid * harmonic_mask) ** 2).sum(axis=0)
+    centre_energy = ((mid * harmonic_mask * centre_mask) ** 2).sum(axis=0)
+    window = max(1, round(SMOOTH_SEC / hop_sec))
+    harmonic_db = 10.0 * np.log10(uniform_filter1d(harmonic_energy, window) + 1e-12)
+    centre_db = 10.0 * np.log10(uniform_filter1d(centre_energy, window) + 1e-12)
+    if not np.any(centre_energy > 0):
+        return np.zeros(len(centre_db), dtype=bool), hop_sec
+    loud = centre_db > np.percentile(centre_db, 98) - LEVEL_RANGE_DB
+    centred = centre_db - harmonic_db > MIN_CENTRE_SHARE_DB
+    return loud & centred, hop_sec
+
+
+def mask_to_intervals(mask: np.ndarray, *, hop_sec: float,
+                      merge_gap_sec: float = MERGE_GAP_SEC,
+                      min_length_sec: float = MIN_INTERVAL_SEC) -> list[tuple[float, float]]:
+    """Runs of True frames as [start_sec, end_sec) intervals; gaps shorter than
+    `merge_gap_sec` are bridged, then intervals shorter than `min_length_sec` dropped."""
+    edges = np.diff(np.concatenate([[0], np.asarray(mask, dtype=np.int8), [0]]))
+    starts = np.flatnonzero(edges == 1) * hop_sec
+    ends = np.flatnonzero(edges == -1) * hop_sec
+    merged: list[list[float]] = []
+    for start, end in zip(starts, ends, strict=True):
+        if merged and start - merged[-1][1] < merge_gap_sec:
+            merged[-1][1] = float(end)
+        else:
+            merged.append([float(start), float(end)])
+    return [(start, end) for start, end in merged if end - start >= min_length_sec]
+
+
+def detect_vocals(samples: np.ndarray, *, sample_rate_hz: int) -> list[tuple[float, float]]:
+    """Lead-vocal intervals [(start_sec, end_sec)] of (channels, n) or (n,) audio."""
+    mask, hop_sec = vocal_frames(samples, sample_rate_hz=sample_rate_hz)
+    duration_sec = samples.shape[-1] / sample_rate_hz
+    return [(round(start, 3), round(min(end, duration_sec), 3))
+            for start, end in mask_to_intervals(mask, hop_sec=hop_sec)]

@@ -1,0 +1,121 @@
+"""The shape of a mashup: its form in whole phrases and its energy curve.
+
+A phrase is four bars at targetBPM. Forms are chosen from song-like templates that fit
+the number of phrases; each section's length stays within its template range, and
+extra phrases go preferably where they make 8- or 16-bar sections.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from shared.contracts.orchestrator import ENERGY_CURVES
+
+PHRASE_BARS = 4
+BEATS_PER_BAR = 4
+
+# (kind, min phrases, max phrases) per section, simplest first.
+TEMPLATES: tuple[tuple[tuple[str, int, int], ...], ...] = (
+    (("verse", 1, 2), ("drop", 1, 2)),
+    (("verse", 1, 2), ("drop", 1, 3), ("outro", 1, 1)),
+    (("intro", 1, 2), ("verse", 1, 4), ("drop", 1, 4), ("outro", 1, 2)),
+    (("intro", 1, 2), ("verse", 2, 4), ("build", 1, 2), ("drop", 2, 4), ("outro", 1, 2)),
+    (("intro", 1, 2), ("verse", 2, 4), ("build", 1, 2), ("drop", 2, 4), ("breakdown", 1, 4),
+     ("drop", 2, 4), ("outro", 1, 2)),
+    (("intro", 1, 2), ("verse", 2, 4), ("build", 1, 2), ("drop", 2, 4), ("breakdown", 1, 2),
+     ("verse", 2, 4), ("build", 1, 2), ("drop", 2, 4), ("outro", 1, 2)),
+)
+# Where extra phrases go first; the bigger, the likelier.
+_GROWTH_PRIORITY = {"drop": 1.0, "verse": 0.9, "breakdown": 0.6, "intro": 0.5, "outro": 0.4,
+                    "build": 0.3}
+# Typical energy of each kind of section (0..1), blended with the chosen curve.
+KIND_ENERGY = {"intro": 0.3, "verse": 0.5, "build": 0.65, "drop": 0.95, "breakdown": 0.35,
+               "outro": 0.3}
+
+
+@dataclass(frozen=True)
+class FormSection:
+    kind: str
+    bars: int
+
+
+def phrases_for(duration_sec: float, *, target_bpm: float,
+                duration_range_sec: tuple[float, float] = (30.0, 240.0)) -> int:
+    """Number of whole phrases closest to `duration_sec`, kept inside the range."""
+    phrase_sec = PHRASE_BARS * BEATS_PER_BAR * 60.0 / target_bpm
+    low, high = duration_range_sec
+    phrases = max(1, round(duration_sec / phrase_sec))
+    while phrases > 1 and phrases * phrase_sec > high + 1e-9:
+        phrases -= 1
+    while phrases * phrase_sec < low - 1e-9 and (phrases + 1) * phrase_sec <= high + 1e-9:
+        phrases += 1
+    return phrases
+
+
+def _choose_template(phrases: int, rng: random.Random) -> list[tuple[str, int, int]]:
+    fitting = [t for t in TEMPLATES if sum(s[1] for s in t) <= phrases <= sum(s[2] for s in t)]
+    if not fitting:
+        if phrases < sum(s[1] for s in TEMPLATES[0]):
+            return [("drop", 1, phrases)]
+        # Longer than any template allows: the richest one, with sections growing further.
+        return [(kind, low, phrases) for kind, low, _ in TEMPLATES[-1]]
+    # Usually the richest form that fits; sometimes a simpler one, for variety.
+    richest = fitting[-1]
+    if len(fitting) > 1 and rng.random() < 0.3:
+        return list(rng.choice(fitting[:-1]))
+    return list(richest)
+
+
+def plan_form(phrases: int, rng: random.Random) -> list[FormSection]:
+    """Sections (kind, bars) totalling exactly `phrases` phrases."""
+    template = _choose_template(phrases, rng)
+    sizes = [low for _, low, _ in template]
+    extra = phrases - sum(sizes)
+    while extra > 0:
+        open_ = [i for i, (_, _, high) in enumerate(template) if sizes[i] < high]
+        candidates = open_ or list(range(len(template)))
+
+        def score(i: int) -> float:
+            kind = template[i][0]
+            # An odd phrase count grows first: 1 → 2 phrases is a 4 → 8 bar section.
+            return 2.0 * (sizes[i] % 2) + _GROWTH_PRIORITY.get(kind, 0.5) + 0.6 * rng.random()
+
+        best = max(candidates, key=score)
+        sizes[best] += 1
+        extra -= 1
+    return [FormSection(kind, size * PHRASE_BARS) for (kind, _, _), size in
+            zip(template, sizes, strict=True)]
+
+
+def _bump(t: float, centre: float, width: float) -> float:
+    return math.exp(-0.5 * ((t - centre) / width) ** 2)
+
+
+def _plateau_peak(t: float) -> float:
+    if t < 0.4:
+        return 0.3 + 1.5 * t  # 0.3 → 0.9
+    if t < 0.85:
+        return 0.9 + 0.1 * _bump(t, 0.65, 0.1)
+    return 0.9 - (t - 0.85) / 0.15 * 0.5
+
+
+CURVES: dict[str, Callable[[float], float]] = {
+    "build": lambda t: 0.25 + 0.7 * t,
+    "decline": lambda t: 0.95 - 0.65 * t,
+    "wave": lambda t: 0.55 - 0.35 * math.cos(2.5 * math.pi * t),
+    "steady": lambda t: 0.65,
+    "double-peak": lambda t: 0.25 + 0.7 * max(_bump(t, 0.35, 0.12), _bump(t, 0.78, 0.12)),
+    "late-peak": lambda t: 0.25 + 0.7 * _bump(t, 0.8, 0.15),
+    "rollercoaster": lambda t: 0.55 - 0.4 * math.cos(5.0 * math.pi * t),
+    "plateau-peak": _plateau_peak,
+}
+assert set(CURVES) == set(ENERGY_CURVES)
+
+
+def energy_level(kind: str, position: float, curve: str) -> float:
+    """Energy (0..1) of a section of `kind` centred at `position` (0..1 of the mashup)."""
+    value = 0.5 * KIND_ENERGY.get(kind, 0.5) + 0.5 * CURVES[curve](min(1.0, max(0.0, position)))
+    return round(min(1.0, max(0.0, value)), 2)

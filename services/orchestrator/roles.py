@@ -1,0 +1,138 @@
+"""Who sings and who plays: the vocal and instrumental sources, target tempo and key.
+
+Taken from the scoring service's recommendation when it is there and names the songs
+given; otherwise computed: the song with the most sung time is the vocal source, the
+partner needing the least time-stretch is the instrumental source, whose (folded) tempo
+and key become the target.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import ValidationError
+
+from services.orchestrator.sources import fold_tempo
+from services.orchestrator.validation import vocal_time_sec
+from shared.camelot import normalize_key, parse_key
+from shared.contracts.analysis import AnalysisResult
+from shared.contracts.scoring import Recommendation
+
+# Target tempos are folded (halved/doubled) into this range, where 4-bar phrases feel right.
+TARGET_BPM_RANGE = (70.0, 180.0)
+
+
+@dataclass(frozen=True)
+class Roles:
+    vocal: AnalysisResult
+    instrumental: AnalysisResult
+    target_bpm: float
+    target_key: str
+    pitch_shift_semitones: dict[str, int]
+    from_scores: bool
+    notes: list[str] = field(default_factory=list)  # why a fallback was used
+
+    def tempo_ratio(self, song: AnalysisResult) -> float:
+        """Source seconds per output second when `song` plays at the target tempo."""
+        return self.target_bpm / fold_tempo(song.bpm, reference_bpm=self.target_bpm)
+
+
+def fold_into_range(tempo_bpm: float, low: float = TARGET_BPM_RANGE[0],
+                    high: float = TARGET_BPM_RANGE[1]) -> float:
+    """Halve or double `tempo_bpm` until it lies in [low, high] (when it can)."""
+    for _ in range(4):
+        if tempo_bpm < low:
+            tempo_bpm *= 2.0
+        elif tempo_bpm > high:
+            tempo_bpm /= 2.0
+    return tempo_bpm
+
+
+def key_shift_semitones(source_key: str, target_key: str) -> int:
+    """Smallest shift (−6..+5) that puts `source_key` on `target_key` or, across modes,
+    on the target's relative key (A minor ↔ C major)."""
+    source_pc, source_mode = parse_key(source_key)
+    target_pc, target_mode = parse_key(target_key)
+    if source_mode != target_mode:
+        target_pc += 3 if target_mode == "minor" else -3  # the relative key's tonic
+    return (target_pc - source_pc + 6) % 12 - 6
+
+
+def _recommendation(scores: Mapping[str, Any]) -> tuple[Recommendation | None, str | None]:
+    """The recommendation of the best pair (the one named by best_pair, else pairs[0])."""
+    pairs = scores.get("pairs") if isinstance(scores, Mapping) else None
+    if not pairs or not isinstance(pairs, list):
+        return None, None
+    best = scores.get("best_pair")
+    chosen = pairs[0]
+    if isinstance(best, (list, tuple)) and len(best) == 2:
+        for pair in pairs:
+            if isinstance(pair, Mapping) and {pair.get("a"), pair.get("b")} == set(best):
+                chosen = pair
+                break
+    raw = chosen.get("recommended") if isinstance(chosen, Mapping) else None
+    if raw is None:
+        return None, None
+    try:
+        return Recommendation.model_validate(raw), None
+    except ValidationError:
+        return None, "the scores' recommendation is malformed; computed roles from the analyses"
+
+
+def _stretch_cost(vocal: AnalysisResult, partner: AnalysisResult) -> float:
+    target = fold_into_range(partner.bpm)
+    return abs(math.log(fold_tempo(vocal.bpm, reference_bpm=target) / target))
+
+
+def _safe_key(key: str, fallback: str) -> str:
+    try:
+        return normalize_key(key)
+    except ValueError:
+        return fallback
+
+
+def _fallback_roles(analyses: Sequence[AnalysisResult], notes: list[str]) -> Roles:
+    # max() keeps the first of equals, so ties go to the earlier song: deterministic.
+    vocal = max(analyses, key=vocal_time_sec)
+    partners = [a for a in analyses if a is not vocal]
+    instrumental = min(partners, key=lambda a: (_stretch_cost(vocal, a), vocal_time_sec(a)))
+    target_key = _safe_key(instrumental.key, "C major")
+    shifts = {instrumental.songId: 0}
+    try:
+        shifts[vocal.songId] = key_shift_semitones(vocal.key, target_key)
+    except ValueError:
+        shifts[vocal.songId] = 0
+    return Roles(vocal, instrumental, round(fold_into_range(instrumental.bpm), 3), target_key,
+                 shifts, from_scores=False, notes=notes)
+
+
+def choose_roles(analyses: Sequence[AnalysisResult], scores: Mapping[str, Any]) -> Roles:
+    """Vocal and instrumental source, target tempo/key and per-song pitch shifts."""
+    if len(analyses) < 2:
+        raise ValueError("a mashup needs at least two songs")
+    by_id = {a.songId: a for a in analyses}
+    recommendation, problem = _recommendation(scores or {})
+    notes = [problem] if problem else []
+    if recommendation is None:
+        return _fallback_roles(analyses, notes)
+    vocal = by_id.get(recommendation.vocal_source)
+    instrumental = by_id.get(recommendation.instrumental_source)
+    if vocal is None or instrumental is None or vocal is instrumental:
+        notes.append("the scores' recommendation names songs that do not form a pair here; "
+                     "computed roles from the analyses")
+        return _fallback_roles(analyses, notes)
+    target_key = _safe_key(recommendation.targetKey, _safe_key(instrumental.key, "C major"))
+    shifts = {song_id: int(shift) for song_id, shift in
+              recommendation.pitch_shift_semitones.items() if song_id in by_id}
+    for song in (vocal, instrumental):  # fill in what the recommendation left out
+        if song.songId not in shifts:
+            try:
+                shifts[song.songId] = key_shift_semitones(song.key, target_key)
+            except ValueError:
+                shifts[song.songId] = 0
+    target_bpm = fold_into_range(recommendation.targetBPM)
+    return Roles(vocal, instrumental, round(target_bpm, 3), target_key, shifts,
+                 from_scores=True, notes=notes)

@@ -1,0 +1,261 @@
+"""The deterministic planner: a song-like mashup form from the analyses alone.
+
+Same inputs and seed → the same plan; another seed → another valid plan (form variant,
+source passages, effect choices). The vocal source sings over the instrumental source's
+drums, bass and other stems; one vocal and one bass layer at most at any time.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from services.orchestrator.form import energy_level, phrases_for, plan_form
+from services.orchestrator.roles import Roles, choose_roles
+from services.orchestrator.sources import InstrumentalCursor, VocalCursor, fold_tempo
+from services.orchestrator.validation import bar_sec, validate_plan, vocal_time_sec
+from shared.camelot import key_to_camelot
+from shared.contracts.analysis import AnalysisResult
+from shared.contracts.orchestrator import (
+    ENERGY_CURVES,
+    GlobalSettings,
+    Layer,
+    Masterplan,
+    MasterplanResponse,
+    PlanOptions,
+    ProblemSolution,
+    TimelineSection,
+)
+
+DEFAULT_DURATION_SEC = 90.0
+DURATION_RANGE_SEC = (30.0, 240.0)
+DEFAULT_CURVES = ("plateau-peak", "wave")  # picked by seed when none is asked for
+DESCRIPTIONS = {
+    "intro": "Intro: {inst}'s drums, bass and keys alone, fading in.",
+    "verse": "Verse: {vocal}'s vocals over {inst}'s groove.",
+    "build": "Build: filters sweep up and the tension rises.",
+    "drop": "Drop: full energy, {vocal}'s vocals over {inst}'s full band.",
+    "breakdown": "Breakdown: drums out; {vocal}'s vocals float over {inst}'s keys.",
+    "outro": "Outro: {inst}'s groove winds down and fades out.",
+}
+
+
+@dataclass
+class _Context:
+    roles: Roles
+    rng: random.Random
+    vocals: VocalCursor
+    vocal_lead_backup: InstrumentalCursor  # for a vocal source with no sung phrases
+    inst: InstrumentalCursor
+    drops_seen: int = 0
+
+
+def _volume(base_db: float, energy: float, *, swing_db: float = 3.0) -> float:
+    """Louder in energetic sections, quieter in calm ones; half-dB steps."""
+    return round(2.0 * (base_db + swing_db * (energy - 0.6))) / 2.0
+
+
+def _inst_layers(ctx: _Context, start: float, energy: float, stems: Sequence[str],
+                 effects: Mapping[str, list[str]]) -> list[Layer]:
+    base = {"drums": -3.0, "bass": -4.0, "other": -4.0}
+    return [Layer(songId=ctx.roles.instrumental.songId, stem=stem,  # type: ignore[arg-type]
+                  volume_db=_volume(base[stem], energy), effects=list(effects.get(stem, [])),
+                  source_start_sec=round(start, 3)) for stem in stems]
+
+
+def _lead_layer(ctx: _Context, duration_sec: float, energy: float, effects: list[str], *,
+                prefer_loud: bool = False, base_db: float = 0.0) -> Layer:
+    """The vocal source's lead: its vocals, or its 'other' stem if it has no vocals."""
+    vocal_id = ctx.roles.vocal.songId
+    start = ctx.vocals.take(duration_sec, prefer_loud=prefer_loud)
+    if start is None:
+        start = ctx.vocal_lead_backup.take(duration_sec, energy=energy, kind="verse")
+        return Layer(songId=vocal_id, stem="other", volume_db=_volume(base_db - 2, energy,
+                     swing_db=1.0), effects=effects, source_start_sec=round(start, 3))
+    return Layer(songId=vocal_id, stem="vocals", volume_db=_volume(base_db, energy, swing_db=1.0),
+                 effects=effects, source_start_sec=round(start, 3))
+
+
+def _section_layers(ctx: _Context, kind: str, duration_sec: float, energy: float) -> list[Layer]:
+    """The layers of one section: the arrangement rules of the form, with seeded variety."""
+    rng = ctx.rng
+    inst_start = ctx.inst.take(duration_sec, energy=energy, kind=kind)
+    if kind == "intro":
+        drum_fx = rng.choice([["fade_in"], ["highpass:200", "fade_in"], ["lowpass:800"]])
+        return _inst_layers(ctx, inst_start, energy, ("drums", "bass", "other"),
+                            {"drums": drum_fx, "other": ["fade_in"]})
+    if kind == "verse":
+        lead = _lead_layer(ctx, duration_sec, energy, rng.choice([[], ["reverb:0.2"]]))
+        other_fx = rng.choice([[], ["sidechain:3"], ["highpass:300"]])
+        return [*_inst_layers(ctx, inst_start, energy, ("drums", "bass", "other"),
+                              {"other": other_fx}), lead]
+    if kind == "build":
+        stems = ("drums", "other") if rng.random() < 0.6 else ("drums", "bass", "other")
+        sweep = {stem: ["filter_sweep_up"] for stem in stems}
+        lead = _lead_layer(ctx, duration_sec, energy, [rng.choice(["delay:1/8", "delay:1/4"])])
+        return [*_inst_layers(ctx, inst_start, energy, stems, sweep), lead]
+    if kind == "drop":
+        ctx.drops_seen += 1
+        pump = {"bass": ["sidechain:6"], "other": ["sidechain:4"]}
+        layers = _inst_layers(ctx, inst_start, energy, ("drums", "bass", "other"), pump)
+        lead = _lead_layer(ctx, duration_sec, energy, [], prefer_loud=True)
+        layers.append(lead)
+        if energy >= 0.7:
+            # Both songs' drums, the second high-passed: its kick would double the low end.
+            extra_stem = "drums" if ctx.drops_seen % 2 or rng.random() < 0.5 else "other"
+            if lead.stem == "other":  # the lead already is this song's 'other' stem
+                extra_stem = "drums"
+            layers.append(Layer(songId=ctx.roles.vocal.songId, stem=extra_stem,  # type: ignore[arg-type]
+                                volume_db=_volume(-9.0, energy), effects=["highpass:200"],
+                                source_start_sec=lead.source_start_sec))
+        return layers
+    if kind == "breakdown":
+        space = rng.choice([["reverb:0.35", "delay:1/4"], ["reverb:0.5"], ["delay:3/16"]])
+        lead = _lead_layer(ctx, duration_sec, energy, space, base_db=-1.0)
+        return [*_inst_layers(ctx, inst_start, energy, ("other",),
+                              {"other": rng.choice([["reverb:0.4"], ["lowpass:2000"]])}), lead]
+    # outro
+    layers = _inst_layers(ctx, inst_start, energy, ("drums", "bass", "other"),
+                          {stem: ["fade_out"] for stem in ("drums", "bass", "other")})
+    if ctx.vocals.has_fresh(duration_sec) and rng.random() < 0.5:
+        layers.append(_lead_layer(ctx, duration_sec, energy,
+                                  ["delay:1/4", "reverb:0.5", "fade_out"], base_db=-6.0))
+    return layers
+
+
+def _title(analysis: AnalysisResult) -> str:
+    extra = analysis.model_extra or {}
+    return str(extra.get("title") or analysis.songId)
+
+
+def _artist(analysis: AnalysisResult) -> str:
+    extra = analysis.model_extra or {}
+    return str(extra.get("artist") or _title(analysis))
+
+
+def _problems(roles: Roles, vocals: VocalCursor, clamped: str | None) -> list[ProblemSolution]:
+    vocal, inst = roles.vocal, roles.instrumental
+    out: list[ProblemSolution] = []
+    folded = fold_tempo(vocal.bpm, reference_bpm=roles.target_bpm)
+    stretch = (roles.target_bpm / folded - 1.0) * 100.0
+    if abs(stretch) > 0.5 or abs(inst.bpm - roles.target_bpm) > 0.5:
+        half = " (counted in half/double time)" if abs(folded - vocal.bpm) > 0.5 else ""
+        large = (" That is a large stretch: the voice may sound processed; a partner closer "
+                 "in tempo would sound more natural.") if abs(stretch) > 15 else ""
+        out.append(ProblemSolution(
+            problem=f"{vocal.songId} runs at {vocal.bpm:.1f} BPM and {inst.songId} at "
+                    f"{inst.bpm:.1f} BPM.",
+            solution=f"Both play at {roles.target_bpm:.1f} BPM: {vocal.songId} is "
+                     f"time-stretched by {stretch:+.1f}%{half}, on the bar grid.{large}"))
+    shift = roles.pitch_shift_semitones.get(vocal.songId, 0)
+    if shift:
+        out.append(ProblemSolution(
+            problem=f"{vocal.songId} is in {vocal.key} ({vocal.camelot}), {inst.songId} in "
+                    f"{inst.key} ({inst.camelot}).",
+            solution=f"{vocal.songId} is pitch-shifted by {shift:+d} semitones to fit "
+                     f"{roles.target_key} ({key_to_camelot(roles.target_key)})."))
+    if vocal_time_sec(inst) > 0:
+        out.append(ProblemSolution(
+            problem="Both songs have vocals; two singers at once would clash.",
+            solution=f"Only {vocal.songId}'s vocal stem is used, one layer at a time; "
+                     f"{inst.songId} plays as drums, bass and other stems only."))
+    out.append(ProblemSolution(
+        problem="Two bass lines or two kicks together would muddy the low end.",
+        solution=f"Only {inst.songId}'s bass plays; {vocal.songId}'s extra drums in the "
+                 "drops are high-passed at 200 Hz."))
+    if not vocals.phrases:
+        out.append(ProblemSolution(
+            problem=f"{vocal.songId} has no detected vocal phrases.",
+            solution="Its 'other' stem (melody) takes the lead instead of vocals."))
+    elif vocals.reused:
+        out.append(ProblemSolution(
+            problem=f"The mashup needs more sung material than {vocal.songId} has.",
+            solution="Its strongest phrases come back for the later sections."))
+    if clamped:
+        out.append(ProblemSolution(problem=clamped, solution="The length was clamped to the "
+                                   f"{DURATION_RANGE_SEC[0]:g}–{DURATION_RANGE_SEC[1]:g} s range."))
+    return out
+
+
+def _vision(roles: Roles, curve: str, timeline: list[TimelineSection], kinds: list[str]) -> str:
+    vocal, inst = _title(roles.vocal), _title(roles.instrumental)
+    peak = max(range(len(timeline)), key=lambda i: timeline[i].energy_level)
+    form = " → ".join(kinds)
+    return (f"{vocal}'s vocals ride {inst}'s groove at {roles.target_bpm:.0f} BPM in "
+            f"{roles.target_key}. The form is {form}, in whole 4-bar phrases, following a "
+            f"{curve} energy curve that peaks in the {kinds[peak]} at "
+            f"{timeline[peak].time_start_sec:.0f} s. Only one voice and one bass line sound "
+            f"at any time, so the blend stays clear.")
+
+
+def plan_rules(analyses: Sequence[AnalysisResult], scores: Mapping[str, Any] | None,
+               options: PlanOptions | None = None) -> MasterplanResponse:
+    """A complete, validated masterplan from the analyses and scores; deterministic per seed."""
+    options = options or PlanOptions()
+    seed = options.seed or 0
+    rng = random.Random(seed)
+    roles = choose_roles(analyses, scores or {})
+    warnings = list(roles.notes)
+    if options.energy_curve and options.energy_curve not in ENERGY_CURVES:
+        warnings.append(f"unknown energy_curve {options.energy_curve!r}; "
+                        f"use one of {list(ENERGY_CURVES)}")
+    curve = options.energy_curve if options.energy_curve in ENERGY_CURVES else \
+        DEFAULT_CURVES[seed % len(DEFAULT_CURVES)]
+    if options.style_prompt:
+        warnings.append("style_prompt is only read by the Claude planner")
+    wanted = options.duration_sec or DEFAULT_DURATION_SEC
+    low, high = DURATION_RANGE_SEC
+    clamped = None
+    if not low <= wanted <= high:
+        clamped = f"A length of {wanted:g} s was asked for."
+        warnings.append(f"duration_sec {wanted:g} is outside {low:g}–{high:g} s; clamped")
+
+    bar = bar_sec(roles.target_bpm)
+    phrases = phrases_for(min(high, max(low, wanted)), target_bpm=roles.target_bpm,
+                          duration_range_sec=DURATION_RANGE_SEC)
+    form = plan_form(phrases, rng)
+    vocal_ratio = roles.tempo_ratio(roles.vocal)
+    ctx = _Context(
+        roles=roles, rng=rng,
+        vocals=VocalCursor(roles.vocal, vocal_ratio),
+        vocal_lead_backup=InstrumentalCursor(roles.vocal, vocal_ratio, rng),
+        inst=InstrumentalCursor(roles.instrumental, roles.tempo_ratio(roles.instrumental), rng))
+    lead_sections = sum(s.kind in ("verse", "build", "drop", "breakdown") for s in form)
+    if len(ctx.vocals.phrases) >= lead_sections + 2 and rng.random() < 0.4:
+        ctx.vocals.skip(1)  # variety: start from the second sung phrase
+
+    total_sec = phrases * 4 * bar
+    names = {"vocal": _title(roles.vocal), "inst": _title(roles.instrumental)}
+    timeline: list[TimelineSection] = []
+    start_bar = 0
+    for section in form:
+        start, duration = start_bar * bar, section.bars * bar
+        energy = energy_level(section.kind, (start + duration / 2) / total_sec, curve)
+        timeline.append(TimelineSection(
+            time_start_sec=round(start, 6), duration_sec=round(duration, 6),
+            description=DESCRIPTIONS[section.kind].format(**names) + f" ({section.bars} bars)",
+            energy_level=energy, layers=_section_layers(ctx, section.kind, duration, energy)))
+        start_bar += section.bars
+
+    title = f"{_title(roles.vocal)} × {_title(roles.instrumental)}"
+    plan = Masterplan(
+        title=title,
+        artistCredits=f"{_artist(roles.vocal)} (vocals) × {_artist(roles.instrumental)} "
+                      "(instrumental)",
+        **{"global": GlobalSettings(targetBPM=roles.target_bpm, targetKey=roles.target_key,
+                                    timeSignature=(4, 4))},
+        timeline=timeline,
+        problems_and_solutions=_problems(roles, ctx.vocals, clamped))
+    if len(analyses) > 2:
+        used = {roles.vocal.songId, roles.instrumental.songId}
+        warnings.append(f"the rules planner uses two songs ({', '.join(sorted(used))}) of "
+                        f"{len(analyses)}")
+    fixed, errors, check_warnings = validate_plan(plan, analyses,
+                                                  duration_range_sec=DURATION_RANGE_SEC)
+    if errors or fixed is None:  # a bug in this module, not bad input
+        raise RuntimeError("rules planner produced an invalid plan: " + "; ".join(errors))
+    return MasterplanResponse(
+        creative_vision=_vision(roles, curve, timeline, [s.kind for s in form]),
+        masterplan=fixed, planner="rules", warnings=warnings + check_warnings)

@@ -1,0 +1,128 @@
+"""Master the summed layers: loudness to target, gentle glue, true-peak limiting.
+
+The limiter is a look-ahead true-peak limiter computed on the 4x oversampled signal (as
+BS.1770 measures true peak): for every sample the gain reduction needed to keep the
+oversampled peak under the ceiling, held over ±15 ms (sliding maximum) and smoothed with a
+Hann window of the same span. Because every point of the smoothing window sees the peak
+inside its hold, the smoothed reduction is never less than the needed one: the gain starts
+falling 15 ms before a peak and recovers 15 ms after it. It is all array code (no
+per-sample loop) and deterministic; a check re-measures and repeats if a residual over
+remains.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pedalboard
+from scipy.ndimage import maximum_filter1d
+from scipy.signal import oaconvolve, resample_poly
+
+from shared.loudness import SILENCE_LUFS, integrated_lufs
+
+OVERSAMPLE = 4
+HOLD_MS = 15.0
+_MARGIN_DB = 0.05  # aim this far under the ceiling so measurement noise cannot cross it
+_MAX_PUSH_DB = 6.0  # most extra gain into the limiter to reach the loudness target
+_LUFS_TOLERANCE = 0.3  # a render this close under the target is not pushed further
+_SILENT_PEAK = 1e-6
+
+
+@dataclass(frozen=True)
+class MasterResult:
+    audio: np.ndarray  # float32 (2, n)
+    lufs: float
+    true_peak_dbtp: float
+    limiter_reduction_db: float  # largest gain reduction of the limiter
+    warnings: list[str] = field(default_factory=list)
+
+
+def oversampled_peak(audio: np.ndarray) -> np.ndarray:
+    """Per-sample true-peak envelope (n,): the largest |x| of the 4x oversampled signal
+    among the channels and the four oversampled points of each sample."""
+    up = resample_poly(audio.astype(np.float32), OVERSAMPLE, 1, axis=-1)
+    n = audio.shape[1]
+    return np.abs(up).max(axis=0)[: n * OVERSAMPLE].reshape(n, OVERSAMPLE).max(axis=1)
+
+
+def limiter_gain_db(peak: np.ndarray, *, sample_rate_hz: int, ceiling_dbtp: float,
+                    hold_ms: float = HOLD_MS) -> np.ndarray:
+    """Smoothed gain (n,) in dB (≤ 0) that brings a true-peak envelope `peak` (n,) under
+    the ceiling (less a small margin)."""
+    need_db = np.maximum(0.0, 20 * np.log10(np.maximum(peak, 1e-12)) - ceiling_dbtp
+                         + _MARGIN_DB)
+    if not np.any(need_db > 0):
+        return np.zeros(peak.size)
+    half = max(1, int(hold_ms * sample_rate_hz / 1000))
+    held = maximum_filter1d(need_db, size=2 * half + 1, mode="nearest")
+    window = np.hanning(2 * half + 3)[1:-1]
+    smooth = oaconvolve(held, window / window.sum(), mode="same")
+    return -np.maximum(smooth, need_db)
+
+
+def limit_true_peak(audio: np.ndarray, *, sample_rate_hz: int, ceiling_dbtp: float,
+                    max_passes: int = 4) -> tuple[np.ndarray, float, float]:
+    """Apply the limiter until the true peak is under the ceiling.
+
+    Returns (limited float32 (2, n), largest gain reduction in dB ≥ 0, true peak in dBTP).
+    """
+    out = audio.astype(np.float64)
+    worst = 0.0
+    accept_db = ceiling_dbtp - _MARGIN_DB / 2
+    for _ in range(max_passes):
+        peak = oversampled_peak(out)
+        tp = 20 * np.log10(max(float(peak.max()), 1e-12))
+        if tp <= accept_db:
+            break
+        gain_db = limiter_gain_db(peak, sample_rate_hz=sample_rate_hz, ceiling_dbtp=ceiling_dbtp)
+        worst = max(worst, float(-gain_db.min()))
+        out = out * (10 ** (gain_db / 20))[None, :]
+    else:  # still over after every pass: trim the residual flat
+        tp = 20 * np.log10(max(float(oversampled_peak(out).max()), 1e-12))
+        if tp > accept_db:
+            out = out * 10 ** ((ceiling_dbtp - _MARGIN_DB - tp) / 20)
+            tp = ceiling_dbtp - _MARGIN_DB
+    return out.astype(np.float32), worst, tp
+
+
+def _glue(audio: np.ndarray, *, sample_rate_hz: int) -> np.ndarray:
+    """Gentle 2:1 bus compression on the loud parts only (threshold 8 dB under 0 dBFS at
+    the target loudness), for glue between layers from different songs."""
+    comp = pedalboard.Compressor(threshold_db=-8.0, ratio=2.0, attack_ms=15.0, release_ms=150.0)
+    return comp(audio.astype(np.float32), sample_rate_hz)
+
+
+def master(mix: np.ndarray, *, sample_rate_hz: int, target_lufs: float, ceiling_dbtp: float,
+           bus_compression: bool = True) -> MasterResult:
+    """Normalise `mix` (2, n) to `target_lufs`, glue, and limit to `ceiling_dbtp` true peak.
+
+    When limiting costs loudness, more gain is pushed into the limiter (at most 6 dB) until
+    the target is met; what is reported is always measured on the final samples.
+    """
+    audio = np.asarray(mix, dtype=np.float64)
+    if audio.size == 0 or float(np.max(np.abs(audio))) < _SILENT_PEAK:
+        return MasterResult(np.zeros_like(audio, dtype=np.float32), SILENCE_LUFS, -np.inf, 0.0,
+                            ["the render is silent; nothing to master"])
+    sr = sample_rate_hz
+    audio *= 10 ** ((target_lufs - integrated_lufs(audio, sample_rate_hz=sr)) / 20)
+    if bus_compression:
+        audio = _glue(audio, sample_rate_hz=sr).astype(np.float64)
+        audio *= 10 ** ((target_lufs - integrated_lufs(audio, sample_rate_hz=sr)) / 20)
+    push_db = 0.0
+    limited, reduction, tp = limit_true_peak(audio, sample_rate_hz=sr, ceiling_dbtp=ceiling_dbtp)
+    lufs = integrated_lufs(limited, sample_rate_hz=sr)
+    for _ in range(3):
+        shortfall = target_lufs - lufs
+        if shortfall < _LUFS_TOLERANCE or push_db >= _MAX_PUSH_DB:
+            break
+        # Limiting eats part of any push, so push a little more than the shortfall.
+        push_db = min(_MAX_PUSH_DB, push_db + 1.2 * shortfall)
+        limited, reduction, tp = limit_true_peak(audio * 10 ** (push_db / 20),
+                                                 sample_rate_hz=sr, ceiling_dbtp=ceiling_dbtp)
+        lufs = integrated_lufs(limited, sample_rate_hz=sr)
+    warnings = []
+    if abs(lufs - target_lufs) > 1.0:
+        warnings.append(f"loudness is {lufs:.1f} LUFS, not the {target_lufs:g} LUFS target: the "
+                        f"{ceiling_dbtp:g} dBTP ceiling allows no more without heavy limiting")
+    return MasterResult(limited, lufs, tp, reduction, warnings)

@@ -1,0 +1,146 @@
+"""Gather what a render needs from the mesh and storage: analyses, stems, audio.
+
+The async half calls the analysis and separation services (all songs at once); the sync
+half (`load_material`, run in a worker thread) reads and decodes the files. Tests replace
+`analyze_song` / `separate_song` in this module, or skip it entirely and hand
+`render.render_plan` ready `SongMaterial`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from typing import Any
+
+from services.processing.material import (
+    INSTRUMENTAL_STEMS,
+    SEPARATED_STEMS,
+    SongMaterial,
+    parse_analysis,
+)
+from shared.audio_io import decode_audio, resample
+from shared.client import ServiceCallError, ServiceClient, is_client_error
+from shared.contracts.orchestrator import Masterplan
+from shared.contracts.processing import SongRef
+from shared.errors import MeshError, NotFound, Unprocessable, UpstreamError
+from shared.storage import Storage
+
+
+async def analyze_song(song_id: str, storage_path: str) -> dict[str, Any]:
+    """The analysis service's AnalysisResult for one stored song."""
+    async with ServiceClient("analysis") as client:
+        return await client.post_json("/analyze", {"songId": song_id,
+                                                   "storage_path": storage_path})
+
+
+async def separate_song(song_id: str, storage_path: str) -> dict[str, str]:
+    """Storage keys of the four stems of one stored song, from the separation service."""
+    async with ServiceClient("separation") as client:
+        body = await client.post_json("/separate", {"songId": song_id,
+                                                    "storage_path": storage_path})
+    stems = body.get("stems")
+    if not isinstance(stems, dict) or not all(isinstance(stems.get(s), str)
+                                              for s in SEPARATED_STEMS):
+        raise UpstreamError(f"separation returned no complete stems for song {song_id!r}.",
+                            service="separation")
+    return {name: stems[name] for name in SEPARATED_STEMS}
+
+
+def needed_stems(plan: Masterplan, songs: list[SongRef]) -> dict[str, set[str]]:
+    """Layer stems each song must provide; sections without layers need the fill song's
+    instrumental (the first song the plan names, else the first song)."""
+    needs: dict[str, set[str]] = {}
+    for section in plan.timeline:
+        for layer in section.layers:
+            needs.setdefault(layer.songId, set()).add(layer.stem)
+    if any(not section.layers for section in plan.timeline):
+        fill = next(iter(needs), songs[0].id)
+        needs.setdefault(fill, set()).add("instrumental")
+    return needs
+
+
+def files_needed(stems: set[str]) -> set[str]:
+    """Separated stems to decode for a set of layer stems."""
+    files: set[str] = set()
+    for stem in stems:
+        if stem == "instrumental":
+            files.update(INSTRUMENTAL_STEMS)
+        elif stem in SEPARATED_STEMS:
+            files.add(stem)
+    return files
+
+
+def _upstream(service: str, song_id: str, exc: MeshError) -> MeshError:
+    """Name the failing service; an upstream 4xx means the song itself was refused."""
+    message = exc.message
+    if isinstance(exc, ServiceCallError) and is_client_error(exc):
+        return Unprocessable(f"{service} refused song {song_id!r}: {message}",
+                             code=f"{service}_refused", service=service)
+    return UpstreamError(f"{service} failed for song {song_id!r}: {message}", service=service)
+
+
+async def gather_inputs(songs: list[SongRef], needs: Mapping[str, set[str]]) -> tuple[
+        dict[str, dict[str, Any]], dict[str, dict[str, str]]]:
+    """(analysis dict per song, stem keys per song) for the songs the plan uses.
+
+    Analyses come from the request when given, else from the analysis service; stems from
+    the separation service for songs that play a separated stem. All calls run at once.
+    A failure raises UpstreamError naming the service (there is no silent fallback).
+    """
+    by_id = {song.id: song for song in songs if song.id in needs}
+
+    async def analysis(song: SongRef) -> dict[str, Any]:
+        if song.analysis is not None:
+            return song.analysis
+        try:
+            return await analyze_song(song.id, song.storage_path)
+        except MeshError as exc:
+            raise _upstream("analysis", song.id, exc) from exc
+
+    async def separation(song: SongRef) -> dict[str, str]:
+        if not files_needed(needs[song.id]):
+            return {}
+        try:
+            return await separate_song(song.id, song.storage_path)
+        except MeshError as exc:
+            raise _upstream("separation", song.id, exc) from exc
+
+    ids = list(by_id)
+    analyses = await asyncio.gather(*(analysis(by_id[i]) for i in ids))
+    stems = await asyncio.gather(*(separation(by_id[i]) for i in ids))
+    return dict(zip(ids, analyses, strict=True)), dict(zip(ids, stems, strict=True))
+
+
+def _decode(storage: Storage, key: str, *, what: str, reject_silent: bool) -> tuple[Any, int]:
+    decoded = decode_audio(storage.get_bytes(key), reject_silent=reject_silent)
+    if decoded.samples.size == 0:
+        raise Unprocessable(f"{what} at {key!r} holds no audio.", code="empty_audio")
+    return decoded.samples, decoded.sample_rate_hz
+
+
+def load_material(song: SongRef, *, analysis: dict[str, Any], stem_keys: Mapping[str, str],
+                  stems: set[str], storage: Storage, render_rate_hz: int,
+                  beats_per_bar: int = 4) -> SongMaterial:
+    """Decode the song and the stems it plays into a SongMaterial (blocking; run in a
+    worker). The full mix is always read: it gives the energy profile and the "full" stem.
+    A stem may be silent (a song without vocals); only the song itself may not."""
+    full, rate = _decode(storage, song.storage_path, what=f"song {song.id!r}",
+                         reject_silent=True)
+    audio = {"full": full}
+    for name in sorted(files_needed(stems)):
+        try:
+            samples, stem_rate = _decode(storage, stem_keys[name], what=f"{name} stem",
+                                         reject_silent=False)
+        except NotFound as exc:
+            raise UpstreamError(f"separation listed a {name} stem for {song.id!r} that is not "
+                                f"in storage ({stem_keys[name]!r}).", service="separation") from exc
+        except MeshError as exc:
+            raise UpstreamError(f"the {name} stem of {song.id!r} from separation is unreadable: "
+                                f"{exc.message}", service="separation") from exc
+        if stem_rate != rate:
+            samples = resample(samples, from_rate_hz=stem_rate, to_rate_hz=rate)
+        audio[name] = samples
+    parsed = parse_analysis(analysis, song_id=song.id, duration_sec=full.shape[1] / rate,
+                            beats_per_bar=beats_per_bar)
+    return SongMaterial.build(song.id, stems=audio, sample_rate_hz=rate, analysis=parsed,
+                              render_rate_hz=render_rate_hz)

@@ -1,0 +1,150 @@
+"""Bring a song onto the mashup's tempo grid and key.
+
+Time: a `TimeMap` pairs source times with output times at knots — every source downbeat
+(mode "bar", the default), every beat ("beat") or a single constant slope ("constant") —
+and is linear between knots. Source downbeat j lands on output time
+`anchor_out + (j - anchor) * beats_per_bar * beat_ratio * target_beat_sec`, so the song
+stays locked bar by bar even where it drifts. Rubber Band (`pedalboard.time_stretch`)
+renders it with a per-sample stretch factor equal to the map's local slope.
+
+Tempo folding: a song is played at 1x, 2x or 0.5x beats per output beat (3:2 only when the
+simple ratios would need far more stretching), the ratio needing the least stretch.
+
+Pitch: the smallest shift (−6…+6 semitones) from the song's key to the target key; a
+relative major/minor counts as the same key. Drums are never pitch-shifted (they carry no
+key and shifting only dulls them).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pedalboard
+
+from services.processing.material import SongAnalysis, SongMaterial
+from services.processing.settings import TimeMapMode
+from shared.camelot import parse_key
+
+# (output beats per source beat, preference penalty in log-stretch units)
+_RATIOS = ((1.0, 0.0), (2.0, 0.0), (0.5, 0.0), (1.5, 0.08), (2.0 / 3.0, 0.08))
+_UNITY_TOLERANCE = 1e-6
+
+
+def beat_ratio(*, song_bpm: float, target_bpm: float) -> float:
+    """Output beats per source beat: 1, 2, 0.5, 1.5 or 2/3, whichever stretches least."""
+    def cost(item: tuple[float, float]) -> float:
+        ratio, penalty = item
+        return abs(math.log(target_bpm / (ratio * song_bpm))) + penalty
+    return min(_RATIOS, key=cost)[0]
+
+
+def stretch_factor(*, song_bpm: float, target_bpm: float) -> float:
+    """Speed-up of the song (>1 = faster, shorter) at its folded ratio."""
+    return target_bpm / (beat_ratio(song_bpm=song_bpm, target_bpm=target_bpm) * song_bpm)
+
+
+def key_shift_semitones(song_key: str, target_key: str) -> int:
+    """Smallest shift in semitones (−6…+6) taking `song_key` to `target_key`.
+
+    A key in the other mode is first taken to its relative (A minor ~ C major), so a
+    relative pair needs no shift. Raises ValueError for an unparsable key.
+    """
+    song_pc, song_mode = parse_key(song_key)
+    target_pc, target_mode = parse_key(target_key)
+    if song_mode != target_mode:
+        song_pc = (song_pc + 3) % 12 if song_mode == "minor" else (song_pc + 9) % 12
+    shift = (target_pc - song_pc) % 12
+    return shift - 12 if shift > 6 else shift
+
+
+@dataclass(frozen=True)
+class TimeMap:
+    """Piecewise-linear map between source and output time (seconds), both increasing."""
+
+    src_sec: np.ndarray
+    out_sec: np.ndarray
+
+    def __post_init__(self) -> None:
+        if self.src_sec.size < 2 or self.src_sec.size != self.out_sec.size:
+            raise ValueError("a time map needs at least two knots on each side")
+
+    def _extrapolate(self, x: np.ndarray, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
+        y = np.interp(x, xs, ys)
+        lo, hi = x < xs[0], x > xs[-1]
+        y[lo] = ys[0] + (x[lo] - xs[0]) * (ys[1] - ys[0]) / (xs[1] - xs[0])
+        y[hi] = ys[-1] + (x[hi] - xs[-1]) * (ys[-1] - ys[-2]) / (xs[-1] - xs[-2])
+        return y
+
+    def to_src(self, out_sec: float | np.ndarray) -> np.ndarray:
+        return self._extrapolate(np.atleast_1d(np.asarray(out_sec, float)), self.out_sec,
+                                 self.src_sec)
+
+    def to_out(self, src_sec: float | np.ndarray) -> np.ndarray:
+        return self._extrapolate(np.atleast_1d(np.asarray(src_sec, float)), self.src_sec,
+                                 self.out_sec)
+
+    def slope_at_src(self, src_sec: np.ndarray) -> np.ndarray:
+        """Source seconds per output second at each source time (the stretch factor)."""
+        slopes = np.diff(self.src_sec) / np.diff(self.out_sec)
+        idx = np.clip(np.searchsorted(self.src_sec, src_sec, side="right") - 1, 0,
+                      slopes.size - 1)
+        return slopes[idx]
+
+
+def build_time_map(analysis: SongAnalysis, *, anchor_bar: int, anchor_out_sec: float,
+                   ratio: float, target_beat_sec: float, mode: TimeMapMode) -> TimeMap:
+    """The map that puts source downbeat `anchor_bar` at output time `anchor_out_sec`."""
+    downbeats = analysis.downbeats_sec
+    bpb = analysis.beats_per_bar
+    out_bar_sec = bpb * ratio * target_beat_sec
+    if mode == "beat":
+        beats = analysis.beats_sec
+        anchor_beat = int(np.argmin(np.abs(beats - downbeats[anchor_bar])))
+        out = anchor_out_sec + (np.arange(beats.size) - anchor_beat) * ratio * target_beat_sec
+        return TimeMap(src_sec=beats.copy(), out_sec=out)
+    if mode == "constant":
+        src0 = float(downbeats[anchor_bar])
+        return TimeMap(src_sec=np.array([src0, src0 + analysis.bar_sec]),
+                       out_sec=np.array([anchor_out_sec, anchor_out_sec + out_bar_sec]))
+    out = anchor_out_sec + (np.arange(downbeats.size) - anchor_bar) * out_bar_sec
+    return TimeMap(src_sec=downbeats.copy(), out_sec=out)
+
+
+def stretch_span(material: SongMaterial, stem: str, *, time_map: TimeMap, out_start: int,
+                 n_out: int, pitch_semitones: float, high_quality: bool = True,
+                 margin_sec: float = 0.25) -> np.ndarray:
+    """Render output samples [out_start, out_start + n_out) of `stem` through `time_map`.
+
+    Returns float32 (2, n_out) at the material's rate. The source range is read with
+    `margin_sec` of context on both sides so the stretcher has settled at the edges; source
+    time outside the song reads as silence.
+    """
+    sr = material.sample_rate_hz
+    if n_out <= 0:
+        return np.zeros((2, 0), dtype=np.float32)
+    src0, src1 = time_map.to_src(np.array([out_start / sr, (out_start + n_out) / sr]))
+    a = math.floor((src0 - margin_sec) * sr)
+    b = math.ceil((src1 + margin_sec) * sr)
+    segment = material.stem_audio(stem, a, b)
+    factors = time_map.slope_at_src((a + np.arange(b - a)) / sr).astype(np.float64)
+    offset_in = src0 * sr - a  # fractional input index of the first wanted sample
+    constant = float(factors.max() - factors.min()) <= _UNITY_TOLERANCE * float(factors.max())
+    if constant and abs(factors[0] - 1.0) < _UNITY_TOLERANCE and pitch_semitones == 0:
+        start = round(offset_in)  # unity: a plain copy, no stretcher colouring
+        out = segment[:, start:start + n_out]
+    else:
+        stretch_arg: float | np.ndarray = float(factors[0]) if constant else factors
+        stretched = pedalboard.time_stretch(
+            segment, float(sr), stretch_factor=stretch_arg,
+            pitch_shift_in_semitones=float(pitch_semitones), high_quality=high_quality,
+        )
+        # The output index of input sample i is the integral of 1/factor up to i.
+        whole = math.floor(offset_in)
+        out_pos = float(np.sum(1.0 / factors[:whole])) + (offset_in - whole) / factors[whole]
+        start = round(out_pos)
+        out = stretched[:, start:start + n_out]
+    if out.shape[1] < n_out:
+        out = np.pad(out, ((0, 0), (0, n_out - out.shape[1])))
+    return np.ascontiguousarray(out, dtype=np.float32)

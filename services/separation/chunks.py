@@ -1,0 +1,63 @@
+"""Overlapping chunks and complementary cross-fades, for bounded-memory processing.
+
+Neighbouring chunks share `overlap_samples`; over the shared samples one chunk fades out
+linearly while the next fades in, and the two weights sum to exactly one, so any
+per-chunk result that sums to its input still sums to the whole input after overlap-add.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+
+import numpy as np
+
+
+def chunk_bounds(
+    length_samples: int, *, chunk_samples: int, overlap_samples: int
+) -> list[tuple[int, int]]:
+    """Equal chunks [start, end) covering the signal; neighbours share `overlap_samples`."""
+    if length_samples <= chunk_samples:
+        return [(0, length_samples)]
+    stride = chunk_samples - overlap_samples
+    n_chunks = math.ceil((length_samples - overlap_samples) / stride)
+    stride = math.ceil((length_samples - overlap_samples) / n_chunks)
+    return [
+        (i * stride, min(length_samples, i * stride + stride + overlap_samples))
+        for i in range(n_chunks)
+    ]
+
+
+def crossfade_weights(
+    chunk_samples: int, *, fade_in_samples: int, fade_out_samples: int
+) -> np.ndarray:
+    """Weights (chunk_samples,) rising linearly over the first `fade_in_samples` and
+    falling over the last `fade_out_samples`; a fade-out and the next fade-in over the
+    same samples sum to exactly one."""
+    weights = np.ones(chunk_samples, dtype=np.float32)
+    if fade_in_samples:
+        weights[:fade_in_samples] = (np.arange(fade_in_samples) + 0.5) / fade_in_samples
+    if fade_out_samples:
+        ramp = (np.arange(fade_out_samples) + 0.5) / fade_out_samples
+        weights[-fade_out_samples:] *= 1.0 - ramp
+    return weights
+
+
+def iter_chunks(
+    length_samples: int, *, chunk_samples: int, overlap_samples: int
+) -> Iterator[tuple[int, int, np.ndarray]]:
+    """(start, end, cross-fade weights) for each chunk of a signal, in order.
+
+    Chunks are made at least three overlaps long, so that a chunk's fade-in and fade-out
+    never meet (the equal-stride layout can shorten a chunk to 2/3 of `chunk_samples`).
+    """
+    chunk_samples = max(chunk_samples, 3 * overlap_samples, 1)
+    bounds = chunk_bounds(length_samples, chunk_samples=chunk_samples,
+                          overlap_samples=overlap_samples)
+    for index, (start, end) in enumerate(bounds):
+        weights = crossfade_weights(
+            end - start,
+            fade_in_samples=overlap_samples if index > 0 else 0,
+            fade_out_samples=overlap_samples if index < len(bounds) - 1 else 0,
+        )
+        yield start, end, weights

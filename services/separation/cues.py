@@ -1,0 +1,80 @@
+"""Song-level cues for the separator, gathered in a first, cheap pass over the whole song.
+
+Two decisions need statistics of the whole song rather than of one chunk: which frames
+carry the sung melody (Melodia's voicing and our confidence gate compare each contour
+with the song's others), and how much overtone a bass note has (the kick test's
+reference). Deciding them per chunk made the stems depend on the chunk size, so this
+pass runs on a 22.05 kHz mono copy (a quarter of the full-rate work; the 2048-point
+STFT keeps the same 10.8 Hz bins and 23 ms hop), chunk by chunk:
+
+- the unsteady part of the mid signal above 150 Hz (held chords and the bass removed)
+  is overlap-added into one melody source for the whole song, and Melodia runs once;
+- the sub-bass overtone ratios of every frame are pooled for one kick reference.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from services.separation.chunks import iter_chunks
+from services.separation.masks import (
+    MaskParams,
+    kick_reference,
+    median_along_time,
+    overtone_ratio,
+    soft_mask,
+)
+from services.separation.melody import MELODY_RATE_HZ, melody_f0
+from services.separation.stft import fft_size_for, istft, stft
+from shared.audio_io import resample
+
+MELODY_MIN_HZ = 150.0  # below this lies the bass; the sung melody's overtones lie above
+
+
+@dataclass(frozen=True)
+class SongCues:
+    f0_hz: np.ndarray  # predominant melody per melody frame (0 = unvoiced), float32
+    melody_hop_sec: float  # melody frame i is centred at i * melody_hop_sec
+    kick_reference: float  # overtone ratio of a bass note (0 = no kick detection)
+
+
+def song_cues(
+    mono: np.ndarray,
+    *,
+    sample_rate_hz: int,
+    params: MaskParams,
+    window_sec: float,
+    chunk_sec: float,
+    overlap_sec: float,
+) -> SongCues:
+    """Cues for a whole song from its mid signal `mono` (n,) at `sample_rate_hz`."""
+    mono = resample(np.asarray(mono, dtype=np.float32), from_rate_hz=sample_rate_hz,
+                    to_rate_hz=MELODY_RATE_HZ)
+    n_fft = fft_size_for(MELODY_RATE_HZ, window_sec=window_sec)
+    hop_length = n_fft // 4
+    freqs_hz = np.fft.rfftfreq(n_fft, d=1.0 / MELODY_RATE_HZ).astype(np.float32)
+    above_bass = (freqs_hz >= MELODY_MIN_HZ)[:, None]
+    source = np.zeros_like(mono)
+    ratios: list[np.ndarray] = []
+    energies: list[np.ndarray] = []
+    for start, end, weights in iter_chunks(
+        mono.size, chunk_samples=round(chunk_sec * MELODY_RATE_HZ),
+        overlap_samples=round(overlap_sec * MELODY_RATE_HZ),
+    ):
+        spectrum = stft(mono[start:end], n_fft=n_fft, hop_length=hop_length)
+        magnitude = np.abs(spectrum)
+        harmonic = median_along_time(magnitude, kernel=params.harmonic_kernel_frames)
+        unsteady = 1.0 - soft_mask(harmonic, magnitude, power=params.mask_power)
+        source[start:end] += weights * istft(spectrum * unsteady * above_bass,
+                                             hop_length=hop_length,
+                                             length_samples=end - start)
+        ratio, energy = overtone_ratio(magnitude, freqs_hz=freqs_hz,
+                                       min_hz=params.kick_min_hz, max_hz=params.kick_max_hz)
+        ratios.append(ratio.ravel())
+        energies.append(energy.ravel())
+    f0_hz, melody_hop_sec = melody_f0(source, sample_rate_hz=MELODY_RATE_HZ)
+    reference = kick_reference(np.concatenate(ratios), np.concatenate(energies),
+                               quantile=params.overtone_quantile)
+    return SongCues(f0_hz=f0_hz, melody_hop_sec=melody_hop_sec, kick_reference=reference)

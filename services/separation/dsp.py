@@ -1,0 +1,126 @@
+"""The embedded DSP separator: HPSS + predominant-melody comb masks, chunked.
+
+Pure numpy/scipy/Essentia, no model weights. The four stems (vocals, drums, bass, other)
+sum back to the mix exactly: masks are computed on the mid channel, applied to every
+channel's STFT, and "other" is the time-domain residual of the mix minus the other three.
+
+Two passes: `cues.song_cues` gathers the song-level decisions (melody f0, kick reference)
+cheaply over the whole song, then the masks are built chunk by chunk (default 30 s with
+1 s overlap) and recombined with complementary linear cross-fades, so working memory
+stays bounded (about 50 MB of spectrogram per chunk) however long the song is. Each
+chunk's stems sum to the chunk's mix and the cross-fade weights sum to one, so the
+exact-sum property survives; the song-level cues keep the result independent of the
+chunk size up to the cross-fades.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from services.separation.chunks import iter_chunks
+from services.separation.cues import SongCues, song_cues
+from services.separation.masks import MaskParams, hpss_medians, stem_masks
+from services.separation.melody import melody_on_frames
+from services.separation.stft import fft_size_for, istft, n_frames_for, stft
+
+STEMS: tuple[str, ...] = ("vocals", "drums", "bass", "other")
+MASKED_STEMS: tuple[str, ...] = ("vocals", "drums", "bass")  # "other" is the residual
+CUE_CHUNK_SEC = 60.0  # chunking of the cheap whole-song cue pass (~10 MB per chunk)
+CUE_OVERLAP_SEC = 2.0
+
+
+@dataclass(frozen=True)
+class DspParams:
+    masks: MaskParams = field(default_factory=MaskParams)
+    window_sec: float = 0.0929  # STFT window: 4096 samples at 44.1 kHz, hop a quarter
+    chunk_sec: float = 30.0
+    overlap_sec: float = 1.0
+
+
+def separate_chunk(
+    samples: np.ndarray,
+    *,
+    sample_rate_hz: int,
+    cues: SongCues,
+    start_sec: float,
+    params: DspParams,
+) -> dict[str, np.ndarray]:
+    """Separate one chunk (float (channels, n), starting `start_sec` into the song) with
+    the song's cues; returns stem → (channels, n)."""
+    length_samples = samples.shape[1]
+    n_fft = fft_size_for(sample_rate_hz, window_sec=params.window_sec)
+    hop_length = n_fft // 4
+    spectrum = stft(samples, n_fft=n_fft, hop_length=hop_length)  # (channels, bins, frames)
+    # The masks follow the mid signal; a side-only sound is rare and lands in "other".
+    magnitude = np.abs(spectrum.mean(axis=0))
+    freqs_hz = np.fft.rfftfreq(n_fft, d=1.0 / sample_rate_hz).astype(np.float32)
+    melody = melody_on_frames(
+        cues.f0_hz,
+        melody_hop_sec=cues.melody_hop_sec,
+        n_frames=n_frames_for(length_samples, hop_length=hop_length),
+        frame_hop_sec=hop_length / sample_rate_hz,
+        window_sec=n_fft / sample_rate_hz,
+        start_sec=start_sec,
+    )
+    masks = stem_masks(
+        magnitude,
+        medians=hpss_medians(magnitude, params=params.masks),
+        freqs_hz=freqs_hz,
+        melody=melody,
+        bass_overtone_ratio=cues.kick_reference,
+        params=params.masks,
+    )
+    stems: dict[str, np.ndarray] = {}
+    residual = samples.astype(np.float32, copy=True)
+    for name in MASKED_STEMS:
+        stems[name] = istft(spectrum * masks[name][None], hop_length=hop_length,
+                            length_samples=length_samples)
+        residual -= stems[name]
+    stems["other"] = residual
+    return stems
+
+
+def separate_dsp(
+    samples: np.ndarray,
+    *,
+    sample_rate_hz: int,
+    params: DspParams | None = None,
+    progress: Callable[[float], None] | None = None,
+) -> dict[str, np.ndarray]:
+    """Split a mix into vocals, drums, bass and other.
+
+    samples: float (channels, n) or (n,), any sample rate (≥ 8 kHz). Returns float32 stems
+    of the same shape whose sum equals the input within float rounding (~1e-6).
+    `progress` is called with the finished fraction (0..1] after each chunk.
+    """
+    params = params or DspParams()
+    samples = np.asarray(samples, dtype=np.float32)
+    mono_input = samples.ndim == 1
+    if mono_input:
+        samples = samples[None, :]
+    if samples.ndim != 2 or samples.shape[1] == 0:
+        raise ValueError("samples must be a non-empty (channels, n) or (n,) array")
+    if sample_rate_hz < 8000:
+        raise ValueError("sample_rate_hz must be at least 8000")
+    # The cue pass uses its own fixed chunking (a 22.05 kHz mono copy is small), so the
+    # melody and kick cues, and with them the stems, do not depend on `chunk_sec`.
+    cues = song_cues(samples.mean(axis=0), sample_rate_hz=sample_rate_hz, params=params.masks,
+                     window_sec=params.window_sec, chunk_sec=CUE_CHUNK_SEC,
+                     overlap_sec=CUE_OVERLAP_SEC)
+    chunk_samples = round(params.chunk_sec * sample_rate_hz)
+    overlap_samples = round(params.overlap_sec * sample_rate_hz)
+    out = {name: np.zeros_like(samples) for name in STEMS}
+    for start, end, weights in iter_chunks(samples.shape[1], chunk_samples=chunk_samples,
+                                           overlap_samples=overlap_samples):
+        chunk = separate_chunk(samples[:, start:end], sample_rate_hz=sample_rate_hz, cues=cues,
+                               start_sec=start / sample_rate_hz, params=params)
+        for name in STEMS:
+            out[name][:, start:end] += chunk[name] * weights
+        if progress is not None:
+            progress(end / samples.shape[1])
+    if mono_input:
+        return {name: stem[0] for name, stem in out.items()}
+    return out

@@ -1,0 +1,199 @@
+"""Soft masks that split one magnitude spectrogram into vocals, drums, bass and other.
+
+The masks are built on the mid channel and never sum to more than one per bin; "other"
+takes the rest, so applying them to each channel's STFT reconstructs the mix exactly.
+
+1. HPSS (Fitzgerald 2010): a median over time finds steady (harmonic) energy, a median
+   over frequency finds broadband (percussive) energy; Wiener-style soft masks of power
+   `mask_power` share each bin between them.
+2. Kick: below ~70 Hz a kick drum's tail is a steady sine that HPSS calls harmonic, and
+   it sits too close in pitch to the bass to split by frequency. What tells them apart is
+   that bass notes carry overtones at 2f and 3f and the kick does not (`kick_share`).
+3. Vocals: energy on a comb around k·f0 of the predominant melody (k = 1..K), widened
+   where the pitch moves within a window. A sung note with vibrato smears across frames,
+   so the time median misses it; on the comb the test is "narrow spectral peak" instead
+   (magnitude against the frequency median), which claims it back from the drums.
+4. Bass: harmonic energy not claimed by vocals, below a smooth crossover (~220 Hz).
+5. Other: whatever is left.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.ndimage import median_filter
+
+from services.separation.melody import MelodyTrack
+
+EPS = 1e-10
+
+
+@dataclass(frozen=True)
+class MaskParams:
+    harmonic_kernel_frames: int = 23  # time median length, frames (0.53 s at hop 1024)
+    percussive_kernel_bins: int = 9  # frequency median length, bins (97 Hz at 4096)
+    mask_power: float = 2.0
+    kick_min_hz: float = 25.0
+    kick_max_hz: float = 70.0  # sub-bass bins up to here are tested for overtones
+    overtone_quantile: float = 90.0  # percentile of the overtone ratio that counts as bass
+    bass_crossover_hz: float = 220.0
+    crossover_octaves: float = 1.0  # width of the logistic bass crossover
+    n_harmonics: int = 20
+    comb_width_hz: float = 10.0  # half width of each comb tooth, besides the f0 spread
+    vocal_peak_margin: float = 4.0  # a comb bin is vocal when |X| ≫ margin · freq median
+    vocal_max_hz: float = 12000.0
+
+
+@dataclass(frozen=True)
+class Medians:
+    """HPSS medians of a magnitude spectrogram, both (bins, frames)."""
+
+    harmonic: np.ndarray  # median over time: steady energy
+    percussive: np.ndarray  # median over frequency: broadband energy
+
+
+def median_along_time(magnitude: np.ndarray, *, kernel: int) -> np.ndarray:
+    """Median over `kernel` frames for each bin; (bins, frames) → same shape.
+
+    Row by row, because scipy's 1-D rank filter is several times faster than the
+    n-D one with a (1, k) footprint.
+    """
+    out = np.empty_like(magnitude)
+    for row in range(magnitude.shape[0]):
+        out[row] = median_filter(magnitude[row], size=kernel, mode="reflect")
+    return out
+
+
+def median_along_freq(magnitude: np.ndarray, *, kernel: int) -> np.ndarray:
+    """Median over `kernel` bins for each frame; (bins, frames) → same shape."""
+    transposed = np.ascontiguousarray(magnitude.T)
+    return median_along_time(transposed, kernel=kernel).T
+
+
+def hpss_medians(magnitude: np.ndarray, *, params: MaskParams) -> Medians:
+    magnitude = np.asarray(magnitude, dtype=np.float32)
+    return Medians(
+        harmonic=median_along_time(magnitude, kernel=params.harmonic_kernel_frames),
+        percussive=median_along_freq(magnitude, kernel=params.percussive_kernel_bins),
+    )
+
+
+def soft_mask(target: np.ndarray, rival: np.ndarray, *, power: float) -> np.ndarray:
+    """Wiener-style share of `target` against `rival`, in [0, 1]."""
+    target_p = np.power(target, power)
+    return target_p / (target_p + np.power(rival, power) + EPS)
+
+
+def lowpass_weight(freqs_hz: np.ndarray, *, crossover_hz: float, octaves: float) -> np.ndarray:
+    """Logistic crossover on a log-frequency axis: 1 well below `crossover_hz`, 0 above;
+    `octaves` is the width over which it falls from about 0.9 to 0.1."""
+    octave_distance = np.log2(np.maximum(freqs_hz, 1.0) / crossover_hz)
+    slope = 4.4 / max(octaves, 1e-3)
+    return 1.0 / (1.0 + np.exp(np.clip(octave_distance * slope, -60.0, 60.0)))
+
+
+def _sub_bass_rows(freqs_hz: np.ndarray, *, min_hz: float, max_hz: float, n_bins: int) -> slice:
+    """Bins from min_hz to max_hz whose 3rd harmonic is still inside the spectrum."""
+    bin_hz = float(freqs_hz[1] - freqs_hz[0])
+    first = max(1, int(np.ceil(min_hz / bin_hz)))
+    last = max(first, min(int(np.floor(max_hz / bin_hz)) + 1, (n_bins - 1) // 3 + 1))
+    return slice(first, last)
+
+
+def overtone_ratio(
+    magnitude: np.ndarray, *, freqs_hz: np.ndarray, min_hz: float, max_hz: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """For the sub-bass bins f in min_hz..max_hz: (overtone ratio, energy), both
+    (bins, frames). The ratio is max(|X(2f)|, |X(3f)|) / |X(f)|, the energy |X(f)|²."""
+    rows = _sub_bass_rows(freqs_hz, min_hz=min_hz, max_hz=max_hz, n_bins=magnitude.shape[0])
+    index = np.arange(rows.start, rows.stop)
+    fundamental = np.maximum(magnitude[index], EPS)
+    overtones = np.maximum(magnitude[2 * index], magnitude[3 * index])
+    return overtones / fundamental, fundamental**2
+
+
+def kick_reference(ratio: np.ndarray, energy: np.ndarray, *, quantile: float) -> float:
+    """The overtone ratio of a bass note: a high percentile of the ratio over the strong
+    sub-bass bins, where bass notes dominate. 0 when there is no sub-bass at all."""
+    if ratio.size == 0:
+        return 0.0
+    strong = energy > 0.05 * float(energy.max())
+    return float(np.percentile(ratio[strong], quantile)) if strong.any() else 0.0
+
+
+def kick_share(
+    magnitude: np.ndarray, *, freqs_hz: np.ndarray, min_hz: float, max_hz: float,
+    reference: float
+) -> tuple[slice, np.ndarray]:
+    """Drum share of the sub-bass bins (min_hz..max_hz) from their missing overtones.
+
+    Kick tails are nearly pure low sines; bass notes carry overtones. A bin whose overtone
+    ratio is 0 is all kick, one at `reference` (see `kick_reference`) or above all bass.
+    Returns (the bins' slice, share (bins in slice, frames) in [0, 1]).
+    """
+    rows = _sub_bass_rows(freqs_hz, min_hz=min_hz, max_hz=max_hz, n_bins=magnitude.shape[0])
+    ratio, _energy = overtone_ratio(magnitude, freqs_hz=freqs_hz, min_hz=min_hz, max_hz=max_hz)
+    if reference <= 0:
+        return rows, np.zeros_like(ratio)
+    return rows, np.clip(1.0 - ratio / reference, 0.0, 1.0)
+
+
+def comb_mask(
+    freqs_hz: np.ndarray, melody: MelodyTrack, *, n_harmonics: int, width_hz: float
+) -> np.ndarray:
+    """Mask (bins, frames) in [0, 1]: 1 on the teeth k·f0 ± (width + k·spread/2) of voiced
+    frames, falling off as a Gaussian of `width_hz` outside them, 0 where unvoiced."""
+    n_frames = melody.f0_hz.size
+    mask = np.zeros((freqs_hz.size, n_frames), dtype=np.float32)
+    voiced = np.flatnonzero(melody.voiced)
+    if voiced.size == 0:
+        return mask
+    f0 = melody.f0_hz[voiced][None, :]
+    spread = melody.spread_hz[voiced][None, :]
+    freqs = freqs_hz[:, None]
+    harmonic = np.clip(np.rint(freqs / f0), 1, n_harmonics)
+    distance = np.abs(freqs - harmonic * f0)
+    slack = np.maximum(distance - 0.5 * harmonic * spread - width_hz, 0.0)
+    teeth = np.exp(-0.5 * (slack / width_hz) ** 2)
+    # No teeth below the fundamental or above the last harmonic.
+    inside = (freqs > 0.75 * f0) & (freqs < (n_harmonics + 0.5) * f0)
+    mask[:, voiced] = np.where(inside, teeth, 0.0)
+    return mask
+
+
+def stem_masks(
+    magnitude: np.ndarray,
+    *,
+    medians: Medians,
+    freqs_hz: np.ndarray,
+    melody: MelodyTrack,
+    bass_overtone_ratio: float,
+    params: MaskParams,
+) -> dict[str, np.ndarray]:
+    """Masks for "vocals", "drums" and "bass" (each (bins, frames) float32 in [0, 1],
+    summing to at most one); the "other" mask is one minus their sum.
+    `bass_overtone_ratio` is the song's reference for the kick test (`kick_reference`)."""
+    magnitude = np.asarray(magnitude, dtype=np.float32)
+    harmonic_share = soft_mask(medians.harmonic, medians.percussive, power=params.mask_power)
+    percussive_share = 1.0 - harmonic_share
+    rows, kick = kick_share(magnitude, freqs_hz=freqs_hz, min_hz=params.kick_min_hz,
+                            max_hz=params.kick_max_hz, reference=bass_overtone_ratio)
+    percussive_share[rows] = np.maximum(percussive_share[rows], kick)
+
+    comb = comb_mask(freqs_hz, melody, n_harmonics=params.n_harmonics,
+                     width_hz=params.comb_width_hz)
+    comb *= (freqs_hz <= params.vocal_max_hz)[:, None]
+    # On the comb a bin is vocal when it stands out as a narrow peak over its neighbours.
+    peak_share = soft_mask(magnitude, params.vocal_peak_margin * medians.percussive,
+                           power=params.mask_power)
+    vocals = comb * np.maximum(peak_share, harmonic_share)
+    drums = percussive_share * (1.0 - vocals)
+    low = lowpass_weight(freqs_hz, crossover_hz=params.bass_crossover_hz,
+                         octaves=params.crossover_octaves)[:, None]
+    bass = np.clip(1.0 - vocals - drums, 0.0, 1.0) * low
+    return {
+        "vocals": vocals.astype(np.float32),
+        "drums": drums.astype(np.float32),
+        "bass": bass.astype(np.float32),
+    }

@@ -1,0 +1,35 @@
+"""Environment settings of the separation service (read at call time; see README)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from shared.settings import env_int, env_str
+
+# Bump when the DSP separator's output changes, so cached stems are recomputed.
+DEFAULT_SEPARATION_VERSION = "v1"
+
+
+@dataclass(frozen=True)
+class SeparationSettings:
+    workers: int  # SEPARATION_WORKERS: songs separated at once
+    queue: int  # SEPARATION_QUEUE: songs waiting beyond those (then 429)
+    threads: int  # SEPARATION_THREADS: torch intra-op threads for Demucs
+    version: str  # SEPARATION_VERSION: part of the cache key
+    demucs_weights_dir: Path | None  # DEMUCS_WEIGHTS_DIR: a demucs --repo folder
+    demucs_model: str  # DEMUCS_MODEL: model name (a bag .yaml or a signature) in that folder
+    device: str  # SEPARATION_DEVICE: "cpu", "cuda" or "auto"
+
+    @classmethod
+    def from_env(cls) -> SeparationSettings:
+        weights = env_str("DEMUCS_WEIGHTS_DIR", "")
+        return cls(
+            workers=max(1, env_int("SEPARATION_WORKERS", 1)),
+            queue=max(0, env_int("SEPARATION_QUEUE", 8)),
+            threads=max(1, env_int("SEPARATION_THREADS", 1)),
+            version=env_str("SEPARATION_VERSION", DEFAULT_SEPARATION_VERSION),
+            demucs_weights_dir=Path(weights) if weights else None,
+            demucs_model=env_str("DEMUCS_MODEL", "htdemucs"),
+            device=env_str("SEPARATION_DEVICE", "auto"),
+        )

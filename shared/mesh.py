@@ -1,0 +1,160 @@
+"""Start and stop the whole mesh as real uvicorn processes (used by `mashup up`,
+`mashup demo` and the integration tests)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Mapping
+from pathlib import Path
+
+import httpx
+
+from shared.settings import SERVICE_PORTS
+
+APPS: dict[str, str] = {
+    "analysis": "services.analysis.app:app",
+    "processing": "services.processing.app:app",
+    "scoring": "services.scoring.app:app",
+    "orchestrator": "services.orchestrator.app:app",
+    "separation": "services.separation.app:app",
+    "gateway": "gateway.app:app",
+}
+# Dependencies first, so the gateway finds the services up when it resumes jobs.
+START_ORDER = ("analysis", "scoring", "orchestrator", "separation", "processing", "gateway")
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+        return True
+
+
+class Mesh:
+    """The six services as child processes on one host.
+
+    `ports=None` uses the contract's default ports when all are free, else free ports.
+    Each process gets the same environment: ports, service URLs, storage root, job DB.
+    """
+
+    def __init__(
+        self,
+        *,
+        data_dir: str | Path,
+        ports: Mapping[str, int] | None = None,
+        host: str = "127.0.0.1",
+        env: Mapping[str, str] | None = None,
+        log_dir: str | Path | None = None,
+    ) -> None:
+        self.host = host
+        self.data_dir = Path(data_dir).resolve()
+        self.log_dir = Path(log_dir).resolve() if log_dir else self.data_dir / "logs"
+        if ports is None:
+            defaults = dict(SERVICE_PORTS)
+            all_free = all(port_is_free(p, host) for p in defaults.values())
+            ports = defaults if all_free else {name: free_port(host) for name in APPS}
+        self.ports = dict(ports)
+        self.env = self._environment(env or {})
+        self.processes: dict[str, subprocess.Popen[bytes]] = {}
+
+    def _environment(self, extra: Mapping[str, str]) -> dict[str, str]:
+        env = dict(os.environ)
+        env.setdefault("STORAGE_ROOT", str(self.data_dir / "storage"))
+        env.setdefault("GATEWAY_DB", str(self.data_dir / "gateway.sqlite3"))
+        env["MESH_HOST"] = self.host
+        for name, port in self.ports.items():
+            env[f"{name.upper()}_PORT"] = str(port)
+            env[f"{name.upper()}_URL"] = self.url(name)
+        project_root = str(Path(__file__).resolve().parent.parent)
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [project_root,
+                                                          env.get("PYTHONPATH")]))
+        env.update(extra)
+        return env
+
+    def url(self, service: str) -> str:
+        return f"http://{self.host}:{self.ports[service]}"
+
+    def start(self, services: tuple[str, ...] = START_ORDER) -> None:
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        for name in services:
+            self.start_one(name)
+
+    def start_one(self, name: str) -> None:
+        log_file = open(self.log_dir / f"{name}.log", "ab")  # noqa: SIM115 - owned by child
+        cmd = [sys.executable, "-m", "uvicorn", APPS[name], "--host", self.host,
+               "--port", str(self.ports[name]), "--log-level", "warning",
+               "--timeout-graceful-shutdown", "5"]
+        self.processes[name] = subprocess.Popen(
+            cmd, env=self.env, stdout=log_file, stderr=subprocess.STDOUT, cwd=self.data_dir,
+        )
+        log_file.close()
+
+    def wait_healthy(self, timeout_sec: float = 120.0,
+                     services: tuple[str, ...] | None = None) -> None:
+        """Block until every started service answers /health, or raise with its log tail."""
+        deadline = time.monotonic() + timeout_sec
+        pending = list(services or self.processes)
+        with httpx.Client(timeout=2.0) as client:
+            while pending:
+                name = pending[0]
+                proc = self.processes[name]
+                if proc.poll() is not None:
+                    raise RuntimeError(f"{name} exited with {proc.returncode}:\n"
+                                       f"{self.log_tail(name)}")
+                try:
+                    if client.get(self.url(name) + "/health").status_code == 200:
+                        pending.pop(0)
+                        continue
+                except httpx.TransportError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"{name} did not become healthy in {timeout_sec:.0f} s:\n"
+                                       f"{self.log_tail(name)}")
+                time.sleep(0.2)
+
+    def log_tail(self, name: str, lines: int = 40) -> str:
+        path = self.log_dir / f"{name}.log"
+        if not path.exists():
+            return ""
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+
+    def stop_one(self, name: str, *, sig: int = signal.SIGTERM, timeout_sec: float = 10.0) -> None:
+        proc = self.processes.get(name)
+        if proc is None or proc.poll() is not None:
+            return
+        proc.send_signal(sig)
+        try:
+            proc.wait(timeout=timeout_sec)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=timeout_sec)
+
+    def stop(self) -> None:
+        for name in reversed(list(self.processes)):
+            self.stop_one(name)
+
+    def __enter__(self) -> Mesh:
+        self.start()
+        try:
+            self.wait_healthy()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -1,0 +1,202 @@
+"""The job runner against fake services (httpx mock transports, no processes)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Callable
+
+import httpx
+import pytest
+
+from gateway.chain import MeshClients
+from gateway.jobs import Job, JobStatus, Step
+from gateway.runner import JobRunner
+from gateway.settings import GatewaySettings
+from gateway.store import InMemoryJobStore
+from shared.client import ServiceClient
+
+Handler = Callable[[httpx.Request], httpx.Response]
+SONGS = [{"id": "a", "storage_path": "uploads/a.wav"}, {"id": "b", "storage_path": "uploads/b.wav"}]
+
+
+def settings(deadline_sec: float = 30.0) -> GatewaySettings:
+    return GatewaySettings(db_path=":memory:", job_deadline_sec=deadline_sec,
+                           analysis_concurrency=2, max_running_jobs=2, url_expiry_sec=60,
+                           public_url=None)
+
+
+def ok_handlers(calls: list[str]) -> dict[str, Handler]:
+    def analysis(request: httpx.Request) -> httpx.Response:
+        body = json.loads(request.content)
+        calls.append(f"analyze:{body['songId']}")
+        return httpx.Response(200, json={"songId": body["songId"], "bpm": 120.0})
+
+    def scoring(request: httpx.Request) -> httpx.Response:
+        calls.append("score")
+        return httpx.Response(200, json={"overall": 80.0, "best_pair": ["a", "b"], "pairs": []})
+
+    def orchestrator(request: httpx.Request) -> httpx.Response:
+        calls.append("plan")
+        assert "x-anthropic-key" not in request.headers or request.headers["x-anthropic-key"]
+        return httpx.Response(200, json={"creative_vision": "v", "planner": "rules",
+                                         "masterplan": {"title": "t", "timeline": []}})
+
+    def separation(request: httpx.Request) -> httpx.Response:
+        body = json.loads(request.content)
+        calls.append(f"separate:{body['songId']}")
+        return httpx.Response(200, json={"songId": body["songId"], "stems": {},
+                                         "backend": "dsp", "cached": False, "elapsed_sec": 0})
+
+    def processing(request: httpx.Request) -> httpx.Response:
+        calls.append("render")
+        body = json.loads(request.content)
+        assert body["songs"][0]["analysis"]["songId"] == "a"
+        return httpx.Response(200, json={"success": True, "storage_path": "mashups/x.wav",
+                                         "duration_sec": 60, "lufs": -14, "true_peak_dbtp": -1.2,
+                                         "warnings": []})
+
+    return {"analysis": analysis, "scoring": scoring, "orchestrator": orchestrator,
+            "separation": separation, "processing": processing}
+
+
+def clients(handlers: dict[str, Handler]) -> MeshClients:
+    def make(name: str) -> ServiceClient:
+        return ServiceClient(name, base_url=f"http://{name}", attempts=2, max_retry_sec=1,
+                             transport=httpx.MockTransport(handlers[name]))
+
+    return MeshClients(**{name: make(name) for name in handlers})
+
+
+def new_job(deadline_sec: float = 30.0, job_id: str = "job1") -> Job:
+    return Job(job_id=job_id, status=JobStatus.PROCESSING, progress=0.0, current_step="Queued",
+               request={"songs": SONGS}, created_at="2026-01-01T00:00:00+00:00",
+               deadline_at=time.time() + deadline_sec)
+
+
+async def wait_terminal(store: InMemoryJobStore, job_id: str, timeout_sec: float = 10) -> Job:
+    deadline = time.monotonic() + timeout_sec
+    while time.monotonic() < deadline:
+        job = await store.get(job_id)
+        if job and job.status is not JobStatus.PROCESSING:
+            return job
+        await asyncio.sleep(0.01)
+    raise AssertionError("job never finished")
+
+
+async def test_chain_runs_every_step_in_order() -> None:
+    calls: list[str] = []
+    store = InMemoryJobStore()
+    runner = JobRunner(store, settings(), clients(ok_handlers(calls)))
+    job, _ = await store.create(new_job())
+    runner.submit(job, anthropic_key="sk-ant-user")
+    done = await wait_terminal(store, job.job_id)
+    assert done.status is JobStatus.COMPLETE and done.progress == 100.0
+    assert sorted(calls[:2]) == ["analyze:a", "analyze:b"]
+    assert calls[2:] == ["score", "plan", "separate:a", "separate:b", "render"]
+    progress = [e["progress"] for e in store.log]
+    assert progress == sorted(progress)
+    # The user's key never reaches the store.
+    assert "sk-ant-user" not in json.dumps(store.log) + json.dumps(done.__dict__, default=str)
+    await runner.shutdown()
+
+
+async def test_failing_service_fails_the_job_naming_the_step() -> None:
+    calls: list[str] = []
+    handlers = ok_handlers(calls)
+    handlers["separation"] = lambda r: httpx.Response(
+        503, json={"error": {"code": "unavailable", "message": "model is loading"}})
+    store = InMemoryJobStore()
+    runner = JobRunner(store, settings(), clients(handlers))
+    job, _ = await store.create(new_job())
+    runner.submit(job)
+    done = await wait_terminal(store, job.job_id)
+    assert done.status is JobStatus.FAILED
+    assert "Separating stems failed" in (done.error_message or "")
+    assert "model is loading" in (done.error_message or "")
+    assert "render" not in calls
+    await runner.shutdown()
+
+
+async def test_unreachable_service_fails_within_bounded_time() -> None:
+    handlers = ok_handlers([])
+
+    def down(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("connection refused", request=request)
+
+    handlers["scoring"] = down
+    store = InMemoryJobStore()
+    runner = JobRunner(store, settings(), clients(handlers))
+    job, _ = await store.create(new_job())
+    runner.submit(job)
+    done = await wait_terminal(store, job.job_id, timeout_sec=10)
+    assert done.status is JobStatus.FAILED
+    assert (done.error_message or "").startswith("Scoring mashability failed")
+    assert "unreachable" in (done.error_message or "")
+    await runner.shutdown()
+
+
+async def test_deadline_fails_a_hanging_job() -> None:
+    handlers = ok_handlers([])
+
+    async def hang(request: httpx.Request) -> httpx.Response:
+        await asyncio.sleep(30)
+        return httpx.Response(200, json={})
+
+    handlers["orchestrator"] = hang  # type: ignore[assignment]
+    store = InMemoryJobStore()
+    runner = JobRunner(store, settings(deadline_sec=0.5), clients(handlers))
+    job, _ = await store.create(new_job(deadline_sec=0.5))
+    runner.submit(job)
+    done = await wait_terminal(store, job.job_id, timeout_sec=5)
+    assert done.status is JobStatus.FAILED
+    assert "deadline" in (done.error_message or "")
+    assert "writing the masterplan" in (done.error_message or "")
+    await runner.shutdown()
+
+
+async def test_resume_starts_at_the_first_unfinished_step() -> None:
+    calls: list[str] = []
+    store = InMemoryJobStore()
+    job, _ = await store.create(new_job())
+    await store.save_output(job.job_id, Step.ANALYZE.value,
+                            [{"songId": "a"}, {"songId": "b"}], 30.0, "Analyzed")
+    await store.save_output(job.job_id, Step.SCORE.value, {"pairs": []}, 38.0, "Scored")
+    runner = JobRunner(store, settings(), clients(ok_handlers(calls)))
+    assert await runner.resume_all() == 1
+    done = await wait_terminal(store, job.job_id)
+    assert done.status is JobStatus.COMPLETE
+    assert calls == ["plan", "separate:a", "separate:b", "render"]  # no re-analysis
+    await runner.shutdown()
+
+
+async def test_resume_fails_jobs_past_their_deadline() -> None:
+    store = InMemoryJobStore()
+    job, _ = await store.create(new_job(deadline_sec=-1))
+    runner = JobRunner(store, settings(), clients(ok_handlers([])))
+    assert await runner.resume_all() == 0
+    done = await store.get(job.job_id)
+    assert done is not None and done.status is JobStatus.FAILED
+    assert "deadline" in (done.error_message or "")
+    await runner.shutdown()
+
+
+@pytest.mark.parametrize("status", [400, 422])
+async def test_client_errors_are_not_retried(status: int) -> None:
+    attempts: list[int] = []
+    handlers = ok_handlers([])
+
+    def refuse(request: httpx.Request) -> httpx.Response:
+        attempts.append(1)
+        return httpx.Response(status, json={"error": {"code": "x", "message": "bad song"}})
+
+    handlers["analysis"] = refuse
+    store = InMemoryJobStore()
+    runner = JobRunner(store, settings(), clients(handlers))
+    job, _ = await store.create(new_job())
+    runner.submit(job)
+    done = await wait_terminal(store, job.job_id)
+    assert done.status is JobStatus.FAILED and "bad song" in (done.error_message or "")
+    assert len(attempts) == 2  # once per song, no retries
+    await runner.shutdown()

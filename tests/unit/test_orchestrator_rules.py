@@ -1,0 +1,237 @@
+"""The rules planner: valid, song-like, musical invariants, deterministic per seed."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from services.orchestrator.form import CURVES, energy_level, phrases_for, plan_form
+from services.orchestrator.roles import choose_roles, key_shift_semitones
+from services.orchestrator.rules_planner import plan_rules
+from services.orchestrator.sources import downbeat_grid, vocal_phrases
+from services.orchestrator.validation import bass_bearing, validate_plan, vocal_bearing
+from shared.contracts.analysis import AnalysisResult
+from shared.contracts.orchestrator import ENERGY_CURVES, MasterplanResponse, PlanOptions
+from tests.unit.test_orchestrator_factory import (
+    demo_analyses,
+    demo_scores,
+    make_analysis,
+    random_analysis,
+)
+
+
+def assert_plan_invariants(result: MasterplanResponse, analyses: list[AnalysisResult],
+                           *, duration_range_sec: tuple[float, float] = (30.0, 240.0)) -> None:
+    """Everything a rules plan promises, checked independently of validate_plan too."""
+    plan = result.masterplan
+    fixed, errors, _ = validate_plan(plan, analyses, duration_range_sec=duration_range_sec)
+    assert errors == [], errors
+    assert fixed is not None and fixed.wire() == plan.wire()  # nothing needed fixing
+    bar = 240.0 / plan.global_.targetBPM
+    songs = {a.songId: a for a in analyses}
+    end = 0.0
+    for section in plan.timeline:
+        assert section.time_start_sec == pytest.approx(end, abs=1e-5)  # contiguous from 0
+        bars = section.duration_sec / bar
+        assert bars == pytest.approx(round(bars), abs=1e-4) and round(bars) % 4 == 0
+        end = section.time_start_sec + section.duration_sec
+        sung = [la for la in section.layers
+                if vocal_bearing(la.stem, bool(songs[la.songId].vocal_intervals))]
+        assert len(sung) <= 1
+        assert sum(bass_bearing(la.stem) for la in section.layers) <= 1
+        for layer in section.layers:
+            assert layer.source_start_sec is not None
+            assert 0 <= layer.source_start_sec < songs[layer.songId].duration_sec
+            assert -60 <= layer.volume_db <= 6
+    assert duration_range_sec[0] <= end <= duration_range_sec[1]
+
+
+def test_demo_plan_is_song_like_and_valid() -> None:
+    analyses = demo_analyses()
+    result = plan_rules(analyses, demo_scores(), PlanOptions(seed=0))
+    assert_plan_invariants(result, analyses)
+    plan = result.masterplan
+    assert result.planner == "rules"
+    assert plan.title == "Sunny Pop × Deep House"
+    assert "The Synths" in plan.artistCredits and "DJ Test" in plan.artistCredits
+    assert plan.global_.targetBPM == 124.0 and plan.global_.targetKey == "A minor"
+    kinds = [s.description.split(":")[0].lower() for s in plan.timeline]
+    assert kinds[0] == "intro" and kinds[-1] == "outro" and "drop" in kinds
+    total = sum(s.duration_sec for s in plan.timeline)
+    assert abs(total - 90.0) <= 240 / 124 * 2  # ~90 s, rounded to whole phrases
+    intro = plan.timeline[0]
+    assert {(la.songId, la.stem) for la in intro.layers} == \
+        {("house_groove", "drums"), ("house_groove", "bass"), ("house_groove", "other")}
+    assert result.creative_vision.count(".") >= 2
+    assert any("time-stretched" in p.solution for p in plan.problems_and_solutions)
+    wire = result.model_dump(mode="json", by_alias=True, exclude_none=True)
+    assert "global" in wire["masterplan"] and "global_" not in wire["masterplan"]
+
+
+def test_vocal_layers_use_sung_phrases_in_order_on_downbeats() -> None:
+    analyses = demo_analyses()
+    pop = analyses[0]
+    starts_allowed = {round(p[0], 3) for p in vocal_phrases(pop)}
+    grid = downbeat_grid(pop)
+    result = plan_rules(analyses, demo_scores(), PlanOptions(seed=1, duration_sec=120))
+    vocal_starts = [la.source_start_sec for s in result.masterplan.timeline for la in s.layers
+                    if la.stem == "vocals"]
+    assert len(vocal_starts) >= 3
+    assert all(start in starts_allowed for start in vocal_starts)
+    assert all(min(abs(start - g) for g in grid) < 1e-3 for start in vocal_starts)
+    assert vocal_starts[:3] == sorted(vocal_starts[:3])  # walks forward through the song
+
+
+def test_instrumental_layers_start_on_source_downbeats() -> None:
+    analyses = demo_analyses()
+    house = analyses[1]
+    grid = downbeat_grid(house)
+    result = plan_rules(analyses, demo_scores(), PlanOptions(seed=2))
+    for section in result.masterplan.timeline:
+        inst = {la.source_start_sec for la in section.layers if la.songId == "house_groove"}
+        assert len(inst) <= 1  # one song's stems stay together
+        for start in inst:
+            assert start is not None and min(abs(start - g) for g in grid) < 1e-3
+
+
+def test_deterministic_for_a_seed_and_varied_across_seeds() -> None:
+    analyses = demo_analyses()
+    def wire(seed: int) -> dict:
+        return plan_rules(analyses, demo_scores(), PlanOptions(seed=seed)).model_dump()
+    assert wire(7) == wire(7)
+    assert wire(0) != wire(1)
+    assert len({repr(wire(seed)) for seed in range(6)}) >= 5
+
+
+@pytest.mark.parametrize("curve", ENERGY_CURVES)
+def test_every_energy_curve_gives_a_valid_plan(curve: str) -> None:
+    analyses = demo_analyses()
+    result = plan_rules(analyses, demo_scores(), PlanOptions(energy_curve=curve, seed=3))
+    assert_plan_invariants(result, analyses)
+    assert curve in result.creative_vision
+
+
+def test_energy_curve_shapes_the_energy() -> None:
+    analyses = demo_analyses()
+    def levels(curve: str) -> list[float]:
+        result = plan_rules(analyses, demo_scores(),
+                            PlanOptions(energy_curve=curve, duration_sec=200))
+        return [s.energy_level for s in result.masterplan.timeline]
+    build, decline = levels("build"), levels("decline")
+    assert build[-2] > decline[-2] and build[1] < decline[1]
+    assert CURVES["build"](1.0) > CURVES["build"](0.0)
+    assert all(0 <= energy_level(k, t / 10, c) <= 1 for k in ("intro", "drop") for t in
+               range(11) for c in ENERGY_CURVES)
+
+
+@pytest.mark.parametrize(("duration", "expect_sections"), [(30, (2, 4)), (60, (4, 7)),
+                                                           (240, (7, 11))])
+def test_short_requests_get_fewer_sections(duration: float,
+                                           expect_sections: tuple[int, int]) -> None:
+    analyses = demo_analyses()
+    result = plan_rules(analyses, demo_scores(), PlanOptions(duration_sec=duration))
+    assert_plan_invariants(result, analyses)
+    low, high = expect_sections
+    assert low <= len(result.masterplan.timeline) <= high
+
+
+def test_duration_is_clamped_with_a_warning() -> None:
+    analyses = demo_analyses()
+    result = plan_rules(analyses, demo_scores(), PlanOptions(duration_sec=1000))
+    assert_plan_invariants(result, analyses)
+    assert sum(s.duration_sec for s in result.masterplan.timeline) <= 240
+    assert any("clamped" in w for w in result.warnings)
+
+
+def test_fallback_roles_without_scores() -> None:
+    # Song "b" sings most; "a" is the instrumental; 65 BPM folds to 130.
+    analyses = [AnalysisResult.model_validate(make_analysis(
+                    "a", tempo_bpm=65.0, key="E minor", vocal_intervals=[(10.0, 12.0)])),
+                AnalysisResult.model_validate(make_analysis("b", tempo_bpm=128.0,
+                                                            key="G major"))]
+    roles = choose_roles(analyses, {})
+    assert (roles.vocal.songId, roles.instrumental.songId) == ("b", "a")
+    assert roles.target_bpm == 130.0 and roles.target_key == "E minor"
+    assert roles.pitch_shift_semitones == {"a": 0, "b": 0}  # G major is E minor's relative
+    result = plan_rules(analyses, {"pairs": []}, PlanOptions(seed=4))
+    assert_plan_invariants(result, analyses)
+    assert result.masterplan.global_.targetBPM == 130.0
+
+
+def test_malformed_recommendation_falls_back_with_a_warning() -> None:
+    analyses = demo_analyses()
+    scores = demo_scores()
+    scores["pairs"][0]["recommended"] = {"targetBPM": "fast"}
+    result = plan_rules(analyses, scores)
+    assert_plan_invariants(result, analyses)
+    assert any("malformed" in w for w in result.warnings)
+    scores = demo_scores()
+    scores["pairs"][0]["recommended"]["vocal_source"] = "nobody"
+    result = plan_rules(analyses, scores)
+    assert any("do not form a pair" in w for w in result.warnings)
+
+
+def test_key_shift_is_smallest_and_mode_aware() -> None:
+    assert key_shift_semitones("C major", "D major") == 2
+    assert key_shift_semitones("C major", "A# major") == -2
+    assert key_shift_semitones("C major", "A minor") == 0  # relative keys
+    assert key_shift_semitones("D minor", "C major") == -5
+    assert -6 <= key_shift_semitones("F# major", "C major") <= 5
+
+
+def test_song_without_vocals_leads_with_its_melody() -> None:
+    analyses = [AnalysisResult.model_validate(make_analysis("x", sung=False)),
+                AnalysisResult.model_validate(make_analysis("y", sung=False, tempo_bpm=122.0))]
+    result = plan_rules(analyses, {}, PlanOptions(duration_sec=120))
+    assert_plan_invariants(result, analyses)
+    stems = {la.stem for s in result.masterplan.timeline for la in s.layers}
+    assert "vocals" not in stems
+    assert any("no detected vocal phrases" in p.problem
+               for p in result.masterplan.problems_and_solutions)
+
+
+def test_three_songs_use_the_recommended_pair() -> None:
+    analyses = [*demo_analyses(), AnalysisResult.model_validate(make_analysis("third"))]
+    result = plan_rules(analyses, demo_scores())
+    assert_plan_invariants(result, analyses)
+    used = {la.songId for s in result.masterplan.timeline for la in s.layers}
+    assert used == {"pop_song", "house_groove"}
+    assert any("uses two songs" in w for w in result.warnings)
+
+
+def test_form_totals_and_phrase_counts() -> None:
+    for phrases in range(1, 60):
+        for seed in range(3):
+            form = plan_form(phrases, random.Random(seed))
+            assert sum(s.bars for s in form) == 4 * phrases
+            assert all(s.bars % 4 == 0 and s.bars > 0 for s in form)
+    assert phrases_for(90.0, target_bpm=120.0) == 11  # 8 s phrases → 88 s
+    assert phrases_for(10.0, target_bpm=120.0) == 4  # at least 30 s
+    assert phrases_for(500.0, target_bpm=120.0) == 30  # at most 240 s
+
+
+def test_random_analyses_always_give_valid_plans() -> None:
+    """A seeded sweep over random songs (the hypothesis test explores further)."""
+    rng = random.Random(1234)
+    for _ in range(150):
+        analyses = [AnalysisResult.model_validate(random_analysis(rng, f"s{i}"))
+                    for i in range(rng.choice((2, 2, 3)))]
+        options = PlanOptions(seed=rng.randrange(1000),
+                              duration_sec=rng.choice([None, rng.uniform(1.0, 600.0)]),
+                              energy_curve=rng.choice([None, *ENERGY_CURVES, "zigzag"]))
+        result = plan_rules(analyses, {}, options)
+        assert_plan_invariants(result, analyses)
+
+
+@pytest.mark.parametrize("tempo", [45.0, 95.0, 250.0])
+def test_sparse_analyses_still_plan(tempo: float) -> None:
+    """No beats, downbeats, sections or vocals reported, odd tempos: still a valid plan."""
+    bare = []
+    for song_id in ("p", "q"):
+        body = make_analysis(song_id, tempo_bpm=tempo, duration_sec=40.0, sung=False)
+        body.update(beats=[], downbeats=[], sections=[], vocal_intervals=[])
+        bare.append(AnalysisResult.model_validate(body))
+    result = plan_rules(bare, {}, PlanOptions(duration_sec=200))
+    assert_plan_invariants(result, bare)
+    assert 70 <= result.masterplan.global_.targetBPM <= 180  # folded half/double

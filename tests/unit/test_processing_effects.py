@@ -1,0 +1,160 @@
+"""Effects: tolerant parsing, warnings instead of errors, and what each effect does."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from services.processing.effects import (
+    EFFECTS_VOCABULARY,
+    EffectContext,
+    apply_effect,
+    kick_envelope,
+    parse_effect,
+    parse_effects,
+)
+
+SR = 44100
+ORCHESTRATOR_NAMES = ("highpass", "lowpass", "filter_sweep_up", "filter_sweep_down", "reverb",
+                      "delay", "fade_in", "fade_out", "sidechain", "eq_swap_low")
+
+
+def _noise(seconds: float = 2.0, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    return (0.1 * rng.standard_normal((2, int(seconds * SR)))).astype(np.float32)
+
+
+def _ctx(n: int, *, start: int = 0, length: int | None = None,
+         kick: np.ndarray | None = None) -> EffectContext:
+    return EffectContext(sample_rate_hz=SR, tempo_bpm=120.0, beats_per_bar=4,
+                         section_start=start,
+                         section_length=n - start if length is None else length,
+                         buffer_start_sec=0.0, kick_envelope=kick)
+
+
+def _band_energy(audio: np.ndarray, low_hz: float, high_hz: float) -> float:
+    spectrum = np.abs(np.fft.rfft(audio.mean(axis=0))) ** 2
+    freqs = np.fft.rfftfreq(audio.shape[1], 1 / SR)
+    return float(spectrum[(freqs >= low_hz) & (freqs < high_hz)].sum())
+
+
+def test_vocabulary_names_match_the_orchestrator() -> None:
+    assert tuple(EFFECTS_VOCABULARY) == ORCHESTRATOR_NAMES
+
+
+@pytest.mark.parametrize(("text", "name", "value"), [
+    ("highpass:200", "highpass", 200.0),
+    ("HighPass 2kHz", "highpass", 2000.0),
+    ("LPF(800)", "lowpass", 800.0),
+    (" lowpass : 1.5k ", "lowpass", 1500.0),
+    ("Filter Sweep Up", "filter_sweep_up", None),
+    ("filter-sweep-down", "filter_sweep_down", None),
+    ("reverb", "reverb", 0.3),
+    ("reverb 40%", "reverb", 0.4),
+    ("delay:1/8", "delay", 0.5),
+    ("delay 1/8d", "delay", 0.75),
+    ("delay:1/4t", "delay", pytest.approx(2 / 3)),
+    ("fade_in:4", "fade_in", 4.0),
+    ("FADE OUT", "fade_out", 0.0),
+    ("sidechain:8db", "sidechain", 8.0),
+    ("eq_swap_low", "eq_swap_low", None),
+])
+def test_parsing_is_tolerant(text: str, name: str, value: object) -> None:
+    effect, warning = parse_effect(text)
+    assert warning is None
+    assert effect is not None and effect.name == name and effect.value == value
+
+
+def test_unknown_or_malformed_effects_are_warnings_never_errors() -> None:
+    effects, warnings = parse_effects(["flanger", "lowpass:abc", "highpass:99999", "", "reverb"],
+                                      where="section 1")
+    assert [e.name for e in effects] == ["lowpass", "highpass", "reverb"]
+    assert effects[0].value == 800.0  # default after a bad parameter
+    assert effects[1].value == 20000.0  # clamped
+    assert len(warnings) == 4
+    assert warnings[0].startswith("section 1: unknown effect 'flanger'")
+    effect, warning = parse_effect(None)
+    assert effect is None and warning
+
+
+def test_lowpass_removes_high_band_energy_and_highpass_the_lows() -> None:
+    audio = _noise()
+    low_cut, _ = parse_effect("lowpass:800")
+    high_cut, _ = parse_effect("highpass:200")
+    lowpassed = apply_effect(audio, low_cut, _ctx(audio.shape[1]))
+    highpassed = apply_effect(audio, high_cut, _ctx(audio.shape[1]))
+    assert _band_energy(lowpassed, 4000, 16000) < 1e-3 * _band_energy(audio, 4000, 16000)
+    assert _band_energy(lowpassed, 100, 400) > 0.8 * _band_energy(audio, 100, 400)
+    assert _band_energy(highpassed, 20, 60) < 1e-2 * _band_energy(audio, 20, 60)
+
+
+def test_filter_sweep_up_opens_over_the_section() -> None:
+    audio = _noise(4.0)
+    sweep, _ = parse_effect("filter_sweep_up")
+    out = apply_effect(audio, sweep, _ctx(audio.shape[1]))
+    first, last = out[:, :SR], out[:, -SR:]
+    assert _band_energy(first, 3000, 12000) < 0.01 * _band_energy(audio[:, :SR], 3000, 12000)
+    assert _band_energy(last, 3000, 12000) > 0.3 * _band_energy(audio[:, -SR:], 3000, 12000)
+    down, _ = parse_effect("filter_sweep_down")
+    closed = apply_effect(audio, down, _ctx(audio.shape[1]))
+    assert _band_energy(closed[:, -SR:], 3000, 12000) < 0.01 * _band_energy(audio[:, -SR:],
+                                                                             3000, 12000)
+
+
+def test_delay_echo_is_tempo_synced() -> None:
+    audio = np.zeros((2, 2 * SR), dtype=np.float32)
+    audio[:, 1000] = 1.0
+    delay, _ = parse_effect("delay:1/8")
+    out = apply_effect(audio, delay, _ctx(audio.shape[1]))
+    echo = 1000 + int(0.25 * SR)  # an eighth at 120 BPM is 0.25 s
+    window = np.abs(out[0, echo - 50:echo + 50])
+    assert window.max() > 0.1
+    assert abs(int(np.argmax(window)) - 50) <= 2
+
+
+def test_fades_reach_silence_at_their_ends() -> None:
+    audio = np.ones((2, SR), dtype=np.float32)
+    fade_in, _ = parse_effect("fade_in")
+    fade_out, _ = parse_effect("fade_out:1")  # one bar = 2 s > the section: whole section
+    faded_in = apply_effect(audio, fade_in, _ctx(SR))
+    faded_out = apply_effect(audio, fade_out, _ctx(SR))
+    assert faded_in[0, 0] < 1e-3 and faded_in[0, -1] > 0.999
+    assert faded_out[0, 0] > 0.999 and faded_out[0, -1] < 1e-3
+    assert np.all(np.diff(faded_in[0]) >= -1e-7)
+
+
+def test_sidechain_ducks_under_the_kick() -> None:
+    n = 2 * SR
+    drums = np.zeros(n, dtype=np.float32)
+    t = np.arange(int(0.2 * SR)) / SR
+    for beat in range(4):
+        start = beat * SR // 2
+        drums[start:start + t.size] += np.sin(2 * np.pi * 55 * t) * np.exp(-t / 0.05)
+    env = kick_envelope(drums, sample_rate_hz=SR)
+    pad = np.ones((2, n), dtype=np.float32) * 0.5
+    effect, _ = parse_effect("sidechain:12")
+    out = apply_effect(pad, effect, _ctx(n, kick=env))
+    on_kick = out[0, SR // 2 + int(0.03 * SR)]
+    between = out[0, SR // 2 + int(0.4 * SR)]
+    assert on_kick < 0.5 * 10 ** (-6 / 20)
+    assert between > 0.45
+    # Without a drum layer it pumps on the beat grid instead.
+    grid = apply_effect(pad, effect, _ctx(n))
+    assert grid[0, 10] < 0.2 and grid[0, SR // 4 - 10] > grid[0, 10]
+
+
+def test_reverb_leaves_a_tail_after_the_sound() -> None:
+    audio = np.zeros((2, 2 * SR), dtype=np.float32)
+    audio[:, : SR // 10] = _noise(0.1)
+    reverb, _ = parse_effect("reverb:0.5")
+    out = apply_effect(audio, reverb, _ctx(audio.shape[1]))
+    tail = out[:, SR // 2:SR]
+    assert float(np.sqrt(np.mean(tail**2))) > 1e-4
+
+
+def test_eq_swap_low_cuts_below_150_hz() -> None:
+    audio = _noise()
+    effect, _ = parse_effect("eq_swap_low")
+    out = apply_effect(audio, effect, _ctx(audio.shape[1]))
+    assert _band_energy(out, 20, 80) < 0.02 * _band_energy(audio, 20, 80)
+    assert _band_energy(out, 400, 2000) > 0.9 * _band_energy(audio, 400, 2000)
