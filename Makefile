@@ -5,8 +5,8 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run demo test test-unit test-integration bench bench-analysis bench-separation \
-	bench-render bench-scoring lint clean
+.PHONY: setup run demo test test-unit test-integration bench bench-scoring bench-render \
+	lint clean
 
 setup: $(STAMP)
 
@@ -33,11 +33,14 @@ test-unit: setup
 test-integration: setup
 	$(PY) -m pytest -q tests/integration
 
-bench: setup
-	$(PY) -m scripts.bench
+# Every benchmark prints figures as ratios measured in one run (× realtime per core, ...).
+bench: bench-scoring bench-render
 
-bench-analysis bench-separation bench-render bench-scoring: setup
-	$(PY) -m scripts.bench $(subst bench-,,$@)
+bench-scoring: setup
+	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 $(PY) -m services.scoring.bench 10000 100000
+
+bench-render: setup
+	$(PY) -m services.processing.bench
 
 lint: setup
 	$(PY) -m ruff check .
