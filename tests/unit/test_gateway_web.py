@@ -72,7 +72,7 @@ def add_job(client: TestClient, *, status: JobStatus, outputs: dict[str, Any]) -
 def finished_outputs() -> dict[str, Any]:
     storage = get_storage()
     result = storage.put_bytes("results/r.wav", encode_audio(tone(), sample_rate_hz=SR_HZ))
-    stems = {name: storage.put_bytes(f"stems/x/{song}-{name}.flac",
+    stems = {f"{song}-{name}": storage.put_bytes(f"stems/x/{song}-{name}.flac",
                                      encode_audio(tone(1.0), sample_rate_hz=SR_HZ, fmt="flac"))
              for song in ("a", "b") for name in STEMS}
     return {
