@@ -91,7 +91,7 @@ export function songCard(analysis, songs) {
   const bpm = `${round(analysis.bpm, 1)} BPM`;
   const key = analysis.camelot ? `${analysis.key} · ${analysis.camelot}` : analysis.key;
   const card = h("article", { class: "card song-card", "data-song-id": analysis.songId,
-    style: `--song-color: ${color}` },
+    style: { "--song-color": color } },
   h("h4", {}, songTitle(songs, analysis.songId)),
   h("dl", { class: "facts" },
     fact("Tempo", bpm, `confidence ${round((analysis.bpm_confidence || 0) * 100, 0)} %`),

@@ -2,7 +2,7 @@
 
 const SVG_NS = "http://www.w3.org/2000/svg";
 
-/** h("p", {class: "x"}, "text", child) → element. */
+/** h("p", {class: "x", style: {color: "red"}}, "text", child) → element. */
 export function h(tag, attrs = {}, ...children) {
   const el = document.createElement(tag);
   setAttrs(el, attrs);
@@ -21,6 +21,11 @@ export function s(tag, attrs = {}, ...children) {
 function setAttrs(el, attrs) {
   for (const [name, value] of Object.entries(attrs)) {
     if (value === undefined || value === null || value === false) continue;
+    if (name === "style" && typeof value === "object") {
+      // Through the CSSOM: a style="" attribute is inline style, which the page's CSP refuses.
+      for (const [prop, propValue] of Object.entries(value)) el.style.setProperty(prop, propValue);
+      continue;
+    }
     el.setAttribute(name, value === true ? "" : String(value));
   }
 }

@@ -54,8 +54,8 @@ function updateStart() {
 function readOptions() {
   const options = {};
   const duration = Number($("opt-duration").value);
-  if (!Number.isFinite(duration) || duration < 20 || duration > 600) {
-    throw new ApiError("Target length must be between 20 and 600 seconds.");
+  if (!Number.isFinite(duration) || duration < 30 || duration > 600) {
+    throw new ApiError("Target length must be between 30 and 600 seconds.");
   }
   options.duration_sec = duration;
   if ($("opt-curve").value) options.energy_curve = $("opt-curve").value;

@@ -151,8 +151,8 @@ export function renderPlan(container, state) {
     h("p", { class: "planner", id: "planner" }, plannerWords(state)),
     h("div", { class: "timeline-scroll" }, timelineSvg(plan, songs)),
     h("ul", { class: "legend" }, songs.map((song) => h("li", {},
-      h("span", { class: "swatch", style: `background:${songColor(songs, song.id)}` }), song.title || song.id)),
-    h("li", {}, h("span", { class: "swatch", style: "background:#ffd27a" }), "planned energy"),
+      h("span", { class: "swatch", style: { background: songColor(songs, song.id) } }), song.title || song.id)),
+    h("li", {}, h("span", { class: "swatch", style: { background: "#ffd27a" } }), "planned energy"),
     h("li", {}, `${lanes.length} lanes; fainter blocks are quieter`)),
     timelineTable(plan, songs),
   );

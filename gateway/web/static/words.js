@@ -34,6 +34,13 @@ export function scoreWord(score) {
 
 const fixed = (value, digits = 1) => Number(value || 0).toFixed(digits);
 
+/** Capitalised, with exactly one full stop at the end. */
+function sentence(text) {
+  const trimmed = String(text).trim();
+  const body = trimmed.charAt(0).toUpperCase() + trimmed.slice(1);
+  return /[.!?]$/.test(body) ? body : `${body}.`;
+}
+
 function shiftWords(shifts, songs) {
   const moved = Object.entries(shifts || {}).filter(([, semitones]) => Number(semitones) !== 0);
   if (!moved.length) return "No pitch shift is needed.";
@@ -51,7 +58,7 @@ export function pairSentences(pair, songs) {
   if (harmonic.type) {
     const relation = KEY_RELATIONS[harmonic.type] || harmonic.type;
     sentences.push(`Keys: ${relation}; ${harmonic.quality || "unrated"} (${fixed(harmonic.score, 0)}/100).` +
-      (harmonic.recommendation ? ` ${harmonic.recommendation[0].toUpperCase()}${harmonic.recommendation.slice(1)}.` : ""));
+      (harmonic.recommendation ? ` ${sentence(harmonic.recommendation)}` : ""));
   }
   const rhythmic = pair.rhythmic || {};
   if (rhythmic.relation) {
