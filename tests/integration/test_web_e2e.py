@@ -20,7 +20,6 @@ from shared.audio_io import encode_audio
 from shared.mesh import Mesh
 from shared.synth import SynthSong
 
-pytestmark = pytest.mark.integration
 PLAN_SEC = 30
 JOB_TIMEOUT_SEC = 420
 
@@ -32,15 +31,20 @@ def chromium_path() -> str | None:
     return None
 
 
+# Skip before any fixture starts the mesh when there is nothing to drive.
+sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+CHROMIUM = chromium_path()
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.skipif(CHROMIUM is None, reason="no Chromium installed (apt-get install chromium)"),
+]
+
+
 @pytest.fixture(scope="module")
 def browser() -> Any:
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
-    executable = chromium_path()
-    if executable is None:
-        pytest.skip("no Chromium installed (apt-get install chromium)")
     with sync_api.sync_playwright() as playwright:
         instance = playwright.chromium.launch(
-            executable_path=executable, headless=True,
+            executable_path=CHROMIUM, headless=True,
             # --no-sandbox: CI runs as root; autoplay: play() without a click gesture.
             args=["--no-sandbox", "--autoplay-policy=no-user-gesture-required"])
         try:
