@@ -22,6 +22,7 @@ from gateway.jobs import Job, JobStatus, Step
 from gateway.runner import JobRunner
 from gateway.settings import GatewaySettings
 from gateway.store import SQLiteJobStore
+from gateway.web import routes as web_routes
 from shared.audio_io import decode_audio
 from shared.contracts.gateway import GenerateRequest, JobState, StatusRequest
 from shared.errors import (
@@ -218,6 +219,7 @@ routes = [
     Route("/generate-mashup", generate_mashup, methods=["POST"]),
     Route("/get-mashup-status", get_mashup_status, methods=["GET", "POST"]),
     Route("/download/{key:path}", download, methods=["GET"]),
+    *web_routes,  # the web app at / (gateway.web)
 ]
 
 app = create_app("gateway", routes, lifespan=lifespan)
