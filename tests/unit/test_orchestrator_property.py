@@ -45,5 +45,5 @@ def test_every_plan_validates(a: AnalysisResult, b: AnalysisResult, seed: int,
                               duration: float | None, curve: str | None) -> None:
     options = PlanOptions(seed=seed, duration_sec=duration, energy_curve=curve)
     result = plan_rules([a, b], {}, options)
-    assert_plan_invariants(result, [a, b])
+    assert_plan_invariants(result, [a, b], options)
     assert result.model_dump() == plan_rules([a, b], {}, options).model_dump()
