@@ -36,8 +36,13 @@ test-integration: setup
 bench: setup
 	$(PY) -m scripts.bench
 
-bench-analysis bench-separation bench-render bench-scoring: setup
+bench-analysis bench-separation bench-render: setup
 	$(PY) -m scripts.bench $(subst bench-,,$@)
+
+# /find-mashups on random 10k and 100k libraries, one core (~30 s); more sizes:
+# $(PY) -m services.scoring.bench 10000 100000 1000000
+bench-scoring: setup
+	$(PY) -m services.scoring.bench
 
 lint: setup
 	$(PY) -m ruff check .
