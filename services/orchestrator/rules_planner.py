@@ -91,14 +91,16 @@ def _lead_layer(ctx: _Context, duration_sec: float, energy: float, effects: list
                  effects=effects, source_start_sec=round(start, 3))
 
 
-def _handover_layers(ctx: _Context, kind: str, duration_sec: float,
-                     energy: float) -> list[Layer]:
+def _handover_layers(ctx: _Context, kind: str, duration_sec: float, energy: float, *,
+                     into_drop: bool = False) -> list[Layer]:
     """The instrumental source's own vocal with its backing from the same passage."""
     start = ctx.inst_vocals.take(duration_sec)
     assert start is not None  # only planned when the song has sung phrases
     ctx.inst.position_sec = start + duration_sec * ctx.inst.tempo_ratio
     stems = ("drums", "bass", "other") if kind == "verse" else ("other",)
-    space = {"other": ["reverb:0.3"]} if kind == "breakdown" else {}
+    space = {"other": ["reverb:0.3"] if kind == "breakdown" else []}
+    if into_drop:
+        space["other"].append("filter_sweep_up")
     lead = Layer(songId=ctx.roles.instrumental.songId, stem="vocals",
                  volume_db=_volume(0.0, energy, swing_db=1.0),
                  effects=["reverb:0.25"] if kind == "breakdown" else [],
@@ -118,8 +120,12 @@ def _handover_index(ctx: _Context, kinds: list[str]) -> int | None:
     return ctx.rng.choice(candidates) if candidates else None
 
 
-def _section_layers(ctx: _Context, kind: str, duration_sec: float, energy: float) -> list[Layer]:
-    """The layers of one section: the arrangement rules of the form, with seeded variety."""
+def _section_layers(ctx: _Context, kind: str, duration_sec: float, energy: float, *,
+                    into_drop: bool = False) -> list[Layer]:
+    """The layers of one section: the arrangement rules of the form, with seeded variety.
+
+    `into_drop`: a drop follows, so a verse or breakdown sweeps its keys open into it
+    (a build always sweeps)."""
     rng = ctx.rng
     inst_start = ctx.inst.take(duration_sec, energy=energy, kind=kind)
     if kind == "intro":
@@ -129,6 +135,8 @@ def _section_layers(ctx: _Context, kind: str, duration_sec: float, energy: float
     if kind == "verse":
         lead = _lead_layer(ctx, duration_sec, energy, rng.choice([[], ["reverb:0.2"]]))
         other_fx = rng.choice([[], ["sidechain:3"], ["highpass:300"]])
+        if into_drop:
+            other_fx = [*other_fx, "filter_sweep_up"]
         return [*_inst_layers(ctx, inst_start, energy, ("drums", "bass", "other"),
                               {"other": other_fx}), lead]
     if kind == "build":
@@ -154,8 +162,9 @@ def _section_layers(ctx: _Context, kind: str, duration_sec: float, energy: float
     if kind == "breakdown":
         space = rng.choice([["reverb:0.35", "delay:1/4"], ["reverb:0.5"], ["delay:3/16"]])
         lead = _lead_layer(ctx, duration_sec, energy, space, base_db=-1.0)
-        return [*_inst_layers(ctx, inst_start, energy, ("other",),
-                              {"other": rng.choice([["reverb:0.4"], ["lowpass:2000"]])}), lead]
+        keys_fx = rng.choice([["reverb:0.4", "filter_sweep_up"], ["filter_sweep_up"]]
+                             if into_drop else [["reverb:0.4"], ["lowpass:2000"]])
+        return [*_inst_layers(ctx, inst_start, energy, ("other",), {"other": keys_fx}), lead]
     # outro
     layers = _inst_layers(ctx, inst_start, energy, ("drums", "bass", "other"),
                           {stem: ["fade_out"] for stem in ("drums", "bass", "other")})
@@ -288,11 +297,12 @@ def plan_rules(analyses: Sequence[AnalysisResult], scores: Mapping[str, Any] | N
     for index, section in enumerate(form):
         start, duration = start_bar * bar, section.bars * bar
         energy = energy_level(section.kind, (start + duration / 2) / total_sec, curve)
+        into_drop = index + 1 < len(form) and form[index + 1].kind == "drop"
         if index == handover:
-            layers = _handover_layers(ctx, section.kind, duration, energy)
+            layers = _handover_layers(ctx, section.kind, duration, energy, into_drop=into_drop)
             text = HANDOVER_DESCRIPTION.format(Kind=section.kind.capitalize(), **names)
         else:
-            layers = _section_layers(ctx, section.kind, duration, energy)
+            layers = _section_layers(ctx, section.kind, duration, energy, into_drop=into_drop)
             text = DESCRIPTIONS[section.kind].format(**names)
         timeline.append(TimelineSection(
             time_start_sec=round(start, 6), duration_sec=round(duration, 6),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import random
 
 import pytest
@@ -59,6 +60,9 @@ def assert_plan_invariants(result: MasterplanResponse, analyses: list[AnalysisRe
             assert 0 <= layer.source_start_sec < songs[layer.songId].duration_sec
             assert -60 <= layer.volume_db <= 6
     assert duration_range_sec[0] - 1e-6 <= end <= duration_range_sec[1] + 1e-6
+    for before, section in itertools.pairwise(plan.timeline):
+        if section.description.lower().startswith("drop"):  # filter sweeps into drops
+            assert any("filter_sweep_up" in la.effects for la in before.layers), before
 
 
 def test_demo_plan_is_song_like_and_valid() -> None:
