@@ -364,3 +364,22 @@ async def test_a_callers_wrong_key_does_not_trip_the_breaker(
     api.script = [tool_answer(claude_input())]
     assert (await post(request_body(), {"X-Anthropic-Key": USER_KEY})).json()[
         "planner"] == "claude"
+
+
+async def test_a_key_of_any_shape_is_never_logged(
+        api: FakeMessagesAPI, caplog: pytest.LogCaptureFixture,
+        capfd: pytest.CaptureFixture[str]) -> None:
+    """Not even redaction is relied on: a key the redaction pattern does not know."""
+    odd_key = "zz-custom-PLANTEDODDKEY-5c1d77e0a2b4"
+    api.key = odd_key
+    caplog.set_level(logging.DEBUG)
+    api.script = [tool_answer(claude_input()), api_error(529, "overloaded_error"),
+                  api_error(529, "overloaded_error"), api_error(529, "overloaded_error")]
+    bodies = [(await post(request_body(), {"X-Anthropic-Key": odd_key})).text
+              for _ in range(2)]
+    assert ['"planner":"claude"' in b or '"planner": "claude"' in b for b in bodies] == \
+        [True, False]
+    out, err = capfd.readouterr()
+    everything = "\n".join([caplog.text, out, err, *bodies,
+                            *(repr(r.__dict__) for r in caplog.records)])
+    assert "PLANTEDODDKEY" not in everything and "5c1d77e0a2b4" not in everything
