@@ -8,6 +8,7 @@ never stored and never logged.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Sequence
 from typing import Any
@@ -212,8 +213,12 @@ async def _claude_plan(request: MasterplanRequest, api_key: str, settings: Claud
     session = _Session(client, settings, prompt.SYSTEM_PROMPT)
     session.usage = usage
     user_text, duration_range = _user_text(request)
-    async with client:
-        return await _converse(request, session, user_text, duration_range)
+    try:
+        async with asyncio.timeout(settings.deadline_sec), client:
+            return await _converse(request, session, user_text, duration_range)
+    except TimeoutError:  # the deadline, not a single request (that is APITimeoutError)
+        raise ClaudePlanError(f"Claude did not finish planning within {settings.deadline_sec:g} s",
+                              api_health="failed") from None
 
 
 async def plan_with_claude(request: MasterplanRequest, *, api_key: str,

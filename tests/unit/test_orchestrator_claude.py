@@ -310,6 +310,15 @@ async def test_a_slow_api_times_out_and_falls_back(api: FakeMessagesAPI,
     assert "did not answer in time" in result["warnings"][0]
 
 
+async def test_the_whole_conversation_has_a_deadline(api: FakeMessagesAPI,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ORCHESTRATOR_CLAUDE_DEADLINE_SEC", "1")
+    api.script = [slow(tool_answer(claude_input()), 3.0)]  # well within the 10 s per request
+    result = (await post(request_body(), {"X-Anthropic-Key": USER_KEY})).json()
+    assert result["planner"] == "rules" and len(api.requests) == 1
+    assert "did not finish planning within 1 s" in result["warnings"][0]
+
+
 async def test_open_breaker_sends_requests_to_rules_without_a_call(
         api: FakeMessagesAPI, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ORCHESTRATOR_BREAKER_FAILURES", "2")
