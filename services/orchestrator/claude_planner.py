@@ -1,9 +1,12 @@
 """The Claude planner: a forced `submit_masterplan` tool call, validated, one repair round.
 
-Any failure (an Anthropic API or SDK error, no tool call, a plan still invalid after the
-repair round) falls back to the rules planner with a warning, so the caller always gets
-a plan. The API key is an argument of each call: it is used for that call's client only,
-never stored and never logged.
+The SDK retries 429/5xx/overloaded answers with backoff, each request has a timeout and
+the whole conversation a deadline. Any failure (an Anthropic API or SDK error, no tool
+call, a plan still invalid after the repair round, the deadline) falls back to the rules
+planner with a warning, so the caller always gets a plan; repeated API failures open the
+circuit breaker (breaker.py), which then sends requests to the rules planner without a
+call until its cool-down ends. The API key is an argument of each call: it is used for
+that call's client only, never stored and never logged.
 """
 
 from __future__ import annotations
