@@ -392,3 +392,18 @@ async def test_a_key_of_any_shape_is_never_logged(
     everything = "\n".join([caplog.text, out, err, *bodies,
                             *(repr(r.__dict__) for r in caplog.records)])
     assert "PLANTEDODDKEY" not in everything and "5c1d77e0a2b4" not in everything
+
+
+async def test_the_asked_length_range_reaches_claude_and_the_check(
+        api: FakeMessagesAPI) -> None:
+    short = claude_input()  # ~93 s: outside the asked 100–120 s
+    api.script = [tool_answer(short), tool_answer(short)]
+    body = request_body(seed=0, min_duration_sec=100, max_duration_sec=120)
+    result = (await post(body, {"X-Anthropic-Key": USER_KEY})).json()
+    prompt_text = api.requests[0]["body"]["messages"][0]["content"]
+    assert '"allowed_range_sec":[100.0,120.0]' in prompt_text
+    repair = api.requests[1]["body"]["messages"][2]["content"][0]["content"]
+    assert "it must last 100–120 s" in repair
+    assert result["planner"] == "rules"
+    total = sum(s["duration_sec"] for s in result["masterplan"]["timeline"])
+    assert 100 <= total <= 120
