@@ -36,11 +36,13 @@ test-integration: setup
 # Every benchmark prints figures as ratios measured in one run (× realtime per core, ...).
 bench: bench-scoring bench-render
 
-bench-scoring: setup
-	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 $(PY) -m services.scoring.bench 10000 100000
-
 bench-render: setup
 	$(PY) -m services.processing.bench
+
+# /find-mashups on random 10k and 100k libraries, one core (~30 s); more sizes:
+# $(PY) -m services.scoring.bench 10000 100000 1000000
+bench-scoring: setup
+	$(PY) -m services.scoring.bench
 
 lint: setup
 	$(PY) -m ruff check .

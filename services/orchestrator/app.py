@@ -15,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from services.orchestrator.breaker import BREAKER
 from services.orchestrator.claude_planner import plan_with_claude
 from services.orchestrator.effects import EFFECTS_VOCABULARY
 from services.orchestrator.rules_planner import plan_rules
@@ -57,7 +58,8 @@ async def create_masterplan(request: Request) -> Response:
 def _health_detail() -> dict[str, Any]:
     claude = planner_mode() != "rules" and service_api_key() is not None
     return {"planner": "claude" if claude else "rules",
-            "model": ClaudeSettings.from_env().model, "effects": sorted(EFFECTS_VOCABULARY)}
+            "model": ClaudeSettings.from_env().model, "claude_breaker": BREAKER.state.value,
+            "effects": sorted(EFFECTS_VOCABULARY)}
 
 
 routes = [Route("/create-masterplan", create_masterplan, methods=["POST"])]

@@ -12,10 +12,14 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from shared.contracts.orchestrator import ENERGY_CURVES
+from shared.contracts.orchestrator import ENERGY_CURVES, PlanOptions
 
 PHRASE_BARS = 4
 BEATS_PER_BAR = 4
+DEFAULT_DURATION_SEC = 90.0
+DEFAULT_DURATION_RANGE_SEC = (60.0, 240.0)
+# The shortest plan anyone may ask for (two phrases at a fast tempo).
+MIN_ASKABLE_SEC = 15.0
 
 # (kind, min phrases, max phrases) per section, simplest first.
 TEMPLATES: tuple[tuple[tuple[str, int, int], ...], ...] = (
@@ -42,8 +46,40 @@ class FormSection:
     bars: int
 
 
+def asked_duration_range(options: PlanOptions | None) -> tuple[float, float]:
+    """The length range (seconds) a plan must keep to.
+
+    `min_duration_sec`/`max_duration_sec` when given, else 60–240 s. An explicit
+    `duration_sec` below the default minimum (a preview, a test) asks for a short
+    mashup, so then the minimum drops to MIN_ASKABLE_SEC; a `duration_sec` above the
+    maximum is clamped (length costs render time and tokens) unless max_duration_sec
+    raises it.
+    """
+    options = options or PlanOptions()
+    low, high = DEFAULT_DURATION_RANGE_SEC
+    if options.min_duration_sec is not None:
+        low = max(MIN_ASKABLE_SEC, options.min_duration_sec)
+    elif options.duration_sec is not None and options.duration_sec < low:
+        low = MIN_ASKABLE_SEC
+    if options.max_duration_sec is not None:
+        high = options.max_duration_sec
+    return low, max(low, high)
+
+
+def wanted_duration(options: PlanOptions | None,
+                    duration_range_sec: tuple[float, float]) -> tuple[float, str | None]:
+    """(length to aim for in seconds, a warning when the asked length was clamped)."""
+    options = options or PlanOptions()
+    low, high = duration_range_sec
+    wanted = options.duration_sec or min(high, max(low, DEFAULT_DURATION_SEC))
+    if low <= wanted <= high:
+        return wanted, None
+    return min(high, max(low, wanted)), (f"duration_sec {wanted:g} is outside {low:g}–"
+                                         f"{high:g} s; clamped")
+
+
 def phrases_for(duration_sec: float, *, target_bpm: float,
-                duration_range_sec: tuple[float, float] = (30.0, 240.0)) -> int:
+                duration_range_sec: tuple[float, float] = DEFAULT_DURATION_RANGE_SEC) -> int:
     """Number of whole phrases closest to `duration_sec`, kept inside the range."""
     phrase_sec = PHRASE_BARS * BEATS_PER_BAR * 60.0 / target_bpm
     low, high = duration_range_sec
@@ -53,6 +89,24 @@ def phrases_for(duration_sec: float, *, target_bpm: float,
     while phrases * phrase_sec < low - 1e-9 and (phrases + 1) * phrase_sec <= high + 1e-9:
         phrases += 1
     return phrases
+
+
+def phrase_sec(target_bpm: float) -> float:
+    return PHRASE_BARS * BEATS_PER_BAR * 60.0 / target_bpm
+
+
+def plan_length(duration_sec: float, *, target_bpm: float,
+                duration_range_sec: tuple[float, float]) -> tuple[int, tuple[float, float]]:
+    """(whole phrases to plan, the range to validate against).
+
+    The range is the asked one, unless no whole number of phrases at `target_bpm` fits
+    in it (a narrow range): then it widens just enough to hold the nearest one.
+    """
+    phrases = phrases_for(duration_sec, target_bpm=target_bpm,
+                          duration_range_sec=duration_range_sec)
+    total = phrases * phrase_sec(target_bpm)
+    low, high = duration_range_sec
+    return phrases, (min(low, total), max(high, total))
 
 
 def _choose_template(phrases: int, rng: random.Random) -> list[tuple[str, int, int]]:

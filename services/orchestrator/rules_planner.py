@@ -2,7 +2,10 @@
 
 Same inputs and seed → the same plan; another seed → another valid plan (form variant,
 source passages, effect choices). The vocal source sings over the instrumental source's
-drums, bass and other stems; one vocal and one bass layer at most at any time.
+drums, bass and other stems; one vocal and one bass layer at most at any time. When the
+instrumental source has a real singer of its own, the lead is handed over to it for one
+section after the first drop (its vocal with its own backing from the same passage) while
+the vocal source rests, and handed back after: two voices, never at once.
 """
 
 from __future__ import annotations
@@ -12,7 +15,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from services.orchestrator.form import energy_level, phrases_for, plan_form
+from services.orchestrator.form import (
+    asked_duration_range,
+    energy_level,
+    plan_form,
+    plan_length,
+    wanted_duration,
+)
 from services.orchestrator.roles import Roles, choose_roles
 from services.orchestrator.sources import InstrumentalCursor, VocalCursor, fold_tempo
 from services.orchestrator.validation import bar_sec, validate_plan, vocal_time_sec
@@ -29,8 +38,6 @@ from shared.contracts.orchestrator import (
     TimelineSection,
 )
 
-DEFAULT_DURATION_SEC = 90.0
-DURATION_RANGE_SEC = (30.0, 240.0)
 DEFAULT_CURVES = ("plateau-peak", "wave")  # picked by seed when none is asked for
 DESCRIPTIONS = {
     "intro": "Intro: {inst}'s drums, bass and keys alone, fading in.",
@@ -40,6 +47,11 @@ DESCRIPTIONS = {
     "breakdown": "Breakdown: drums out; {vocal}'s vocals float over {inst}'s keys.",
     "outro": "Outro: {inst}'s groove winds down and fades out.",
 }
+HANDOVER_DESCRIPTION = ("{Kind}: the lead passes to {inst}'s own vocals over its own "
+                        "backing while {vocal} rests.")
+HANDOVER_KINDS = ("breakdown", "verse")
+# The instrumental source hands over only when it really sings (share of its length).
+HANDOVER_MIN_VOCAL_SHARE = 0.1
 
 
 @dataclass
@@ -49,6 +61,7 @@ class _Context:
     vocals: VocalCursor
     vocal_lead_backup: InstrumentalCursor  # for a vocal source with no sung phrases
     inst: InstrumentalCursor
+    inst_vocals: VocalCursor  # the instrumental source's own sung phrases
     drops_seen: int = 0
 
 
@@ -78,8 +91,41 @@ def _lead_layer(ctx: _Context, duration_sec: float, energy: float, effects: list
                  effects=effects, source_start_sec=round(start, 3))
 
 
-def _section_layers(ctx: _Context, kind: str, duration_sec: float, energy: float) -> list[Layer]:
-    """The layers of one section: the arrangement rules of the form, with seeded variety."""
+def _handover_layers(ctx: _Context, kind: str, duration_sec: float, energy: float, *,
+                     into_drop: bool = False) -> list[Layer]:
+    """The instrumental source's own vocal with its backing from the same passage."""
+    start = ctx.inst_vocals.take(duration_sec)
+    assert start is not None  # only planned when the song has sung phrases
+    ctx.inst.position_sec = start + duration_sec * ctx.inst.tempo_ratio
+    stems = ("drums", "bass", "other") if kind == "verse" else ("other",)
+    space = {"other": ["reverb:0.3"] if kind == "breakdown" else []}
+    if into_drop:
+        space["other"].append("filter_sweep_up")
+    lead = Layer(songId=ctx.roles.instrumental.songId, stem="vocals",
+                 volume_db=_volume(0.0, energy, swing_db=1.0),
+                 effects=["reverb:0.25"] if kind == "breakdown" else [],
+                 source_start_sec=round(start, 3))
+    return [*_inst_layers(ctx, start, energy, stems, space), lead]
+
+
+def _handover_index(ctx: _Context, kinds: list[str]) -> int | None:
+    """The section where the lead passes to the instrumental source's singer: a breakdown
+    or verse after the first drop, seeded; None when that song hardly sings."""
+    inst = ctx.roles.instrumental
+    if not ctx.inst_vocals.phrases or \
+            vocal_time_sec(inst) < HANDOVER_MIN_VOCAL_SHARE * inst.duration_sec:
+        return None
+    first_drop = kinds.index("drop") if "drop" in kinds else len(kinds)
+    candidates = [i for i, kind in enumerate(kinds) if i > first_drop and kind in HANDOVER_KINDS]
+    return ctx.rng.choice(candidates) if candidates else None
+
+
+def _section_layers(ctx: _Context, kind: str, duration_sec: float, energy: float, *,
+                    into_drop: bool = False) -> list[Layer]:
+    """The layers of one section: the arrangement rules of the form, with seeded variety.
+
+    `into_drop`: a drop follows, so a verse or breakdown sweeps its keys open into it
+    (a build always sweeps)."""
     rng = ctx.rng
     inst_start = ctx.inst.take(duration_sec, energy=energy, kind=kind)
     if kind == "intro":
@@ -89,6 +135,8 @@ def _section_layers(ctx: _Context, kind: str, duration_sec: float, energy: float
     if kind == "verse":
         lead = _lead_layer(ctx, duration_sec, energy, rng.choice([[], ["reverb:0.2"]]))
         other_fx = rng.choice([[], ["sidechain:3"], ["highpass:300"]])
+        if into_drop:
+            other_fx = [*other_fx, "filter_sweep_up"]
         return [*_inst_layers(ctx, inst_start, energy, ("drums", "bass", "other"),
                               {"other": other_fx}), lead]
     if kind == "build":
@@ -114,8 +162,9 @@ def _section_layers(ctx: _Context, kind: str, duration_sec: float, energy: float
     if kind == "breakdown":
         space = rng.choice([["reverb:0.35", "delay:1/4"], ["reverb:0.5"], ["delay:3/16"]])
         lead = _lead_layer(ctx, duration_sec, energy, space, base_db=-1.0)
-        return [*_inst_layers(ctx, inst_start, energy, ("other",),
-                              {"other": rng.choice([["reverb:0.4"], ["lowpass:2000"]])}), lead]
+        keys_fx = rng.choice([["reverb:0.4", "filter_sweep_up"], ["filter_sweep_up"]]
+                             if into_drop else [["reverb:0.4"], ["lowpass:2000"]])
+        return [*_inst_layers(ctx, inst_start, energy, ("other",), {"other": keys_fx}), lead]
     # outro
     layers = _inst_layers(ctx, inst_start, energy, ("drums", "bass", "other"),
                           {stem: ["fade_out"] for stem in ("drums", "bass", "other")})
@@ -135,7 +184,9 @@ def _artist(analysis: AnalysisResult) -> str:
     return str(extra.get("artist") or _title(analysis))
 
 
-def _problems(roles: Roles, vocals: VocalCursor, clamped: str | None) -> list[ProblemSolution]:
+def _problems(roles: Roles, vocals: VocalCursor, clamped: str | None,
+              duration_range_sec: tuple[float, float],
+              handover: str | None = None) -> list[ProblemSolution]:
     vocal, inst = roles.vocal, roles.instrumental
     out: list[ProblemSolution] = []
     folded = fold_tempo(vocal.bpm, reference_bpm=roles.target_bpm)
@@ -156,7 +207,13 @@ def _problems(roles: Roles, vocals: VocalCursor, clamped: str | None) -> list[Pr
                     f"{inst.key} ({inst.camelot}).",
             solution=f"{vocal.songId} is pitch-shifted by {shift:+d} semitones to fit "
                      f"{roles.target_key} ({key_to_camelot(roles.target_key)})."))
-    if vocal_time_sec(inst) > 0:
+    if handover:
+        out.append(ProblemSolution(
+            problem="Both songs have vocals; two singers at once would clash.",
+            solution=f"{vocal.songId} leads; in the {handover} the lead passes to "
+                     f"{inst.songId}'s own vocals while {vocal.songId} rests, then comes "
+                     "back: one voice at a time."))
+    elif vocal_time_sec(inst) > 0:
         out.append(ProblemSolution(
             problem="Both songs have vocals; two singers at once would clash.",
             solution=f"Only {vocal.songId}'s vocal stem is used, one layer at a time; "
@@ -174,8 +231,9 @@ def _problems(roles: Roles, vocals: VocalCursor, clamped: str | None) -> list[Pr
             problem=f"The mashup needs more sung material than {vocal.songId} has.",
             solution="Its strongest phrases come back for the later sections."))
     if clamped:
+        low, high = duration_range_sec
         out.append(ProblemSolution(problem=clamped, solution="The length was clamped to the "
-                                   f"{DURATION_RANGE_SEC[0]:g}–{DURATION_RANGE_SEC[1]:g} s range."))
+                                   f"{low:g}–{high:g} s range."))
     return out
 
 
@@ -205,23 +263,28 @@ def plan_rules(analyses: Sequence[AnalysisResult], scores: Mapping[str, Any] | N
         DEFAULT_CURVES[seed % len(DEFAULT_CURVES)]
     if options.style_prompt:
         warnings.append("style_prompt is only read by the Claude planner")
-    wanted = options.duration_sec or DEFAULT_DURATION_SEC
-    low, high = DURATION_RANGE_SEC
+    asked_range = asked_duration_range(options)
+    wanted, clamp_warning = wanted_duration(options, asked_range)
     clamped = None
-    if not low <= wanted <= high:
-        clamped = f"A length of {wanted:g} s was asked for."
-        warnings.append(f"duration_sec {wanted:g} is outside {low:g}–{high:g} s; clamped")
+    if clamp_warning:
+        clamped = f"A length of {options.duration_sec:g} s was asked for."
+        warnings.append(clamp_warning)
 
     bar = bar_sec(roles.target_bpm)
-    phrases = phrases_for(min(high, max(low, wanted)), target_bpm=roles.target_bpm,
-                          duration_range_sec=DURATION_RANGE_SEC)
+    phrases, duration_range = plan_length(wanted, target_bpm=roles.target_bpm,
+                                          duration_range_sec=asked_range)
+    if duration_range != asked_range:
+        warnings.append(f"no whole number of 4-bar phrases at {roles.target_bpm:g} BPM fits "
+                        f"{asked_range[0]:g}–{asked_range[1]:g} s; the plan lasts "
+                        f"{phrases * 4 * bar:.1f} s")
     form = plan_form(phrases, rng)
     vocal_ratio = roles.tempo_ratio(roles.vocal)
     ctx = _Context(
         roles=roles, rng=rng,
         vocals=VocalCursor(roles.vocal, vocal_ratio),
         vocal_lead_backup=InstrumentalCursor(roles.vocal, vocal_ratio, rng),
-        inst=InstrumentalCursor(roles.instrumental, roles.tempo_ratio(roles.instrumental), rng))
+        inst=InstrumentalCursor(roles.instrumental, roles.tempo_ratio(roles.instrumental), rng),
+        inst_vocals=VocalCursor(roles.instrumental, roles.tempo_ratio(roles.instrumental)))
     lead_sections = sum(s.kind in ("verse", "build", "drop", "breakdown") for s in form)
     if len(ctx.vocals.phrases) >= lead_sections + 2 and rng.random() < 0.4:
         ctx.vocals.skip(1)  # variety: start from the second sung phrase
@@ -229,14 +292,21 @@ def plan_rules(analyses: Sequence[AnalysisResult], scores: Mapping[str, Any] | N
     total_sec = phrases * 4 * bar
     names = {"vocal": _title(roles.vocal), "inst": _title(roles.instrumental)}
     timeline: list[TimelineSection] = []
+    handover = _handover_index(ctx, [s.kind for s in form])
     start_bar = 0
-    for section in form:
+    for index, section in enumerate(form):
         start, duration = start_bar * bar, section.bars * bar
         energy = energy_level(section.kind, (start + duration / 2) / total_sec, curve)
+        into_drop = index + 1 < len(form) and form[index + 1].kind == "drop"
+        if index == handover:
+            layers = _handover_layers(ctx, section.kind, duration, energy, into_drop=into_drop)
+            text = HANDOVER_DESCRIPTION.format(Kind=section.kind.capitalize(), **names)
+        else:
+            layers = _section_layers(ctx, section.kind, duration, energy, into_drop=into_drop)
+            text = DESCRIPTIONS[section.kind].format(**names)
         timeline.append(TimelineSection(
             time_start_sec=round(start, 6), duration_sec=round(duration, 6),
-            description=DESCRIPTIONS[section.kind].format(**names) + f" ({section.bars} bars)",
-            energy_level=energy, layers=_section_layers(ctx, section.kind, duration, energy)))
+            description=text + f" ({section.bars} bars)", energy_level=energy, layers=layers))
         start_bar += section.bars
 
     title = f"{_title(roles.vocal)} × {_title(roles.instrumental)}"
@@ -247,13 +317,15 @@ def plan_rules(analyses: Sequence[AnalysisResult], scores: Mapping[str, Any] | N
         **{"global": GlobalSettings(targetBPM=roles.target_bpm, targetKey=roles.target_key,
                                     timeSignature=(4, 4))},
         timeline=timeline,
-        problems_and_solutions=_problems(roles, ctx.vocals, clamped))
+        problems_and_solutions=_problems(
+            roles, ctx.vocals, clamped, asked_range,
+            handover=None if handover is None else form[handover].kind))
     if len(analyses) > 2:
         used = {roles.vocal.songId, roles.instrumental.songId}
         warnings.append(f"the rules planner uses two songs ({', '.join(sorted(used))}) of "
                         f"{len(analyses)}")
     fixed, errors, check_warnings = validate_plan(plan, analyses,
-                                                  duration_range_sec=DURATION_RANGE_SEC)
+                                                  duration_range_sec=duration_range)
     if errors or fixed is None:  # a bug in this module, not bad input
         raise RuntimeError("rules planner produced an invalid plan: " + "; ".join(errors))
     return MasterplanResponse(

@@ -6,7 +6,13 @@ ANTHROPIC_MODEL          model name (default claude-sonnet-4-5)
 ORCHESTRATOR_PLANNER     auto (Claude when a key is configured, else rules) | rules
 ORCHESTRATOR_CLAUDE_RETRIES      SDK retries on 429/5xx/529 and connection errors (default 2)
 ORCHESTRATOR_CLAUDE_TIMEOUT_SEC  per-request timeout (default 60)
+ORCHESTRATOR_CLAUDE_DEADLINE_SEC the whole Claude conversation (retries and the repair round
+                                 included) must end by then, else the rules planner answers
+                                 (default 150: inside the gateway's 180 s orchestrator timeout)
 ORCHESTRATOR_CLAUDE_MAX_TOKENS   answer budget (default 8192)
+ORCHESTRATOR_BREAKER_FAILURES    consecutive API failures that open the circuit breaker (default 3)
+ORCHESTRATOR_BREAKER_COOLDOWN_SEC  how long an open breaker sends everything to the rules
+                                 planner before one trial call (default 60)
 """
 
 from __future__ import annotations
@@ -26,6 +32,9 @@ class ClaudeSettings:
     max_retries: int
     timeout_sec: float
     max_tokens: int
+    deadline_sec: float = 150.0
+    breaker_failures: int = 3
+    breaker_cooldown_sec: float = 60.0
 
     @classmethod
     def from_env(cls) -> ClaudeSettings:
@@ -35,6 +44,9 @@ class ClaudeSettings:
             max_retries=max(0, env_int("ORCHESTRATOR_CLAUDE_RETRIES", 2)),
             timeout_sec=max(1.0, env_float("ORCHESTRATOR_CLAUDE_TIMEOUT_SEC", 60.0)),
             max_tokens=max(1024, env_int("ORCHESTRATOR_CLAUDE_MAX_TOKENS", 8192)),
+            deadline_sec=max(1.0, env_float("ORCHESTRATOR_CLAUDE_DEADLINE_SEC", 150.0)),
+            breaker_failures=max(1, env_int("ORCHESTRATOR_BREAKER_FAILURES", 3)),
+            breaker_cooldown_sec=max(0.0, env_float("ORCHESTRATOR_BREAKER_COOLDOWN_SEC", 60.0)),
         )
 
 

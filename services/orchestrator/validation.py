@@ -17,6 +17,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from services.orchestrator.effects import has_low_cut, parse_effect, validate_effects
+from services.orchestrator.form import DEFAULT_DURATION_RANGE_SEC
 from shared.camelot import normalize_key
 from shared.contracts.analysis import AnalysisResult
 from shared.contracts.orchestrator import Masterplan, TimelineSection
@@ -246,10 +247,11 @@ def validate_plan(
     masterplan: Masterplan | Mapping[str, Any],
     analyses: Sequence[Analysis],
     *,
-    duration_range_sec: tuple[float, float] = (30.0, 240.0),
+    duration_range_sec: tuple[float, float] = DEFAULT_DURATION_RANGE_SEC,
 ) -> tuple[Masterplan | None, list[str], list[str]]:
     """Check a masterplan against the songs it names.
 
+    `duration_range_sec` is the length range asked for (default 60–240 s).
     Returns (fixed_plan, errors, warnings). fixed_plan has section boundaries snapped to
     the bar grid of targetBPM, a normalised key and repaired bass layering; it is None
     only when the plan could not be read at all. The plan is usable when errors is empty.

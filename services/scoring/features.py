@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from services.scoring.harmonic import key_index
-from services.scoring.rhythmic import tempo_tolerance_percent
+from services.scoring.rhythmic import style_code_of, tempo_tolerance_percent
 from services.scoring.spectral import BANDS, normalise_profiles, profile_values
 from services.scoring.vocal import ACTIVITY_BINS, activity_matrix
 from shared.errors import Unprocessable
@@ -33,7 +33,9 @@ class SongTable:
     key_index (n,) int64 0..23; bpm (n,) BPM; energy (n,) 0..1 or NaN; key_confidence
     (n,) 0..1 (0 when unknown); spectral (n, 5) band shares or NaN rows; activity
     (n, ACTIVITY_BINS) float32 vocal activity; vocal_share (n,) or NaN when unknown;
-    tolerance (n,) tempo tolerance in percent (rhythmic.tempo_tolerance_percent).
+    tolerance (n,) tempo tolerance in percent (rhythmic.tempo_tolerance_percent), from
+    the style its `genre` names (genre: optional names, None when not given) or else
+    inferred from tempo and energy.
     """
 
     ids: list[str]
@@ -45,6 +47,7 @@ class SongTable:
     activity: np.ndarray
     vocal_share: np.ndarray
     tolerance: np.ndarray
+    genre: list[str | None]
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -56,7 +59,7 @@ class SongTable:
             bpm=self.bpm[order], energy=self.energy[order],
             key_confidence=self.key_confidence[order], spectral=self.spectral[order],
             activity=self.activity[order], vocal_share=self.vocal_share[order],
-            tolerance=self.tolerance[order],
+            tolerance=self.tolerance[order], genre=[self.genre[i] for i in order.tolist()],
         )
 
     def index_of(self, song_id: str) -> int:
@@ -196,6 +199,8 @@ def table_from_rows(rows: Sequence[Mapping[str, Any]], *, label: str = "library"
     vocal_rows: list[int] = []
     intervals: list[Any] = []
     seen: dict[str, int] = {}
+    genres: list[str | None] = []
+    style = np.full(n, -1, dtype=np.int8)
     for index, row in enumerate(rows):
         try:
             if not isinstance(row, Mapping):
@@ -210,6 +215,10 @@ def table_from_rows(rows: Sequence[Mapping[str, Any]], *, label: str = "library"
                 raise ValueError(f"needs bpm, a number above 0 and at most {MAX_BPM:g}")
             keys[index] = _key_of(row)
             energy[index] = _optional_unit(row, "energy")
+            genre = row.get("genre")
+            if genre is not None and not isinstance(genre, str):
+                raise ValueError("genre must be a string such as 'house' or 'hip-hop'")
+            style[index] = style_code_of(genre)
             confidence[index] = _optional_unit(row, "key_confidence")
             profile = row.get("spectral_profile")
             if profile is not None:
@@ -233,6 +242,7 @@ def table_from_rows(rows: Sequence[Mapping[str, Any]], *, label: str = "library"
             raise _row_error(label, index, row, str(exc)) from None
         seen[song_id] = index
         ids.append(song_id)
+        genres.append(genre or None)
         bpm[index] = tempo
     activity = _activity(rows, vocal_rows, intervals, duration, n, label)
     known_vocals = np.zeros(n, dtype=bool)
@@ -242,7 +252,8 @@ def table_from_rows(rows: Sequence[Mapping[str, Any]], *, label: str = "library"
         ids=ids, key_index=keys, bpm=bpm, energy=energy,
         key_confidence=np.nan_to_num(confidence, nan=0.0),
         spectral=_spectral_matrix(rows, profile_rows, profiles, n, label),
-        activity=activity, vocal_share=share, tolerance=tempo_tolerance_percent(bpm, energy),
+        activity=activity, vocal_share=share,
+        tolerance=tempo_tolerance_percent(bpm, energy, style), genre=genres,
     )
 
 

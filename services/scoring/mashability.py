@@ -10,7 +10,8 @@ fixed by a good vocal split), so they carry most weight and a failure in either 
 pair; spectral crowding and vocal competition are fixable with EQ and arrangement.
 
 Recommendation of a pair:
-- vocal_source: the song with more vocals (vocal.vocal_source_is_a); the other is the
+- vocal_source: the song with more vocals, or with comparable vocals the one whose pitch
+  shift would be downward (vocal.vocal_source_is_a); the other is the
   instrumental_source;
 - pitch shift: the vocal source is shifted (−2…+2 semitones, smallest that helps), the
   instrumental stays put, so `targetKey` — the key the mashup sounds in — is the
@@ -89,18 +90,21 @@ def score_pair(table: SongTable, i: int, j: int) -> PairScore:
     activity_a = table.activity[i] if not math.isnan(table.vocal_share[i]) else None
     activity_b = table.activity[j] if not math.isnan(table.vocal_share[j]) else None
     vocal = vocal_match(activity_a, activity_b)
+    key_a, key_b = key_of_index(int(table.key_index[i])), key_of_index(int(table.key_index[j]))
+    # The pitch shift the vocal source would get, for either choice of singer.
+    if_a = harmonic_match(key_a, key_b, shift_song="a", name_a=id_a, name_b=id_b)
+    if_b = harmonic_match(key_a, key_b, shift_song="b", name_a=id_a, name_b=id_b)
     a_sings = vocal_source_is_a(
         share_a=float(table.vocal_share[i]), share_b=float(table.vocal_share[j]),
         key_confidence_a=float(table.key_confidence[i]),
         key_confidence_b=float(table.key_confidence[j]),
+        shift_if_a_sings=if_a.shift_a_semitones, shift_if_b_sings=if_b.shift_b_semitones,
     )
-    harmonic = harmonic_match(
-        key_of_index(int(table.key_index[i])), key_of_index(int(table.key_index[j])),
-        shift_song="a" if a_sings else "b", name_a=id_a, name_b=id_b,
-    )
+    harmonic = if_a if a_sings else if_b
     rhythm = rhythmic_match(
         float(table.bpm[i]), float(table.bpm[j]),
         energy_a=_optional(float(table.energy[i])), energy_b=_optional(float(table.energy[j])),
+        genre_a=table.genre[i], genre_b=table.genre[j],
     )
     spectral_score, clash_mask = spectral_arrays(table.spectral[i], table.spectral[j])
     score = combine_scores(

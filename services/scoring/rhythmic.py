@@ -5,11 +5,14 @@ Relations (b's tempo against a's): direct (b ≈ a), double (b ≈ 2a), half (b 
 `CLASH_STRETCH_PERCENT`. The mismatch is measured as |ln(b / (k·a))| in percent, so it is
 symmetric in a and b.
 
-Tolerance depends on the style, inferred per song from its tempo and energy: a four-on-
-the-floor club track (118–135 BPM, energy ≥ 0.4 or unknown) shows drift quickly (±1.5
-BPM), a hip-hop groove (80–100 BPM) hides up to ±8 BPM, anything else gets ±3 %. A pair
-uses the tighter of its two tolerances. Beyond the tolerance the score ramps down 25
-points until 6 % (or tolerance + 2 %), then 55 more ("heavy") until 15 %, then to 0 at 25 %.
+Tolerance depends on the style: a four-on-the-floor club track (house, techno, trance …)
+shows drift quickly (±1.5 BPM), a hip-hop groove hides up to ±8 BPM, anything else gets
+±3 %. A song's `genre` (an optional field of the analysis, e.g. "deep house", "Hip-Hop")
+names its style when it is one we know (`style_of_genre`); otherwise the style is
+inferred from tempo and energy: 118–135 BPM with energy ≥ 0.4 (or unknown) is club,
+80–100 BPM is hip-hop. A pair uses the tighter of its two tolerances. Beyond the
+tolerance the score ramps down 25 points until 6 % (or tolerance + 2 %), then 55 more
+("heavy") until 15 %, then to 0 at 25 %.
 The relation then scales the result: direct ×1, half/double ×0.9 (the groove changes
 feel), 3:2 ×0.5 (bars no longer line up: 2 bars of one are 3 of the other).
 
@@ -21,6 +24,7 @@ instrumental), since the instrumental's drums define the grid of the mashup.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -32,6 +36,16 @@ CLUB_TOLERANCE_BPM = 1.5
 HIPHOP_TOLERANCE_BPM = 8.0
 OTHER_TOLERANCE_PERCENT = 3.0
 CLUB_MIN_ENERGY = 0.4
+STYLES = ("club", "hiphop", "other")  # style codes 0, 1, 2; −1 = infer from tempo/energy
+# Words in a genre name that fix the style (checked in this order, so "trip-hop" is
+# not hip-hop and "electro swing" stays other).
+_GENRE_WORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("other", ("trip-hop", "trip hop", "triphop", "swing", "ambient", "downtempo")),
+    ("club", ("house", "techno", "trance", "edm", "electro", "dance", "disco", "garage",
+              "club", "hardstyle", "drum and bass", "drum & bass", "dnb", "jungle")),
+    ("hiphop", ("hip-hop", "hip hop", "hiphop", "rap", "trap", "boom bap", "r&b", "rnb",
+                "grime", "drill", "lo-fi", "lofi")),
+)
 MAX_TOLERANCE_PERCENT = 10.0
 HEAVY_STRETCH_PERCENT = 6.0
 CLASH_STRETCH_PERCENT = 15.0
@@ -73,8 +87,25 @@ class RhythmicMatch:
     tolerance_percent: float
 
 
-def infer_style(*, tempo_bpm: float, energy: float | None) -> str:
-    """"club", "hiphop" or "other" (the tolerance classes of `tempo_tolerance_percent`)."""
+def style_of_genre(genre: str | None) -> str | None:
+    """The tolerance class ("club", "hiphop", "other") a genre name implies; None when the
+    genre is missing or unknown (then the style is inferred)."""
+    if not genre:
+        return None
+    text = " ".join(genre.lower().replace("_", " ").split())
+    for style, words in _GENRE_WORDS:
+        if any(word in text for word in words):
+            return style
+    return "other" if text in ("pop", "rock", "folk", "jazz", "classical", "metal",
+                               "country", "indie", "reggae", "latin") else None
+
+
+def infer_style(*, tempo_bpm: float, energy: float | None, genre: str | None = None) -> str:
+    """"club", "hiphop" or "other" (the tolerance classes of `tempo_tolerance_percent`):
+    from the genre when it names one, else from tempo and energy."""
+    style = style_of_genre(genre)
+    if style is not None:
+        return style
     if CLUB_BPM[0] <= tempo_bpm <= CLUB_BPM[1] and (energy is None or energy >= CLUB_MIN_ENERGY):
         return "club"
     if HIPHOP_BPM[0] <= tempo_bpm <= HIPHOP_BPM[1]:
@@ -82,10 +113,13 @@ def infer_style(*, tempo_bpm: float, energy: float | None) -> str:
     return "other"
 
 
-def tempo_tolerance_percent(tempo_bpm: np.ndarray, energy: np.ndarray | None = None) -> np.ndarray:
+def tempo_tolerance_percent(
+    tempo_bpm: np.ndarray, energy: np.ndarray | None = None, style_code: np.ndarray | None = None
+) -> np.ndarray:
     """Tempo deviation (percent of the song's tempo) a song's style hides, shape of tempo_bpm.
 
-    `energy` (0..1, NaN = unknown) must broadcast with `tempo_bpm`.
+    `energy` (0..1, NaN = unknown) and `style_code` (index into STYLES, −1 = infer; from
+    a genre) must broadcast with `tempo_bpm`.
     """
     tempo = np.asarray(tempo_bpm, dtype=np.float64)
     if energy is None:
@@ -94,7 +128,12 @@ def tempo_tolerance_percent(tempo_bpm: np.ndarray, energy: np.ndarray | None = N
         energy = np.asarray(energy, dtype=np.float64)
         energetic = np.isnan(energy) | (energy >= CLUB_MIN_ENERGY)
     club = (tempo >= CLUB_BPM[0]) & (tempo <= CLUB_BPM[1]) & energetic
-    hiphop = (tempo >= HIPHOP_BPM[0]) & (tempo <= HIPHOP_BPM[1])
+    hiphop = (tempo >= HIPHOP_BPM[0]) & (tempo <= HIPHOP_BPM[1]) & ~club
+    if style_code is not None:
+        code = np.broadcast_to(np.asarray(style_code), tempo.shape)
+        known = code >= 0
+        club = np.where(known, code == 0, club)
+        hiphop = np.where(known, code == 1, hiphop)
     with np.errstate(divide="ignore"):
         tolerance = np.where(
             club, 100.0 * CLUB_TOLERANCE_BPM / tempo,
@@ -187,17 +226,25 @@ def rhythmic_arrays(
     return score, np.where(clash, np.int8(-1), best_index), best_log
 
 
+@functools.lru_cache(maxsize=1024)
+def style_code_of(genre: str | None) -> int:
+    """Index into STYLES of the style a genre names; −1 when it names none."""
+    style = style_of_genre(genre)
+    return -1 if style is None else STYLES.index(style)
+
+
 def rhythmic_match(
-    bpm_a: float, bpm_b: float, *, energy_a: float | None = None, energy_b: float | None = None
+    bpm_a: float, bpm_b: float, *, energy_a: float | None = None, energy_b: float | None = None,
+    genre_a: str | None = None, genre_b: str | None = None,
 ) -> RhythmicMatch:
-    """Score the tempi of two songs (BPM > 0; energy 0..1 or None)."""
+    """Score the tempi of two songs (BPM > 0; energy 0..1 or None; genre names or None)."""
     if not (bpm_a > 0 and bpm_b > 0 and np.isfinite(bpm_a) and np.isfinite(bpm_b)):
         raise ValueError(f"tempi must be positive BPM, got {bpm_a} and {bpm_b}")
     nan = float("nan")
     tolerance_a = tempo_tolerance_percent(np.float64(bpm_a), np.float64(
-        nan if energy_a is None else energy_a))
+        nan if energy_a is None else energy_a), np.int8(style_code_of(genre_a)))
     tolerance_b = tempo_tolerance_percent(np.float64(bpm_b), np.float64(
-        nan if energy_b is None else energy_b))
+        nan if energy_b is None else energy_b), np.int8(style_code_of(genre_b)))
     score, index, log_mismatch = rhythmic_arrays(bpm_a, bpm_b, tolerance_a, tolerance_b)
     # For a clash, stretches and target still describe the closest relation.
     closest = int(np.argmin(np.abs(np.log(bpm_b / bpm_a) - np.log(RELATION_RATIOS))))
@@ -216,7 +263,7 @@ def rhythmic_match(
         target_bpm=float(target),
         stretch_a_percent=float(100.0 * (target / bpm_a - 1.0)),
         stretch_b_percent=float(100.0 * (target * ratio / bpm_b - 1.0)),
-        style_a=infer_style(tempo_bpm=bpm_a, energy=energy_a),
-        style_b=infer_style(tempo_bpm=bpm_b, energy=energy_b),
+        style_a=infer_style(tempo_bpm=bpm_a, energy=energy_a, genre=genre_a),
+        style_b=infer_style(tempo_bpm=bpm_b, energy=energy_b, genre=genre_b),
         tolerance_percent=float(np.minimum(tolerance_a, tolerance_b)),
     )

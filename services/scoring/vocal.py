@@ -12,8 +12,13 @@ mashup each song ends up is not known yet, so normalised time is the neutral gue
 - score = 50 + 50 × presence − 150 × overlap, clipped to 0..100, where presence =
   min(1, larger share / 0.3): a clear vocal over a quiet partner is ideal, two
   instrumentals are a plain 50, two busy vocals fight;
-- roles: the song with more vocals is the vocal source; within 0.02 the higher
-  key_confidence (a clearer tonal centre to sing over) wins, then the first song.
+- roles (`vocal_source_is_a`): the song with clearly more vocals is the vocal source.
+  When the vocals are comparable — shares within 0.02, or both substantial with the
+  smaller at least 60 % of the larger — the harmonic direction decides: the singer is
+  the song whose pitch shift onto the other's key is lower (a voice shifted down keeps
+  its character better than one shifted up, which turns thin and "chipmunk"-like); if
+  the shifts are equal, more vocals win, then the higher key_confidence (a clearer tonal
+  centre to sing over), then the first song.
 
 Unknown vocal information (library rows may omit it) scores `NEUTRAL_SCORE`, no clash.
 """
@@ -31,6 +36,7 @@ CLASH_OVERLAP = 0.1
 PRESENCE_SHARE = 0.3
 OVERLAP_PENALTY = 150.0
 ROLE_TIE_SHARE = 0.02
+COMPARABLE_SHARE_RATIO = 0.6
 NEUTRAL_SCORE = 60.0
 
 
@@ -127,11 +133,23 @@ def vocal_match(activity_a: np.ndarray | None, activity_b: np.ndarray | None) ->
 
 
 def vocal_source_is_a(
-    *, share_a: float, share_b: float, key_confidence_a: float, key_confidence_b: float
+    *, share_a: float, share_b: float, key_confidence_a: float, key_confidence_b: float,
+    shift_if_a_sings: int = 0, shift_if_b_sings: int = 0,
 ) -> bool:
-    """True when song a should provide the vocals (NaN shares count as 0)."""
+    """True when song a should provide the vocals (NaN shares count as 0).
+
+    `shift_if_a_sings`/`shift_if_b_sings`: the pitch shift (semitones) the singer would
+    need in each case (harmonic.harmonic_match with shift_song "a" / "b").
+    """
     share_a = 0.0 if np.isnan(share_a) else share_a
     share_b = 0.0 if np.isnan(share_b) else share_b
-    if abs(share_a - share_b) > ROLE_TIE_SHARE:
+    smaller, larger = min(share_a, share_b), max(share_a, share_b)
+    comparable = larger - smaller <= ROLE_TIE_SHARE or (
+        smaller >= SUBSTANTIAL_SHARE and smaller >= COMPARABLE_SHARE_RATIO * larger)
+    if not comparable:
+        return share_a > share_b
+    if shift_if_a_sings != shift_if_b_sings:
+        return shift_if_a_sings < shift_if_b_sings
+    if larger - smaller > ROLE_TIE_SHARE:
         return share_a > share_b
     return key_confidence_a >= key_confidence_b

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from shared.contracts.analysis import AnalysisResult
 from shared.contracts.common import Contract
@@ -61,6 +61,16 @@ class PlanOptions(Contract):
     energy_curve: str | None = None
     style_prompt: str | None = Field(default=None, max_length=2000)
     seed: int | None = None
+    # The length range the plan must keep to (default 60–240 s; see the orchestrator).
+    min_duration_sec: float | None = Field(default=None, gt=0, le=1200)
+    max_duration_sec: float | None = Field(default=None, gt=0, le=1200)
+
+    @model_validator(mode="after")
+    def _ordered_range(self) -> PlanOptions:
+        low, high = self.min_duration_sec, self.max_duration_sec
+        if low is not None and high is not None and low > high:
+            raise ValueError("min_duration_sec must not exceed max_duration_sec")
+        return self
 
 
 class MasterplanRequest(Contract):

@@ -22,6 +22,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from services.orchestrator.app import app
+from services.orchestrator.breaker import BREAKER
 from services.orchestrator.rules_planner import plan_rules
 from shared.contracts.orchestrator import PlanOptions
 from tests.unit.test_orchestrator_factory import demo_analyses, demo_scores
@@ -69,6 +70,7 @@ class FakeMessagesAPI:
             return JSONResponse({"type": "error", "error": {
                 "type": "authentication_error", "message": "invalid x-api-key"}}, 401)
         step = self.script.pop(0) if self.script else api_error(500, "api_error")
+        await asyncio.sleep(getattr(step, "delay_sec", 0.0))
         status, payload, headers = step(body)
         return JSONResponse(payload, status, headers=headers)
 
@@ -103,6 +105,10 @@ def api(fake_api: FakeMessagesAPI, monkeypatch: pytest.MonkeyPatch) -> FakeMessa
     monkeypatch.setenv("ANTHROPIC_MODEL", "claude-test-model")
     monkeypatch.setenv("ORCHESTRATOR_CLAUDE_RETRIES", "2")
     monkeypatch.setenv("ORCHESTRATOR_CLAUDE_TIMEOUT_SEC", "10")
+    monkeypatch.setenv("ORCHESTRATOR_BREAKER_FAILURES", "3")
+    monkeypatch.setenv("ORCHESTRATOR_BREAKER_COOLDOWN_SEC", "60")
+    BREAKER.reset()  # one breaker per process: every test starts with it closed
+    monkeypatch.setattr(BREAKER, "clock", time.monotonic)
     return fake_api
 
 
@@ -182,7 +188,8 @@ async def test_invalid_plan_twice_falls_back_to_rules(api: FakeMessagesAPI) -> N
     assert len(api.requests) == 2
 
 
-@pytest.mark.parametrize(("status", "kind"), [(529, "overloaded_error"), (500, "api_error")])
+@pytest.mark.parametrize(("status", "kind"), [(529, "overloaded_error"), (500, "api_error"),
+                                             (429, "rate_limit_error")])
 async def test_server_errors_are_retried_then_fall_back(api: FakeMessagesAPI, status: int,
                                                         kind: str) -> None:
     api.script = [api_error(status, kind)] * 3
@@ -286,3 +293,117 @@ async def test_bad_requests_are_4xx(api: FakeMessagesAPI) -> None:
         health = (await client.get("/health")).json()
         assert health["service"] == "orchestrator" and health["planner"] == "rules"
     assert api.requests == []
+
+
+def slow(step: Step, delay_sec: float) -> Step:
+    step.delay_sec = delay_sec  # type: ignore[attr-defined]
+    return step
+
+
+async def test_a_slow_api_times_out_and_falls_back(api: FakeMessagesAPI,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ORCHESTRATOR_CLAUDE_TIMEOUT_SEC", "1")
+    monkeypatch.setenv("ORCHESTRATOR_CLAUDE_RETRIES", "0")
+    api.script = [slow(tool_answer(claude_input()), 3.0)]
+    result = (await post(request_body(), {"X-Anthropic-Key": USER_KEY})).json()
+    assert result["planner"] == "rules" and len(api.requests) == 1
+    assert "did not answer in time" in result["warnings"][0]
+
+
+async def test_the_whole_conversation_has_a_deadline(api: FakeMessagesAPI,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ORCHESTRATOR_CLAUDE_DEADLINE_SEC", "1")
+    api.script = [slow(tool_answer(claude_input()), 3.0)]  # well within the 10 s per request
+    result = (await post(request_body(), {"X-Anthropic-Key": USER_KEY})).json()
+    assert result["planner"] == "rules" and len(api.requests) == 1
+    assert "did not finish planning within 1 s" in result["warnings"][0]
+
+
+async def test_open_breaker_sends_requests_to_rules_without_a_call(
+        api: FakeMessagesAPI, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ORCHESTRATOR_BREAKER_FAILURES", "2")
+    monkeypatch.setenv("ORCHESTRATOR_CLAUDE_RETRIES", "0")
+    now = [1000.0]
+    monkeypatch.setattr(BREAKER, "clock", lambda: now[0])
+    api.script = [api_error(529, "overloaded_error"), api_error(503, "api_error")]
+    for _ in range(2):  # two failed plans in a row open the breaker
+        assert (await post(request_body(), {"X-Anthropic-Key": USER_KEY})).json()[
+            "planner"] == "rules"
+    assert len(api.requests) == 2
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                 base_url="http://o") as client:
+        assert (await client.get("/health")).json()["claude_breaker"] == "open"
+
+    api.script = [tool_answer(claude_input())]  # the API is healthy again, but in cool-down
+    now[0] += 30.0
+    result = (await post(request_body(), {"X-Anthropic-Key": USER_KEY})).json()
+    assert result["planner"] == "rules" and len(api.requests) == 2  # no call was made
+    assert "circuit breaker open" in result["warnings"][0]
+    assert "30 s more" in result["warnings"][0]
+
+    now[0] += 31.0  # cool-down over: one trial call goes through and closes the breaker
+    result = (await post(request_body(), {"X-Anthropic-Key": USER_KEY})).json()
+    assert result["planner"] == "claude" and len(api.requests) == 3
+    assert BREAKER.state.value == "closed"
+
+
+async def test_a_failed_trial_call_reopens_the_breaker(
+        api: FakeMessagesAPI, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ORCHESTRATOR_BREAKER_FAILURES", "1")
+    monkeypatch.setenv("ORCHESTRATOR_CLAUDE_RETRIES", "0")
+    now = [0.0]
+    monkeypatch.setattr(BREAKER, "clock", lambda: now[0])
+    api.script = [api_error(529, "overloaded_error"), api_error(529, "overloaded_error"),
+                  tool_answer(claude_input())]
+    await post(request_body(), {"X-Anthropic-Key": USER_KEY})  # opens at t = 0
+    now[0] = 61.0
+    await post(request_body(), {"X-Anthropic-Key": USER_KEY})  # the trial fails: open again
+    assert len(api.requests) == 2
+    now[0] = 100.0
+    result = (await post(request_body(), {"X-Anthropic-Key": USER_KEY})).json()
+    assert result["planner"] == "rules" and len(api.requests) == 2
+
+
+async def test_a_callers_wrong_key_does_not_trip_the_breaker(
+        api: FakeMessagesAPI, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ORCHESTRATOR_BREAKER_FAILURES", "1")
+    for _ in range(2):
+        await post(request_body(), {"X-Anthropic-Key": "sk-ant-wrong-key"})
+    assert len(api.requests) == 2 and BREAKER.state.value == "closed"
+    api.script = [tool_answer(claude_input())]
+    assert (await post(request_body(), {"X-Anthropic-Key": USER_KEY})).json()[
+        "planner"] == "claude"
+
+
+async def test_a_key_of_any_shape_is_never_logged(
+        api: FakeMessagesAPI, caplog: pytest.LogCaptureFixture,
+        capfd: pytest.CaptureFixture[str]) -> None:
+    """Not even redaction is relied on: a key the redaction pattern does not know."""
+    odd_key = "zz-custom-PLANTEDODDKEY-5c1d77e0a2b4"
+    api.key = odd_key
+    caplog.set_level(logging.DEBUG)
+    api.script = [tool_answer(claude_input()), api_error(529, "overloaded_error"),
+                  api_error(529, "overloaded_error"), api_error(529, "overloaded_error")]
+    bodies = [(await post(request_body(), {"X-Anthropic-Key": odd_key})).text
+              for _ in range(2)]
+    assert ['"planner":"claude"' in b or '"planner": "claude"' in b for b in bodies] == \
+        [True, False]
+    out, err = capfd.readouterr()
+    everything = "\n".join([caplog.text, out, err, *bodies,
+                            *(repr(r.__dict__) for r in caplog.records)])
+    assert "PLANTEDODDKEY" not in everything and "5c1d77e0a2b4" not in everything
+
+
+async def test_the_asked_length_range_reaches_claude_and_the_check(
+        api: FakeMessagesAPI) -> None:
+    short = claude_input()  # ~93 s: outside the asked 100–120 s
+    api.script = [tool_answer(short), tool_answer(short)]
+    body = request_body(seed=0, min_duration_sec=100, max_duration_sec=120)
+    result = (await post(body, {"X-Anthropic-Key": USER_KEY})).json()
+    prompt_text = api.requests[0]["body"]["messages"][0]["content"]
+    assert '"allowed_range_sec":[100.0,120.0]' in prompt_text
+    repair = api.requests[1]["body"]["messages"][2]["content"][0]["content"]
+    assert "it must last 100–120 s" in repair
+    assert result["planner"] == "rules"
+    total = sum(s["duration_sec"] for s in result["masterplan"]["timeline"])
+    assert 100 <= total <= 120

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from services.orchestrator.effects import (
@@ -89,3 +91,8 @@ def test_vocabulary_is_documented() -> None:
     assert all(f"`{name}`" in text for name in EFFECTS_VOCABULARY)
     # Every entry's own default spelling parses.
     assert all(parse_effect(name) is not None for name in EFFECTS_VOCABULARY)
+
+
+def test_readme_documents_the_whole_vocabulary() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    assert vocabulary_markdown() in readme  # regenerate the README list when it changes

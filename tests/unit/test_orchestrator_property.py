@@ -40,10 +40,15 @@ def songs(draw: st.DrawFn, song_id: str) -> AnalysisResult:
 @hypothesis.settings(max_examples=150, deadline=None)
 @hypothesis.given(a=songs("a"), b=songs("b"), seed=st.integers(-10**6, 10**6),
                   duration=st.none() | st.floats(1.0, 1200.0),
-                  curve=st.none() | st.sampled_from([*ENERGY_CURVES, "unknown"]))
+                  curve=st.none() | st.sampled_from([*ENERGY_CURVES, "unknown"]),
+                  length_range=st.none() | st.lists(st.floats(5.0, 600.0), min_size=2,
+                                                    max_size=2).map(sorted))
 def test_every_plan_validates(a: AnalysisResult, b: AnalysisResult, seed: int,
-                              duration: float | None, curve: str | None) -> None:
-    options = PlanOptions(seed=seed, duration_sec=duration, energy_curve=curve)
+                              duration: float | None, curve: str | None,
+                              length_range: list[float] | None) -> None:
+    low, high = length_range or (None, None)
+    options = PlanOptions(seed=seed, duration_sec=duration, energy_curve=curve,
+                          min_duration_sec=low, max_duration_sec=high)
     result = plan_rules([a, b], {}, options)
-    assert_plan_invariants(result, [a, b])
+    assert_plan_invariants(result, [a, b], options)
     assert result.model_dump() == plan_rules([a, b], {}, options).model_dump()

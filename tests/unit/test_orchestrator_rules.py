@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import itertools
 import random
 
 import pytest
 
-from services.orchestrator.form import CURVES, energy_level, phrases_for, plan_form
+from services.orchestrator.form import (
+    CURVES,
+    asked_duration_range,
+    energy_level,
+    phrases_for,
+    plan_form,
+)
 from services.orchestrator.roles import choose_roles, key_shift_semitones
 from services.orchestrator.rules_planner import plan_rules
 from services.orchestrator.sources import downbeat_grid, vocal_phrases
@@ -22,9 +29,17 @@ from tests.unit.test_orchestrator_factory import (
 
 
 def assert_plan_invariants(result: MasterplanResponse, analyses: list[AnalysisResult],
-                           *, duration_range_sec: tuple[float, float] = (30.0, 240.0)) -> None:
-    """Everything a rules plan promises, checked independently of validate_plan too."""
+                           options: PlanOptions | None = None) -> None:
+    """Everything a rules plan promises, checked independently of validate_plan too.
+
+    The length must lie in the range the options ask for (60–240 s by default), or
+    within one phrase of it when the planner warns that no whole phrase count fits.
+    """
     plan = result.masterplan
+    duration_range_sec = asked_duration_range(options)
+    if any("no whole number of 4-bar phrases" in w for w in result.warnings):
+        phrase = 16 * 60.0 / plan.global_.targetBPM
+        duration_range_sec = (duration_range_sec[0] - phrase, duration_range_sec[1] + phrase)
     fixed, errors, _ = validate_plan(plan, analyses, duration_range_sec=duration_range_sec)
     assert errors == [], errors
     assert fixed is not None and fixed.wire() == plan.wire()  # nothing needed fixing
@@ -44,7 +59,10 @@ def assert_plan_invariants(result: MasterplanResponse, analyses: list[AnalysisRe
             assert layer.source_start_sec is not None
             assert 0 <= layer.source_start_sec < songs[layer.songId].duration_sec
             assert -60 <= layer.volume_db <= 6
-    assert duration_range_sec[0] <= end <= duration_range_sec[1]
+    assert duration_range_sec[0] - 1e-6 <= end <= duration_range_sec[1] + 1e-6
+    for before, section in itertools.pairwise(plan.timeline):
+        if section.description.lower().startswith("drop"):  # filter sweeps into drops
+            assert any("filter_sweep_up" in la.effects for la in before.layers), before
 
 
 def test_demo_plan_is_song_like_and_valid() -> None:
@@ -130,8 +148,9 @@ def test_energy_curve_shapes_the_energy() -> None:
 def test_short_requests_get_fewer_sections(duration: float,
                                            expect_sections: tuple[int, int]) -> None:
     analyses = demo_analyses()
-    result = plan_rules(analyses, demo_scores(), PlanOptions(duration_sec=duration))
-    assert_plan_invariants(result, analyses)
+    options = PlanOptions(duration_sec=duration)
+    result = plan_rules(analyses, demo_scores(), options)
+    assert_plan_invariants(result, analyses, options)
     low, high = expect_sections
     assert low <= len(result.masterplan.timeline) <= high
 
@@ -184,7 +203,7 @@ def test_song_without_vocals_leads_with_its_melody() -> None:
     analyses = [AnalysisResult.model_validate(make_analysis("x", sung=False)),
                 AnalysisResult.model_validate(make_analysis("y", sung=False, tempo_bpm=122.0))]
     result = plan_rules(analyses, {}, PlanOptions(duration_sec=120))
-    assert_plan_invariants(result, analyses)
+    assert_plan_invariants(result, analyses, PlanOptions(duration_sec=120))
     stems = {la.stem for s in result.masterplan.timeline for la in s.layers}
     assert "vocals" not in stems
     assert any("no detected vocal phrases" in p.problem
@@ -207,7 +226,8 @@ def test_form_totals_and_phrase_counts() -> None:
             assert sum(s.bars for s in form) == 4 * phrases
             assert all(s.bars % 4 == 0 and s.bars > 0 for s in form)
     assert phrases_for(90.0, target_bpm=120.0) == 11  # 8 s phrases → 88 s
-    assert phrases_for(10.0, target_bpm=120.0) == 4  # at least 30 s
+    assert phrases_for(10.0, target_bpm=120.0) == 8  # at least 60 s by default
+    assert phrases_for(10.0, target_bpm=120.0, duration_range_sec=(15.0, 240.0)) == 2
     assert phrases_for(500.0, target_bpm=120.0) == 30  # at most 240 s
 
 
@@ -221,7 +241,7 @@ def test_random_analyses_always_give_valid_plans() -> None:
                               duration_sec=rng.choice([None, rng.uniform(1.0, 600.0)]),
                               energy_curve=rng.choice([None, *ENERGY_CURVES, "zigzag"]))
         result = plan_rules(analyses, {}, options)
-        assert_plan_invariants(result, analyses)
+        assert_plan_invariants(result, analyses, options)
 
 
 @pytest.mark.parametrize("tempo", [45.0, 95.0, 250.0])
@@ -233,5 +253,59 @@ def test_sparse_analyses_still_plan(tempo: float) -> None:
         body.update(beats=[], downbeats=[], sections=[], vocal_intervals=[])
         bare.append(AnalysisResult.model_validate(body))
     result = plan_rules(bare, {}, PlanOptions(duration_sec=200))
-    assert_plan_invariants(result, bare)
+    assert_plan_invariants(result, bare, PlanOptions(duration_sec=200))
     assert 70 <= result.masterplan.global_.targetBPM <= 180  # folded half/double
+
+
+def test_lead_is_handed_over_to_a_singing_partner_without_clashes() -> None:
+    analyses = [AnalysisResult.model_validate(make_analysis("lead", tempo_bpm=124.0)),
+                AnalysisResult.model_validate(make_analysis("partner", tempo_bpm=124.0,
+                                                            key="C major"))]
+    places = set()
+    for seed in range(6):
+        options = PlanOptions(seed=seed, duration_sec=200)
+        result = plan_rules(analyses, {}, options)
+        assert_plan_invariants(result, analyses, options)  # never two vocals at once
+        plan = result.masterplan
+        kinds = [s.description.split(":")[0].lower() for s in plan.timeline]
+        singers = [[la.songId for la in s.layers if la.stem == "vocals"] for s in plan.timeline]
+        vocal_id = {a.songId for a in analyses} - {plan.timeline[0].layers[0].songId}
+        handed = [i for i, names in enumerate(singers) if names and names[0] not in vocal_id]
+        assert len(handed) == 1, singers  # one section, then the lead comes back
+        i = handed[0]
+        assert kinds[i] in ("breakdown", "verse") and i > kinds.index("drop")
+        assert any(names and names[0] in vocal_id for names in singers[i + 1:])
+        # The partner's vocal plays with its own backing from the same passage.
+        starts = {la.source_start_sec for la in plan.timeline[i].layers}
+        assert len(starts) == 1
+        assert any("lead passes" in p.solution for p in plan.problems_and_solutions)
+        places.add(i)
+    assert len(places) >= 2  # the seed chooses where
+
+
+def test_no_handover_when_the_partner_hardly_sings() -> None:
+    analyses = demo_analyses()  # the house groove sings 4 s of 180
+    result = plan_rules(analyses, demo_scores(), PlanOptions(seed=0, duration_sec=200))
+    singers = {la.songId for s in result.masterplan.timeline for la in s.layers
+               if la.stem == "vocals"}
+    assert singers == {"pop_song"}
+
+
+def test_asked_length_range() -> None:
+    assert asked_duration_range(None) == (60.0, 240.0)
+    assert asked_duration_range(PlanOptions(duration_sec=30)) == (15.0, 240.0)
+    assert asked_duration_range(PlanOptions(min_duration_sec=100, max_duration_sec=120)) == \
+        (100.0, 120.0)
+    analyses = demo_analyses()
+    options = PlanOptions(min_duration_sec=100, max_duration_sec=120, seed=2)
+    result = plan_rules(analyses, demo_scores(), options)
+    assert_plan_invariants(result, analyses, options)
+    total = sum(s.duration_sec for s in result.masterplan.timeline)
+    assert 100 <= total <= 120
+    # No whole number of phrases (7.74 s at 124 BPM) fits 60–61 s: the nearest, with a warning.
+    options = PlanOptions(min_duration_sec=60, max_duration_sec=61)
+    result = plan_rules(analyses, demo_scores(), options)
+    assert_plan_invariants(result, analyses, options)
+    assert any("no whole number of 4-bar phrases" in w for w in result.warnings)
+    with pytest.raises(ValueError):
+        PlanOptions(min_duration_sec=120, max_duration_sec=100)

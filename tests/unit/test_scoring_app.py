@@ -87,3 +87,31 @@ def test_find_mashups_names_the_bad_row(client: TestClient) -> None:
 def test_health(client: TestClient) -> None:
     response = client.get("/health")
     assert response.status_code == 200 and response.json()["service"] == "scoring"
+
+
+def test_three_songs_get_overall_and_best_pair(client: TestClient) -> None:
+    body = {"analyses": [
+        make_analysis("vox", bpm=126.0, key="E minor", vocal_intervals=sung()),
+        make_analysis("beat", bpm=124.0, key="A minor", genre="house"),
+        make_analysis("odd", bpm=97.0, key="C# major", genre="hip-hop"),
+    ]}
+    response = client.post("/calculate-mashability", json=body)
+    assert response.status_code == 200, response.text
+    data = MashabilityResponse.model_validate(response.json())
+    assert len(data.pairs) == 3 and set(data.best_pair) == {"vox", "beat"}
+    best = max(pair.score for pair in data.pairs)
+    assert min(pair.score for pair in data.pairs) <= data.overall <= best
+    assert next(p for p in data.pairs if {p.a, p.b} == {"vox", "beat"}).score == best
+
+
+def test_library_rows_may_name_a_genre(client: TestClient) -> None:
+    library = [{"songId": "a", "bpm": 124.0, "key": "A minor", "genre": "techno"},
+               {"songId": "b", "bpm": 127.0, "key": "A minor", "genre": "techno"},
+               {"songId": "c", "bpm": 124.0, "key": "A minor", "genre": "hip-hop"},
+               {"songId": "d", "bpm": 127.0, "key": "A minor", "genre": "hip-hop"}]
+    matches = client.post("/find-mashups", json={"library": library, "top_k": 6}).json()["matches"]
+    rhythm = {(m["a"], m["b"]): m["rhythmic"] for m in matches}
+    assert rhythm[("c", "d")] == 100.0 and rhythm[("a", "b")] < 95.0
+    library[0]["genre"] = ["techno"]
+    response = client.post("/find-mashups", json={"library": library})
+    assert response.status_code == 422 and "library[0]" in response.json()["error"]["message"]

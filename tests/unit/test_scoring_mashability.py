@@ -105,7 +105,8 @@ def test_pair_scores_match_the_library_formula() -> None:
                       energy=float(rng.uniform()),
                       vocal_intervals=sung(share=float(rng.uniform(0, 0.8))) if i % 2 else [],
                       spectral_profile=dict(zip(("low", "mid_low", "mid", "high", "air"),
-                                                rng.dirichlet(np.ones(5)).tolist(), strict=True)))
+                                                rng.dirichlet(np.ones(5)).tolist(), strict=True)),
+                      **({"genre": ["techno", "hip-hop", "polka"][i % 3]} if i % 4 else {}))
         for i in range(8)
     ]
     result = score_analyses(analyses(*bodies))
@@ -126,3 +127,42 @@ def test_bad_input_is_unprocessable() -> None:
     with pytest.raises(Unprocessable, match=r"analyses\[1\].*key"):
         score_analyses(analyses(make_analysis("a"), {**make_analysis("b"), "key": "weird",
                                                      "camelot": "99Z"}))
+
+
+def test_comparable_singers_choose_the_downward_shift() -> None:
+    # Equal vocals a semitone apart: A minor would have to go up to Bb minor, Bb minor
+    # down to A minor, so the Bb minor song sings, even against a clearer key elsewhere.
+    a = make_analysis("a", key="A minor", vocal_intervals=sung(share=0.5), key_confidence=0.9)
+    b = make_analysis("b", key="A# minor", vocal_intervals=sung(share=0.5), key_confidence=0.2)
+    for order in ((a, b), (b, a)):
+        rec = score_analyses(analyses(*order)).pairs[0].recommended
+        assert (rec.vocal_source, rec.instrumental_source) == ("b", "a")
+        assert rec.pitch_shift_semitones["b"] == -1 and rec.pitch_shift_semitones["a"] == 0
+        assert rec.targetKey == "A minor"
+    # Both sing substantially (0.45 vs 0.35): direction still decides.
+    b_less = {**b, "vocal_intervals": sung(share=0.35)}
+    assert score_analyses(analyses(a, b_less)).pairs[0].recommended.vocal_source == "b"
+    # Clearly more vocals win over direction (0.6 vs 0.1).
+    b_little = {**b, "vocal_intervals": sung(share=0.1)}
+    a_more = {**a, "vocal_intervals": sung(share=0.6)}
+    rec = score_analyses(analyses(a_more, b_little)).pairs[0].recommended
+    assert rec.vocal_source == "a" and rec.pitch_shift_semitones["a"] == 1
+
+
+def test_genre_sets_the_tempo_tolerance() -> None:
+    # 124 vs 129 BPM (4 %): tight for house, nothing for hip-hop; quiet songs at these
+    # tempi would otherwise be inferred as "other" (±3 %).
+    quiet = {"energy": 0.2}
+    plain = analyses(make_analysis("a", bpm=124.0, **quiet), make_analysis("b", bpm=129.0,
+                                                                           **quiet))
+    house = analyses(make_analysis("a", bpm=124.0, genre="Deep House", **quiet),
+                     make_analysis("b", bpm=129.0, genre="tech house", **quiet))
+    rap = analyses(make_analysis("a", bpm=124.0, genre="hip-hop", **quiet),
+                   make_analysis("b", bpm=129.0, genre="Trap", **quiet))
+    scores = {name: score_analyses(songs).pairs[0].rhythmic
+              for name, songs in (("plain", plain), ("house", house), ("rap", rap))}
+    assert scores["plain"].style_a == "other" and scores["house"].style_a == "club"
+    assert scores["rap"].style_b == "hiphop"
+    assert scores["house"].score < scores["plain"].score < scores["rap"].score == 100.0
+    with pytest.raises(Unprocessable, match=r"analyses\[1\].*genre"):
+        score_analyses(analyses(make_analysis("a"), make_analysis("b", genre=7)))

@@ -11,6 +11,7 @@ from services.scoring.rhythmic import (
     rhythmic_arrays,
     rhythmic_match,
     stretch_score,
+    style_of_genre,
     tempo_tolerance_percent,
 )
 
@@ -111,3 +112,21 @@ def test_target_minimises_the_larger_stretch() -> None:
 def test_invalid_tempo_is_refused(bad: float) -> None:
     with pytest.raises(ValueError):
         rhythmic_match(bad, 120.0)
+
+
+def test_genre_names_the_style_and_overrides_the_inference() -> None:
+    cases = {"Deep House": "club", "techno": "club", "drum_and_bass": "club",
+             "Hip Hop": "hiphop", "boom-bap rap": "hiphop", "R&B": "hiphop",
+             "trip-hop": "other", "electro swing": "other", "pop": "other",
+             "polka": None, "": None, None: None}
+    for genre, style in cases.items():
+        assert style_of_genre(genre) == style, genre
+    # 95 BPM is hip-hop by inference, but a genre of "techno" makes it tight.
+    assert infer_style(tempo_bpm=95.0, energy=0.8) == "hiphop"
+    assert infer_style(tempo_bpm=95.0, energy=0.8, genre="techno") == "club"
+    loose = rhythmic_match(95.0, 99.0)
+    tight = rhythmic_match(95.0, 99.0, genre_a="techno", genre_b="minimal techno")
+    assert loose.score == 100.0 and tight.score < 95.0
+    assert tight.tolerance_percent == pytest.approx(100 * 1.5 / 99.0)
+    # An unknown genre changes nothing.
+    assert rhythmic_match(95.0, 99.0, genre_a="polka").score == loose.score
