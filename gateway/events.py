@@ -29,28 +29,29 @@ from shared.web import validate_model
 StateFn = Callable[[Job], dict[str, Any]]
 
 
-async def job_events(store: Any, job: Job, *, poll_sec: float,
-                     final_state: StateFn) -> AsyncIterator[tuple[str, dict[str, Any]]]:
-    """(event name, data) pairs until the job is terminal."""
+async def job_events(store: Any, job: Job, *, poll_sec: float, final_state: StateFn,
+                     after_id: int = 0) -> AsyncIterator[tuple[int, str, dict[str, Any]]]:
+    """(event id, name, data) until the job is terminal: the job's history after
+    `after_id` first, then each change as it lands. Ids are the store's event ids, so an
+    SSE client reconnecting with Last-Event-ID resumes where it left off."""
     last: tuple[str, float, str] | None = None
-    after_id = 0
-    yield "progress", _progress(job.status.value, job.progress, job.current_step)
-    last = (job.status.value, round(job.progress, 1), job.current_step)
-    while job.status not in TERMINAL:
-        await asyncio.sleep(poll_sec)
+    while True:
         for event in await store.events(job.job_id, after_id=after_id):
             after_id = event["id"]
             key = (event["status"], round(event["progress"], 1), event["step"])
             if key != last and event["status"] == JobStatus.PROCESSING.value:
                 last = key
-                yield "progress", _progress(*key)
+                yield after_id, "progress", _progress(*key)
+        if job.status in TERMINAL:
+            break
+        await asyncio.sleep(poll_sec)
         current = await store.get(job.job_id)
         if current is None:
-            yield "failed", {"jobId": job.job_id, "status": "failed",
-                             "error_message": "The job was deleted."}
+            yield after_id, "failed", {"jobId": job.job_id, "status": "failed",
+                                       "error_message": "The job was deleted."}
             return
         job = current
-    yield job.status.value, final_state(job)
+    yield after_id, job.status.value, final_state(job)
 
 
 def _progress(status: str, progress: float, step: str) -> dict[str, Any]:
@@ -64,16 +65,16 @@ def _job_id(params: Any) -> str:
 async def mashup_events(request: Request) -> Response:
     job = await visible_job(request, _job_id(request.query_params))
     settings: GatewaySettings = request.app.state.settings
+    resume_from = request.headers.get("last-event-id", "")
+    last_event_id = int(resume_from) if resume_from.isdigit() else 0
 
     async def stream() -> AsyncIterator[str]:
         # A comment line first, so proxies flush headers and the client knows it is live.
         yield ": stream open\n\n"
-        seq = 0
-        async for name, data in job_events(request.app.state.store, job,
-                                           poll_sec=settings.events_poll_sec,
-                                           final_state=lambda j: job_state(request, j)):
-            seq += 1
-            yield f"id: {seq}\nevent: {name}\ndata: {json.dumps(data)}\n\n"
+        async for event_id, name, data in job_events(
+                request.app.state.store, job, poll_sec=settings.events_poll_sec,
+                final_state=lambda j: job_state(request, j), after_id=last_event_id):
+            yield f"id: {event_id}\nevent: {name}\ndata: {json.dumps(data)}\n\n"
 
     return StreamingResponse(stream(), media_type="text/event-stream", headers={
         "Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
@@ -89,7 +90,7 @@ async def mashup_events_ws(websocket: WebSocket) -> None:
         return
     settings: GatewaySettings = websocket.app.state.settings
     try:
-        async for name, data in job_events(websocket.app.state.store, job,
+        async for _id, name, data in job_events(websocket.app.state.store, job,
                                            poll_sec=settings.events_poll_sec,
                                            final_state=lambda j: job_state(websocket, j)):
             await websocket.send_json({"event": name, "data": data})

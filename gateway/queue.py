@@ -31,7 +31,7 @@ class SlotQueue:
             self.waiting.append(job_id)
             QUEUE_DEPTH.set(len(self.waiting))
             try:
-                await report(job_id, len(self.waiting), len(self.waiting))
+                await self._announce(report)  # the queue grew: everyone's "of N" changed
                 await self._free.acquire()
             finally:
                 self.waiting.remove(job_id)
