@@ -39,6 +39,11 @@ bench: setup
 bench-analysis bench-separation bench-render bench-scoring: setup
 	$(PY) -m scripts.bench $(subst bench-,,$@)
 
+# Gateway: get-mashup-status p50/p99 under 200 pollers, jobs accepted/s (stubbed chain).
+.PHONY: bench-gateway
+bench-gateway: setup
+	$(PY) -m gateway.bench
+
 lint: setup
 	$(PY) -m ruff check .
 

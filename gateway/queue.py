@@ -1,5 +1,10 @@
 """Back-pressure on one replica: at most N jobs run at once, the rest wait in FIFO order
-and see their position in `currentStep`."""
+and see their position in `currentStep`.
+
+Positions are written to the store, so they cost writes: a job writes its own position
+when it joins, and each job leaving the queue rewrites the positions of the first
+ANNOUNCE_LIMIT waiters only, keeping the writes linear in the number of jobs. A waiter
+further back shows its (higher, so pessimistic) joining position until it gets close."""
 
 from __future__ import annotations
 
@@ -9,7 +14,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 from gateway.metrics import QUEUE_DEPTH, RUNNING
 
-PositionFn = Callable[[str, int, int], Awaitable[None]]  # (job_id, position, queue length)
+PositionFn = Callable[[str, int], Awaitable[None]]  # (job_id, 1-based position)
+ANNOUNCE_LIMIT = 50
 
 
 class SlotQueue:
@@ -20,9 +26,8 @@ class SlotQueue:
         self.running = 0
 
     async def _announce(self, report: PositionFn) -> None:
-        waiting = list(self.waiting)
-        for position, job_id in enumerate(waiting, start=1):
-            await report(job_id, position, len(waiting))
+        for position, job_id in enumerate(self.waiting[:ANNOUNCE_LIMIT], start=1):
+            await report(job_id, position)
 
     @contextlib.asynccontextmanager
     async def slot(self, job_id: str, report: PositionFn) -> AsyncIterator[None]:
@@ -31,7 +36,7 @@ class SlotQueue:
             self.waiting.append(job_id)
             QUEUE_DEPTH.set(len(self.waiting))
             try:
-                await self._announce(report)  # the queue grew: everyone's "of N" changed
+                await report(job_id, len(self.waiting))
                 await self._free.acquire()
             finally:
                 self.waiting.remove(job_id)

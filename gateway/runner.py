@@ -138,9 +138,13 @@ class JobRunner:
             await self.store.finish(job_id, JobStatus.FAILED, step, message)
             JOBS_FINISHED.labels("failed").inc()
 
-    async def _report_position(self, job_id: str, position: int, length: int) -> None:
+    async def _report_position(self, job_id: str, position: int) -> None:
+        job = await self.store.get(job_id)
+        # Another replica may have taken the waiting job over: never relabel a running job.
+        if job is None or (job.lease_expires_at or 0.0) > time.time():
+            return
         with contextlib.suppress(JobTransitionError):
-            await self.store.progress(job_id, 0.0, f"Queued: position {position} of {length}")
+            await self.store.progress(job_id, 0.0, f"Queued: position {position}")
 
     async def _run(self, job_id: str) -> None:
         with job_context(job_id):
