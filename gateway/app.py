@@ -20,7 +20,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 
-from gateway.auth import AuthConfig, current_user, visible_job
+from gateway.auth import AuthConfig, current_user, owns_upload, upload_prefix, visible_job
 from gateway.chain import MeshClients
 from gateway.cleanup import cleanup_forever
 from gateway.events import mashup_events, mashup_events_ws
@@ -63,7 +63,7 @@ def _runner(request: Request) -> JobRunner:
 
 async def upload(request: Request) -> Response:
     """Multipart upload (field `file`) → content-addressed storage_path."""
-    current_user(request)
+    user = current_user(request)
     limits = AudioLimits.from_env()
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limits.max_bytes + 64 * 1024:
@@ -97,7 +97,7 @@ async def upload(request: Request) -> Response:
     data = b"".join(chunks)
     decoded = await _upload_checks.run(decode_audio, data, limits=limits)
     storage = get_storage()
-    key = content_key("uploads", data, decoded.format)
+    key = content_key(upload_prefix(user), data, decoded.format)
     # Off the loop: with Supabase Storage each of these is an HTTP round trip.
     if not await asyncio.to_thread(storage.exists, key):
         await _upload_checks.run(storage.put_bytes, key, data)
@@ -134,7 +134,8 @@ async def generate_mashup(request: Request) -> Response:
         raise Unprocessable("Every song needs a different id.", code="duplicate_song_id")
     storage = get_storage()
     for song in body.songs:
-        if not await asyncio.to_thread(storage.exists, song.storage_path):
+        if not owns_upload(user, song.storage_path) or not await asyncio.to_thread(
+                storage.exists, song.storage_path):
             raise Unprocessable(f"Song {song.id!r}: nothing is stored at {song.storage_path!r}; "
                                 "upload it first with POST /upload.", code="unknown_storage_path")
     settings: GatewaySettings = request.app.state.settings

@@ -119,6 +119,18 @@ def current_user(conn: HTTPConnection) -> str | None:
     raise Unauthorized("The API key or access token is not valid.")
 
 
+def upload_prefix(user: str | None) -> str:
+    """Where a user's uploads go: their own folder when auth is on, so one user can never
+    name (or learn of) another's song, even one with the same content."""
+    if user is None:
+        return "uploads"
+    return f"uploads/u-{hashlib.sha256(user.encode()).hexdigest()[:20]}"
+
+
+def owns_upload(user: str | None, storage_path: str) -> bool:
+    return user is None or storage_path.startswith(upload_prefix(user) + "/")
+
+
 async def visible_job(conn: HTTPConnection, job_id: str) -> Job:
     """The job if it exists and the caller may see it; else 404."""
     user = current_user(conn)

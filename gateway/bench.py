@@ -200,8 +200,10 @@ async def run(args: argparse.Namespace) -> None:
         try:
             await wait_healthy(base)
             async with httpx.AsyncClient(timeout=30) as client:
+                accept_cpu_before = cpu_sec(server.pid)
                 ids, accepted_per_sec = await accept_phase(
                     client, base, seconds=args.accept_sec, concurrency=args.accept_concurrency)
+                accept_cpu_ms = (cpu_sec(server.pid) - accept_cpu_before) * 1000 / len(ids)
                 # Let the stubbed chains drain so pollers measure status reads, not a
                 # server busy finishing a backlog of jobs.
                 deadline = time.monotonic() + 120
@@ -225,7 +227,8 @@ async def run(args: argparse.Namespace) -> None:
     ms = [v * 1000 for v in latencies]
     print(f"gateway bench ({store} store, stubbed chain, {os.cpu_count()} cores)")
     print(f"  jobs accepted: {accepted_per_sec:.0f}/s "
-          f"({len(ids)} in {args.accept_sec:.0f} s, {args.accept_concurrency} clients)")
+          f"({len(ids)} in {args.accept_sec:.0f} s, {args.accept_concurrency} clients; "
+          f"gateway CPU {accept_cpu_ms:.1f} ms per job incl. its stubbed chain)")
     mode = "flood" if args.flood else "honouring poll_after_ms"
     print(f"  get-mashup-status, {args.pollers} concurrent pollers ({mode}): "
           f"p50 {statistics.median(ms):.1f} ms, p99 {percentile(ms, 0.99):.1f} ms, "

@@ -29,14 +29,17 @@ def make_app(handlers: dict) -> TestClient:
     return TestClient(create_gateway_app(clients=lambda: clients(handlers)))
 
 
-def put_songs() -> list[dict[str, str]]:
+def put_songs(user: str | None = None) -> list[dict[str, str]]:
+    from gateway.auth import upload_prefix
     from shared.storage import get_storage
 
     storage = get_storage()
-    for key in ("uploads/a.wav", "uploads/b.wav"):
+    songs = []
+    for name in ("a", "b"):
+        key = f"{upload_prefix(user)}/{name}.wav"
         storage.put_bytes(key, b"RIFF")
-    return [{"id": "a", "storage_path": "uploads/a.wav"},
-            {"id": "b", "storage_path": "uploads/b.wav"}]
+        songs.append({"id": name, "storage_path": key})
+    return songs
 
 
 @pytest.fixture
@@ -144,7 +147,7 @@ def test_auth_and_per_user_visibility(env: None, monkeypatch: pytest.MonkeyPatch
                                                "exp": time.time() + 60})}
     ops = {"X-API-Key": API_KEY}
     with make_app(ok_handlers([])) as client:
-        body = {"songs": put_songs()}
+        body = {"songs": put_songs("user:alice")}
         assert client.post("/generate-mashup", json=body).status_code == 401
         forged = {"Authorization": "Bearer " + hs256({"sub": "alice", "exp": time.time() + 60,
                                                       "aud": "authenticated"}, secret="x" * 40)}
@@ -158,10 +161,22 @@ def test_auth_and_per_user_visibility(env: None, monkeypatch: pytest.MonkeyPatch
                                headers=other).status_code == 404
         assert client.get("/mashup-events", params={"jobId": job_id},
                           headers=bob).status_code == 404
+        # Uploads land in the caller's own folder.
+        from gateway.auth import upload_prefix
+        from tests.conftest import sine_wav_bytes
+
+        uploaded = client.post("/upload", files={"file": ("s.wav", sine_wav_bytes(6.0))},
+                               headers=alice)
+        assert uploaded.json()["storage_path"].startswith(upload_prefix("user:alice") + "/")
+        assert client.post("/upload", files={"file": ("s.wav", b"x")}).status_code == 401
+        # Songs are per user: bob cannot use alice's uploads, even knowing their paths.
+        refused = client.post("/generate-mashup", json=body, headers=bob)
+        assert refused.status_code == 422
+        assert refused.json()["error"]["code"] == "unknown_storage_path"
         # The same Idempotency-Key from two users makes two jobs.
-        mine = client.post("/generate-mashup", json=body,
+        mine = client.post("/generate-mashup", json={"songs": put_songs("key:ops")},
                            headers={**ops, "Idempotency-Key": "same"}).json()
-        theirs = client.post("/generate-mashup", json=body,
+        theirs = client.post("/generate-mashup", json={"songs": put_songs("user:bob")},
                              headers={**bob, "Idempotency-Key": "same"}).json()
         assert mine["jobId"] != theirs["jobId"]
         assert client.get("/health").status_code == 200  # health stays open for probes
