@@ -113,7 +113,12 @@ async def upload(request: Request) -> Response:
 
 def _rate_limited(request: Request, user: str | None) -> Response | None:
     limiter: RateLimiter = request.app.state.rate_limiter
-    client = user or (request.client.host if request.client else "unknown")
+    settings: GatewaySettings = request.app.state.settings
+    address = request.client.host if request.client else "unknown"
+    forwarded = request.headers.get("x-forwarded-for", "")
+    if settings.trust_forwarded_for and forwarded:
+        address = forwarded.split(",")[0].strip()[:64]
+    client = user or address
     wait_sec = limiter.take(client)
     if wait_sec <= 0:
         return None

@@ -37,6 +37,9 @@ class GatewaySettings:
     rate_limit_burst: int = 10
     events_poll_sec: float = 0.25
     replica_id: str = ""
+    # Behind a proxy or ingress every client shares its address: trust the first
+    # X-Forwarded-For entry instead (only when the proxy sets it; clients can forge it).
+    trust_forwarded_for: bool = False
 
     @classmethod
     def from_env(cls) -> GatewaySettings:
@@ -56,4 +59,6 @@ class GatewaySettings:
             rate_limit_burst=env_int("GATEWAY_RATE_LIMIT_BURST", 10),
             events_poll_sec=env_float("GATEWAY_EVENTS_POLL_SEC", 0.25),
             replica_id=env_str("GATEWAY_REPLICA_ID", "") or default_replica_id(),
+            trust_forwarded_for=env_str("GATEWAY_TRUST_FORWARDED_FOR", "0").lower()
+            in ("1", "true", "yes"),
         )

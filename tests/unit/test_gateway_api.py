@@ -136,6 +136,24 @@ def test_generate_is_rate_limited_per_client(env: None, monkeypatch: pytest.Monk
         limited = client.post("/generate-mashup", json=body)
         assert limited.json()["error"]["code"] == "rate_limited"
         assert 1 <= int(limited.headers["retry-after"]) <= 10
+        # X-Forwarded-For is ignored unless the gateway is told to trust it.
+        spoofed = client.post("/generate-mashup", json=body,
+                              headers={"X-Forwarded-For": "10.0.0.9"})
+        assert spoofed.status_code == 429
+
+
+def test_rate_limit_per_forwarded_client(env: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GATEWAY_RATE_LIMIT_PER_MIN", "6")
+    monkeypatch.setenv("GATEWAY_RATE_LIMIT_BURST", "1")
+    monkeypatch.setenv("GATEWAY_TRUST_FORWARDED_FOR", "true")
+    with make_app(ok_handlers([])) as client:
+        body = {"songs": put_songs()}
+
+        def post(ip: str) -> int:
+            return client.post("/generate-mashup", json=body,
+                               headers={"X-Forwarded-For": f"{ip}, 10.0.0.1"}).status_code
+
+        assert [post("1.1.1.1"), post("1.1.1.1"), post("2.2.2.2")] == [200, 429, 200]
 
 
 def test_auth_and_per_user_visibility(env: None, monkeypatch: pytest.MonkeyPatch) -> None:
