@@ -179,6 +179,16 @@ def test_auth_and_per_user_visibility(env: None, monkeypatch: pytest.MonkeyPatch
                                headers=other).status_code == 404
         assert client.get("/mashup-events", params={"jobId": job_id},
                           headers=bob).status_code == 404
+        # Browsers cannot set headers on WebSocket/EventSource: ?access_token= works too.
+        alice_token = alice["Authorization"].removeprefix("Bearer ")
+        with client.websocket_connect(
+                f"/mashup-events/ws?jobId={job_id}&access_token={alice_token}") as ws:
+            events = [ws.receive_json()]
+            while events[-1]["event"] == "progress":
+                events.append(ws.receive_json())
+            assert events[-1]["event"] == "complete"
+        with client.websocket_connect(f"/mashup-events/ws?jobId={job_id}") as ws:
+            assert ws.receive_json()["data"]["code"] == "unauthorized"
         # Uploads land in the caller's own folder.
         from gateway.auth import upload_prefix
         from tests.conftest import sine_wav_bytes
