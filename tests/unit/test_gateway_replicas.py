@@ -178,3 +178,23 @@ async def test_cancel_stops_the_chain_and_the_job_stays_failed() -> None:
     assert done.error_message == "Cancelled by the user." and "render" not in calls
     assert json.dumps(done.outputs)  # the saved outputs stay readable
     await runner.shutdown()
+
+
+async def test_metrics_count_claude_fallbacks_and_finished_jobs() -> None:
+    from gateway.metrics import JOBS_FINISHED, PLANS
+
+    handlers = ok_handlers([])
+    handlers["orchestrator"] = lambda request: httpx.Response(200, json={
+        "creative_vision": "v", "planner": "rules", "masterplan": {"title": "t"},
+        "warnings": ["Claude planner failed: timeout; used the rules planner"]})
+    fallbacks = PLANS.labels("rules", "true")._value.get()
+    completed = JOBS_FINISHED.labels("complete")._value.get()
+    store = InMemoryJobStore()
+    runner = JobRunner(store, replica_settings(), clients(handlers))
+    job, _ = await store.create(new_job())
+    runner.submit(job)
+    [done] = await wait_all_terminal(store, [job.job_id])
+    await runner.shutdown()
+    assert done.status is JobStatus.COMPLETE
+    assert PLANS.labels("rules", "true")._value.get() == fallbacks + 1
+    assert JOBS_FINISHED.labels("complete")._value.get() == completed + 1
