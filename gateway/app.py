@@ -13,6 +13,7 @@ import math
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.datastructures import UploadFile
@@ -247,7 +248,17 @@ def create_gateway_app(*, clients: Callable[[], MeshClients] | None = None,
             await runner.shutdown()
             await store.close()
 
-    return create_app("gateway", [*routes, *(extra_routes or [])], lifespan=lifespan)
+    def health_detail() -> dict[str, Any]:
+        runner: JobRunner | None = getattr(app.state, "runner", None)
+        if runner is None:
+            return {}
+        return {"replica": runner.owner, "running_jobs": runner.queue.running,
+                "queued_jobs": len(runner.queue.waiting),
+                "store": type(runner.store).__name__}
+
+    app = create_app("gateway", [*routes, *(extra_routes or [])], lifespan=lifespan,
+                     health_detail=health_detail)
+    return app
 
 
 routes: list[BaseRoute] = [

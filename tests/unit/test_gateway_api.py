@@ -207,7 +207,9 @@ def test_auth_and_per_user_visibility(env: None, monkeypatch: pytest.MonkeyPatch
         theirs = client.post("/generate-mashup", json={"songs": put_songs("user:bob")},
                              headers={**bob, "Idempotency-Key": "same"}).json()
         assert mine["jobId"] != theirs["jobId"]
-        assert client.get("/health").status_code == 200  # health stays open for probes
+        health = client.get("/health")  # health stays open for probes
+        assert health.status_code == 200 and health.json()["store"] == "SQLiteJobStore"
+        assert health.json()["replica"] and health.json()["queued_jobs"] == 0
 
 
 @pytest.mark.parametrize(("claims", "alg"), [
