@@ -31,7 +31,7 @@ generate_bodies = (st.fixed_dictionaries({"songs": st.lists(song, max_size=9)},
                    | json_values)
 job_ids = st.text(max_size=120) | st.sampled_from(["", "x" * 101, "\x00", "job"])
 header_text = st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126), max_size=250)
-FUZZ = settings(max_examples=80, deadline=None,
+FUZZ = settings(max_examples=60, deadline=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture,
                                        HealthCheck.too_slow])
 
