@@ -83,6 +83,8 @@ class SQLiteJobStore:
                                            isolation_level=None)
             self._reader.row_factory = sqlite3.Row
             self._reader.execute("PRAGMA query_only=ON")
+            # WAL readers do not wait for writers; only rare recovery can make them busy.
+            self._reader.execute("PRAGMA busy_timeout=200")
 
     async def _read(self, func: Callable[[sqlite3.Connection], T]) -> T:
         if self._reader is None:
