@@ -44,6 +44,11 @@ bench-render: setup
 bench-scoring: setup
 	$(PY) -m services.scoring.bench
 
+# Gateway: get-mashup-status p50/p99 under 200 pollers, jobs accepted/s (stubbed chain).
+.PHONY: bench-gateway
+bench-gateway: setup
+	$(PY) -m gateway.bench
+
 lint: setup
 	$(PY) -m ruff check .
 

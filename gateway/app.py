@@ -1,40 +1,52 @@
-"""The gateway (port 8080): uploads, jobs, status, signed downloads.
+"""The gateway (port 8080): uploads, jobs, status, cancel, live events, signed downloads.
 
-Routes and start-up only; the job chain lives in `gateway.runner` and `gateway.chain`.
+Routes and start-up only; the job chain lives in `gateway.runner` and `gateway.chain`,
+the job store in `gateway.store`, the event streams in `gateway.events`.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import datetime as dt
+import math
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from starlette.applications import Starlette
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route, WebSocketRoute
 
-from gateway.jobs import Job, JobStatus, Step
+from gateway.auth import AuthConfig, current_user, owns_upload, upload_prefix, visible_job
+from gateway.chain import MeshClients
+from gateway.cleanup import cleanup_forever
+from gateway.events import mashup_events, mashup_events_ws
+from gateway.jobs import TERMINAL, Job, JobStatus, JobTransitionError
+from gateway.metrics import JOBS_CREATED, JOBS_FINISHED, RATE_LIMITED
+from gateway.ratelimit import RateLimiter
 from gateway.runner import JobRunner
 from gateway.settings import GatewaySettings
-from gateway.store import SQLiteJobStore
+from gateway.state import job_state
+from gateway.store import open_store
 from gateway.web import routes as web_routes
 from shared.audio_io import decode_audio
-from shared.contracts.gateway import GenerateRequest, JobState, StatusRequest
+from shared.contracts.gateway import GenerateRequest, StatusRequest
 from shared.errors import (
     BadRequest,
+    Conflict,
     MeshError,
     NotFound,
     PayloadTooLarge,
+    TooManyRequests,
     Unprocessable,
     UnsupportedMediaType,
 )
 from shared.settings import AudioLimits
-from shared.storage import content_key, get_storage, safe_key, sign_key, verify_signature
+from shared.storage import content_key, get_storage, safe_key, verify_signature
 from shared.web import create_app, json_response, read_model, validate_model
 from shared.workers import BoundedWorkers
 
@@ -53,6 +65,7 @@ def _runner(request: Request) -> JobRunner:
 
 async def upload(request: Request) -> Response:
     """Multipart upload (field `file`) → content-addressed storage_path."""
+    user = current_user(request)
     limits = AudioLimits.from_env()
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limits.max_bytes + 64 * 1024:
@@ -86,8 +99,9 @@ async def upload(request: Request) -> Response:
     data = b"".join(chunks)
     decoded = await _upload_checks.run(decode_audio, data, limits=limits)
     storage = get_storage()
-    key = content_key("uploads", data, decoded.format)
-    if not storage.exists(key):
+    key = content_key(upload_prefix(user), data, decoded.format)
+    # Off the loop: with Supabase Storage each of these is an HTTP round trip.
+    if not await asyncio.to_thread(storage.exists, key):
         await _upload_checks.run(storage.put_bytes, key, data)
     return json_response({
         "storage_path": key,
@@ -99,14 +113,36 @@ async def upload(request: Request) -> Response:
     })
 
 
+def _rate_limited(request: Request, user: str | None) -> Response | None:
+    limiter: RateLimiter = request.app.state.rate_limiter
+    settings: GatewaySettings = request.app.state.settings
+    address = request.client.host if request.client else "unknown"
+    forwarded = request.headers.get("x-forwarded-for", "")
+    if settings.trust_forwarded_for and forwarded:
+        address = forwarded.split(",")[0].strip()[:64]
+    client = user or address
+    wait_sec = limiter.take(client)
+    if wait_sec <= 0:
+        return None
+    RATE_LIMITED.inc()
+    retry_after = max(1, math.ceil(wait_sec))
+    error = TooManyRequests(f"Too many mashups requested; try again in {retry_after} s.",
+                            code="rate_limited", retry_after_sec=retry_after)
+    return JSONResponse(error.body(), 429, headers={"Retry-After": str(retry_after)})
+
+
 async def generate_mashup(request: Request) -> Response:
+    user = current_user(request)
+    if (limited := _rate_limited(request, user)) is not None:
+        return limited
     body = await read_model(request, GenerateRequest, max_bytes=1024 * 1024)
     ids = [song.id for song in body.songs]
     if len(set(ids)) != len(ids):
         raise Unprocessable("Every song needs a different id.", code="duplicate_song_id")
     storage = get_storage()
     for song in body.songs:
-        if not storage.exists(song.storage_path):
+        if not owns_upload(user, song.storage_path) or not await asyncio.to_thread(
+                storage.exists, song.storage_path):
             raise Unprocessable(f"Song {song.id!r}: nothing is stored at {song.storage_path!r}; "
                                 "upload it first with POST /upload.", code="unknown_storage_path")
     settings: GatewaySettings = request.app.state.settings
@@ -123,45 +159,16 @@ async def generate_mashup(request: Request) -> Response:
         request=request_body,
         created_at=dt.datetime.fromtimestamp(now, dt.UTC).isoformat(timespec="seconds"),
         deadline_at=now + settings.job_deadline_sec,
-        idempotency_key=idempotency_key,
+        # Keys are per user, so two users can never collide on (or probe) each other's.
+        idempotency_key=f"{user or ''}|{idempotency_key}" if idempotency_key else None,
+        user_id=user,
     )
     store = request.app.state.store
     job, created = await store.create(job)
     if created:
+        JOBS_CREATED.inc()
         _runner(request).submit(job, anthropic_key=request.headers.get("x-anthropic-key"))
     return json_response({"success": True, "jobId": job.job_id, "created": created})
-
-
-def _result_url(request: Request, key: str) -> str:
-    settings: GatewaySettings = request.app.state.settings
-    expires_at, signature = sign_key(key, expires_in_sec=settings.url_expiry_sec)
-    base = settings.public_url or str(request.base_url).rstrip("/")
-    return f"{base}/download/{key}?expires={expires_at}&sig={signature}"
-
-
-def job_state(request: Request, job: Job) -> dict[str, Any]:
-    plan = job.outputs.get(Step.PLAN.value) or {}
-    result = job.outputs.get(Step.RENDER.value)
-    state: dict[str, Any] = {
-        "jobId": job.job_id,
-        "status": job.status.value,
-        "progress": round(job.progress, 1),
-        "currentStep": job.current_step,
-        "songs": job.songs,
-        "analyses": job.outputs.get(Step.ANALYZE.value),
-        "mashabilityScore": job.outputs.get(Step.SCORE.value),
-        "masterplan": plan.get("masterplan"),
-        "creative_vision": plan.get("creative_vision"),
-        "planner": plan.get("planner"),
-        "error_message": job.error_message,
-        "created_at": job.created_at,
-        "poll_after_ms": 1000 if job.status is JobStatus.PROCESSING else None,
-    }
-    if job.status is JobStatus.COMPLETE and result:
-        state["result_url"] = _result_url(request, result["storage_path"])
-        state["result"] = {k: result.get(k) for k in
-                           ("storage_path", "duration_sec", "lufs", "true_peak_dbtp", "warnings")}
-    return JobState.model_validate(state).model_dump(mode="json", exclude_none=True)
 
 
 async def get_mashup_status(request: Request) -> Response:
@@ -169,14 +176,33 @@ async def get_mashup_status(request: Request) -> Response:
         body = validate_model(dict(request.query_params), StatusRequest)
     else:
         body = await read_model(request, StatusRequest, max_bytes=64 * 1024)
-    job = await request.app.state.store.get(body.jobId)
-    if job is None:
-        raise NotFound(f"No job {body.jobId!r}; check the jobId from generate-mashup.",
-                       code="job_not_found")
+    job = await visible_job(request, body.jobId)
     return JSONResponse(job_state(request, job))
 
 
+async def cancel_mashup(request: Request) -> Response:
+    """Fail a processing job as cancelled; a finished job stays as it is (409)."""
+    body = await read_model(request, StatusRequest, max_bytes=64 * 1024)
+    job = await visible_job(request, body.jobId)
+    if job.status in TERMINAL:
+        raise Conflict(f"Job {job.job_id!r} already ended as {job.status.value}; "
+                       "finished jobs never change.", code="job_finished",
+                       status=job.status.value)
+    try:
+        await request.app.state.store.finish(job.job_id, JobStatus.FAILED, "Cancelled",
+                                             "Cancelled by the user.")
+    except JobTransitionError:
+        raise Conflict(f"Job {job.job_id!r} ended before it could be cancelled.",
+                       code="job_finished") from None
+    JOBS_FINISHED.labels("failed").inc()
+    # The replica running it (this one or another) sees the terminal state and stops.
+    _runner(request).cancel_local(job.job_id)
+    current = await request.app.state.store.get(job.job_id)
+    return JSONResponse(job_state(request, current or job))
+
+
 async def download(request: Request) -> Response:
+    # No auth check: the signature is the capability, and only the job's owner is given it.
     key = safe_key(request.path_params["key"])
     try:
         expires_at = int(request.query_params.get("expires", ""))
@@ -194,32 +220,57 @@ async def download(request: Request) -> Response:
         if not path.is_file():
             raise NotFound("The file behind this link no longer exists.")
         return FileResponse(path, filename=filename)
-    return Response(storage.get_bytes(key), headers={
+    return Response(await asyncio.to_thread(storage.get_bytes, key), headers={
         "content-disposition": f'attachment; filename="{filename}"'})
 
 
-@contextlib.asynccontextmanager
-async def lifespan(app: Starlette) -> AsyncIterator[None]:
-    settings = GatewaySettings.from_env()
-    store = SQLiteJobStore(settings.db_path)
-    runner = JobRunner(store, settings)
-    app.state.settings = settings
-    app.state.store = store
-    app.state.runner = runner
-    await runner.resume_all()
-    try:
-        yield
-    finally:
-        await runner.shutdown()
-        await store.close()
+def create_gateway_app(*, clients: Callable[[], MeshClients] | None = None,
+                       extra_routes: list[BaseRoute] | None = None) -> Starlette:
+    """The gateway app; `clients` swaps the services it calls (benchmarks, tests)."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        settings = GatewaySettings.from_env()
+        store = await open_store(settings.db_path, schema=settings.db_schema)
+        runner = JobRunner(store, settings, clients() if clients else None)
+        app.state.settings = settings
+        app.state.store = store
+        app.state.runner = runner
+        app.state.auth = AuthConfig.from_env()
+        app.state.rate_limiter = RateLimiter(settings.rate_limit_per_min,
+                                             settings.rate_limit_burst)
+        await runner.start()
+        cleaner = asyncio.create_task(cleanup_forever(store, get_storage(), settings))
+        try:
+            yield
+        finally:
+            cleaner.cancel()
+            await asyncio.gather(cleaner, return_exceptions=True)
+            await runner.shutdown()
+            await store.close()
+
+    def health_detail() -> dict[str, Any]:
+        runner: JobRunner | None = getattr(app.state, "runner", None)
+        if runner is None:
+            return {}
+        return {"replica": runner.owner, "running_jobs": runner.queue.running,
+                "queued_jobs": len(runner.queue.waiting),
+                "store": type(runner.store).__name__}
+
+    app = create_app("gateway", [*routes, *(extra_routes or [])], lifespan=lifespan,
+                     health_detail=health_detail)
+    return app
 
 
-routes = [
+routes: list[BaseRoute] = [
     Route("/upload", upload, methods=["POST"]),
     Route("/generate-mashup", generate_mashup, methods=["POST"]),
     Route("/get-mashup-status", get_mashup_status, methods=["GET", "POST"]),
+    Route("/cancel-mashup", cancel_mashup, methods=["POST"]),
+    Route("/mashup-events", mashup_events, methods=["GET"]),
+    WebSocketRoute("/mashup-events/ws", mashup_events_ws),
     Route("/download/{key:path}", download, methods=["GET"]),
     *web_routes,  # the web app at / (gateway.web)
 ]
 
-app = create_app("gateway", routes, lifespan=lifespan)
+app = create_gateway_app()

@@ -13,7 +13,8 @@ from gateway.jobs import STEP_PROGRESS, Job, Step
 from shared.client import ServiceClient
 
 ProgressFn = Callable[[float, str], Awaitable[None]]
-PLAN_OPTION_KEYS = ("duration_sec", "energy_curve", "style_prompt", "seed")
+PLAN_OPTION_KEYS = ("duration_sec", "min_duration_sec", "max_duration_sec", "energy_curve",
+                    "style_prompt", "seed")
 
 
 @dataclass

@@ -66,6 +66,12 @@ class Job:
     error_message: str | None = None
     idempotency_key: str | None = None
     attempts: int = 0
+    # Who asked for the job (an API-key name or a JWT `sub`); None when auth is off.
+    user_id: str | None = None
+    # The replica running the job and until when (unix seconds) its lease holds.
+    lease_owner: str | None = None
+    lease_expires_at: float | None = None
+    updated_at: float = 0.0
 
     @property
     def songs(self) -> list[dict[str, Any]]:

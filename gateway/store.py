@@ -1,305 +1,177 @@
-"""Job persistence behind one interface: SQLite (the embedded default) and an in-memory
-store with the same behaviour for unit tests.
+"""Job persistence behind one interface: SQLite (the embedded default), PostgreSQL (shared
+by several gateway replicas) and an in-memory store for unit tests.
 
-Every transition is a guarded update (`WHERE status = 'processing'`) that raises
-JobTransitionError when no row matched, and writes one event row. Progress only moves
-forward (`MAX(progress, ?)`), so a retried step can never make it go back.
+The rules every store keeps (the store test-suite runs against each):
+- every transition is a guarded update (`WHERE status = 'processing'`, and with `owner`
+  given, `AND lease_owner = owner`) that raises JobTransitionError when no row matched,
+  and writes one event row; terminal states never change;
+- progress only moves forward (`MAX(progress, ?)`), so a retried step never lowers it;
+- a step's output is saved once: a second save of the same step is refused;
+- a job is run under a lease (owner, expiry): `claim` takes a free or expired lease,
+  `heartbeat` extends it, `finish` drops it. A replica that lost its lease can no longer
+  write, so two replicas never both advance one job.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
-import sqlite3
-import threading
 import time
-from collections.abc import Callable
-from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol
 
 from gateway.jobs import TERMINAL, Job, JobStatus, JobTransitionError
+from gateway.store_sqlite import SQLiteJobStore
 
-T = TypeVar("T")
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS jobs (
-    job_id TEXT PRIMARY KEY,
-    status TEXT NOT NULL CHECK (status IN ('processing', 'complete', 'failed')),
-    progress REAL NOT NULL DEFAULT 0,
-    current_step TEXT NOT NULL,
-    request_json TEXT NOT NULL,
-    outputs_json TEXT NOT NULL DEFAULT '{}',
-    error_message TEXT,
-    idempotency_key TEXT UNIQUE,
-    created_at TEXT NOT NULL,
-    deadline_at REAL NOT NULL,
-    attempts INTEGER NOT NULL DEFAULT 0,
-    updated_at REAL NOT NULL
-);
-CREATE INDEX IF NOT EXISTS jobs_status ON jobs (status);
-CREATE TABLE IF NOT EXISTS job_events (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    job_id TEXT NOT NULL REFERENCES jobs (job_id),
-    at REAL NOT NULL,
-    status TEXT NOT NULL,
-    progress REAL NOT NULL,
-    step TEXT NOT NULL,
-    message TEXT
-);
-CREATE INDEX IF NOT EXISTS job_events_job ON job_events (job_id);
-"""
+__all__ = ["InMemoryJobStore", "JobStore", "SQLiteJobStore", "open_store"]
 
 
 class JobStore(Protocol):
     async def create(self, job: Job) -> tuple[Job, bool]: ...
     async def get(self, job_id: str) -> Job | None: ...
     async def active(self) -> list[Job]: ...
-    async def start_attempt(self, job_id: str) -> Job: ...
-    async def progress(self, job_id: str, progress: float, current_step: str) -> None: ...
+    async def claimable(self, *, idle_sec: float) -> list[Job]: ...
+    async def claim(self, job_id: str, owner: str, lease_sec: float) -> Job | None: ...
+    async def heartbeat(self, job_id: str, owner: str, lease_sec: float) -> bool: ...
+    async def release(self, job_id: str, owner: str) -> None: ...
+    async def progress(self, job_id: str, progress: float, current_step: str, *,
+                       owner: str | None = None) -> None: ...
     async def save_output(self, job_id: str, step: str, output: Any, progress: float,
-                          current_step: str) -> None: ...
+                          current_step: str, *, owner: str | None = None) -> None: ...
     async def finish(self, job_id: str, status: JobStatus, current_step: str,
-                     error_message: str | None = None) -> None: ...
-    async def events(self, job_id: str) -> list[dict[str, Any]]: ...
+                     error_message: str | None = None, *, owner: str | None = None) -> None: ...
+    async def events(self, job_id: str, *, after_id: int = 0) -> list[dict[str, Any]]: ...
+    async def delete_finished_before(self, cutoff_sec: float) -> list[Job]: ...
+    async def referenced_paths(self) -> set[str]: ...
     async def close(self) -> None: ...
 
 
-def _row_to_job(row: sqlite3.Row) -> Job:
-    return Job(
-        job_id=row["job_id"],
-        status=JobStatus(row["status"]),
-        progress=row["progress"],
-        current_step=row["current_step"],
-        request=json.loads(row["request_json"]),
-        outputs=json.loads(row["outputs_json"]),
-        error_message=row["error_message"],
-        idempotency_key=row["idempotency_key"],
-        created_at=row["created_at"],
-        deadline_at=row["deadline_at"],
-        attempts=row["attempts"],
-    )
+async def open_store(url: str, *, schema: str = "public") -> JobStore:
+    """`postgresql://...` (or `postgres://`) → PostgresJobStore; `:memory:` or a file path
+    → SQLiteJobStore. Migrations run here, before the first job is touched."""
+    if url.startswith(("postgresql://", "postgres://")):
+        from gateway.store_postgres import PostgresJobStore  # asyncpg only when used
 
-
-class SQLiteJobStore:
-    """SQLite in WAL mode; calls run in a worker thread so the event loop never blocks."""
-
-    def __init__(self, path: str | Path) -> None:
-        self.path = str(path)
-        if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.Lock()
-        self._conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-        self._conn.row_factory = sqlite3.Row
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute("PRAGMA synchronous=NORMAL")
-        self._conn.execute("PRAGMA busy_timeout=5000")
-        self._conn.executescript(SCHEMA)
-
-    async def _run(self, func: Callable[[sqlite3.Connection], T]) -> T:
-        def locked() -> T:
-            with self._lock:
-                self._conn.execute("BEGIN IMMEDIATE")
-                try:
-                    result = func(self._conn)
-                except BaseException:
-                    self._conn.execute("ROLLBACK")
-                    raise
-                self._conn.execute("COMMIT")
-                return result
-
-        return await asyncio.to_thread(locked)
-
-    @staticmethod
-    def _event(conn: sqlite3.Connection, job_id: str, message: str | None = None) -> None:
-        conn.execute(
-            "INSERT INTO job_events (job_id, at, status, progress, step, message) "
-            "SELECT job_id, ?, status, progress, current_step, ? FROM jobs WHERE job_id = ?",
-            (time.time(), message, job_id),
-        )
-
-    @staticmethod
-    def _guarded(conn: sqlite3.Connection, sql: str, params: tuple[Any, ...], job_id: str) -> None:
-        cursor = conn.execute(sql + " WHERE job_id = ? AND status = 'processing'",
-                              (*params, job_id))
-        if cursor.rowcount != 1:
-            raise JobTransitionError(f"job {job_id} is not processing (missing or terminal)")
-
-    async def create(self, job: Job) -> tuple[Job, bool]:
-        def op(conn: sqlite3.Connection) -> tuple[Job, bool]:
-            if job.idempotency_key:
-                row = conn.execute("SELECT * FROM jobs WHERE idempotency_key = ?",
-                                   (job.idempotency_key,)).fetchone()
-                if row is not None:
-                    return _row_to_job(row), False
-            conn.execute(
-                "INSERT INTO jobs (job_id, status, progress, current_step, request_json, "
-                "outputs_json, idempotency_key, created_at, deadline_at, updated_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (job.job_id, job.status.value, job.progress, job.current_step,
-                 json.dumps(job.request), json.dumps(job.outputs), job.idempotency_key,
-                 job.created_at, job.deadline_at, time.time()),
-            )
-            self._event(conn, job.job_id, "created")
-            return job, True
-
-        return await self._run(op)
-
-    async def get(self, job_id: str) -> Job | None:
-        def op(conn: sqlite3.Connection) -> Job | None:
-            row = conn.execute("SELECT * FROM jobs WHERE job_id = ?", (job_id,)).fetchone()
-            return None if row is None else _row_to_job(row)
-
-        return await self._run(op)
-
-    async def active(self) -> list[Job]:
-        def op(conn: sqlite3.Connection) -> list[Job]:
-            rows = conn.execute(
-                "SELECT * FROM jobs WHERE status = 'processing' ORDER BY created_at"
-            ).fetchall()
-            return [_row_to_job(r) for r in rows]
-
-        return await self._run(op)
-
-    async def start_attempt(self, job_id: str) -> Job:
-        def op(conn: sqlite3.Connection) -> Job:
-            self._guarded(conn, "UPDATE jobs SET attempts = attempts + 1, updated_at = ?",
-                          (time.time(),), job_id)
-            self._event(conn, job_id, "attempt started")
-            return _row_to_job(conn.execute("SELECT * FROM jobs WHERE job_id = ?",
-                                            (job_id,)).fetchone())
-
-        return await self._run(op)
-
-    async def progress(self, job_id: str, progress: float, current_step: str) -> None:
-        def op(conn: sqlite3.Connection) -> None:
-            self._guarded(
-                conn,
-                "UPDATE jobs SET progress = MAX(progress, ?), current_step = ?, updated_at = ?",
-                (progress, current_step, time.time()), job_id,
-            )
-            self._event(conn, job_id)
-
-        await self._run(op)
-
-    async def save_output(self, job_id: str, step: str, output: Any, progress: float,
-                          current_step: str) -> None:
-        def op(conn: sqlite3.Connection) -> None:
-            row = conn.execute("SELECT outputs_json FROM jobs WHERE job_id = ?",
-                               (job_id,)).fetchone()
-            if row is None:
-                raise JobTransitionError(f"job {job_id} does not exist")
-            outputs = json.loads(row["outputs_json"])
-            outputs[step] = output
-            self._guarded(
-                conn,
-                "UPDATE jobs SET outputs_json = ?, progress = MAX(progress, ?), "
-                "current_step = ?, updated_at = ?",
-                (json.dumps(outputs), progress, current_step, time.time()), job_id,
-            )
-            self._event(conn, job_id, f"{step} saved")
-
-        await self._run(op)
-
-    async def finish(self, job_id: str, status: JobStatus, current_step: str,
-                     error_message: str | None = None) -> None:
-        if status not in TERMINAL:
-            raise ValueError(f"finish() needs a terminal status, not {status}")
-
-        def op(conn: sqlite3.Connection) -> None:
-            progress_sql = "100" if status is JobStatus.COMPLETE else "progress"
-            self._guarded(
-                conn,
-                f"UPDATE jobs SET status = ?, progress = {progress_sql}, current_step = ?, "
-                "error_message = ?, updated_at = ?",
-                (status.value, current_step, error_message, time.time()), job_id,
-            )
-            self._event(conn, job_id, error_message or status.value)
-
-        await self._run(op)
-
-    async def events(self, job_id: str) -> list[dict[str, Any]]:
-        def op(conn: sqlite3.Connection) -> list[dict[str, Any]]:
-            rows = conn.execute(
-                "SELECT at, status, progress, step, message FROM job_events WHERE job_id = ? "
-                "ORDER BY id", (job_id,)
-            ).fetchall()
-            return [dict(r) for r in rows]
-
-        return await self._run(op)
-
-    async def close(self) -> None:
-        with self._lock:
-            self._conn.close()
+        return await PostgresJobStore.open(url, schema=schema)
+    return SQLiteJobStore(url.removeprefix("sqlite:///"))
 
 
 class InMemoryJobStore:
-    """Same interface and guards as SQLiteJobStore, kept in a dict (unit tests)."""
+    """Same interface and guards as the SQL stores, kept in a dict (unit tests)."""
 
     def __init__(self) -> None:
         self.jobs: dict[str, Job] = {}
         self.log: list[dict[str, Any]] = []
 
-    def _active(self, job_id: str) -> Job:
+    def _active(self, job_id: str, owner: str | None = None) -> Job:
         job = self.jobs.get(job_id)
         if job is None or job.status is not JobStatus.PROCESSING:
             raise JobTransitionError(f"job {job_id} is not processing (missing or terminal)")
+        if owner is not None and job.lease_owner != owner:
+            raise JobTransitionError(f"job {job_id} is not leased by {owner}")
+        job.updated_at = time.time()
         return job
 
     def _event(self, job: Job, message: str | None = None) -> None:
-        self.log.append({"job_id": job.job_id, "at": time.time(), "status": job.status.value,
-                         "progress": job.progress, "step": job.current_step,
-                         "message": message})
+        self.log.append({"id": len(self.log) + 1, "job_id": job.job_id, "at": time.time(),
+                         "status": job.status.value, "progress": job.progress,
+                         "step": job.current_step, "message": message})
+
+    @staticmethod
+    def _copy(job: Job) -> Job:
+        return Job(**{**job.__dict__, "outputs": json.loads(json.dumps(job.outputs))})
 
     async def create(self, job: Job) -> tuple[Job, bool]:
         if job.idempotency_key:
             for existing in self.jobs.values():
                 if existing.idempotency_key == job.idempotency_key:
-                    return existing, False
-        self.jobs[job.job_id] = job
-        self._event(job, "created")
-        return job, True
+                    return self._copy(existing), False
+        stored = self._copy(job)
+        stored.updated_at = time.time()
+        self.jobs[job.job_id] = stored
+        self._event(stored, "created")
+        return self._copy(stored), True
 
     async def get(self, job_id: str) -> Job | None:
         job = self.jobs.get(job_id)
-        return None if job is None else Job(**{**job.__dict__, "outputs": dict(job.outputs)})
+        return None if job is None else self._copy(job)
 
     async def active(self) -> list[Job]:
-        return [j for j in self.jobs.values() if j.status is JobStatus.PROCESSING]
+        return [self._copy(j) for j in self.jobs.values() if j.status is JobStatus.PROCESSING]
 
-    async def start_attempt(self, job_id: str) -> Job:
-        job = self._active(job_id)
+    async def claimable(self, *, idle_sec: float) -> list[Job]:
+        now = time.time()
+        return [self._copy(j) for j in self.jobs.values() if j.status is JobStatus.PROCESSING
+                and ((j.lease_owner is None and j.updated_at <= now - idle_sec)
+                     or (j.lease_expires_at is not None and j.lease_expires_at < now))]
+
+    async def claim(self, job_id: str, owner: str, lease_sec: float) -> Job | None:
+        job = self.jobs.get(job_id)
+        now = time.time()
+        if job is None or job.status is not JobStatus.PROCESSING:
+            return None
+        if job.lease_owner not in (None, owner) and (job.lease_expires_at or 0) >= now:
+            return None
+        job.lease_owner, job.lease_expires_at = owner, now + lease_sec
         job.attempts += 1
-        self._event(job, "attempt started")
-        return job
+        job.updated_at = now
+        self._event(job, f"claimed by {owner}")
+        return self._copy(job)
 
-    async def progress(self, job_id: str, progress: float, current_step: str) -> None:
-        job = self._active(job_id)
+    async def heartbeat(self, job_id: str, owner: str, lease_sec: float) -> bool:
+        job = self.jobs.get(job_id)
+        if job is None or job.status is not JobStatus.PROCESSING or job.lease_owner != owner:
+            return False
+        job.lease_expires_at = time.time() + lease_sec
+        return True
+
+    async def release(self, job_id: str, owner: str) -> None:
+        job = self.jobs.get(job_id)
+        if job and job.status is JobStatus.PROCESSING and job.lease_owner == owner:
+            job.lease_expires_at = 0.0
+
+    async def progress(self, job_id: str, progress: float, current_step: str, *,
+                       owner: str | None = None) -> None:
+        job = self._active(job_id, owner)
         job.progress = max(job.progress, progress)
         job.current_step = current_step
         self._event(job)
 
     async def save_output(self, job_id: str, step: str, output: Any, progress: float,
-                          current_step: str) -> None:
-        job = self._active(job_id)
+                          current_step: str, *, owner: str | None = None) -> None:
+        job = self._active(job_id, owner)
+        if step in job.outputs:
+            raise JobTransitionError(f"job {job_id} already saved its {step} output")
         job.outputs[step] = json.loads(json.dumps(output))
         job.progress = max(job.progress, progress)
         job.current_step = current_step
         self._event(job, f"{step} saved")
 
     async def finish(self, job_id: str, status: JobStatus, current_step: str,
-                     error_message: str | None = None) -> None:
+                     error_message: str | None = None, *, owner: str | None = None) -> None:
         if status not in TERMINAL:
             raise ValueError(f"finish() needs a terminal status, not {status}")
-        job = self._active(job_id)
+        job = self._active(job_id, owner)
         job.status = status
         job.current_step = current_step
         job.error_message = error_message
+        job.lease_owner = job.lease_expires_at = None
         if status is JobStatus.COMPLETE:
             job.progress = 100.0
         self._event(job, error_message or status.value)
 
-    async def events(self, job_id: str) -> list[dict[str, Any]]:
-        return [e for e in self.log if e["job_id"] == job_id]
+    async def events(self, job_id: str, *, after_id: int = 0) -> list[dict[str, Any]]:
+        return [{k: v for k, v in e.items() if k != "job_id"} for e in self.log
+                if e["job_id"] == job_id and e["id"] > after_id]
+
+    async def delete_finished_before(self, cutoff_sec: float) -> list[Job]:
+        gone = [j for j in self.jobs.values() if j.status in TERMINAL and j.updated_at < cutoff_sec]
+        for job in gone:
+            del self.jobs[job.job_id]
+        ids = {j.job_id for j in gone}
+        self.log = [e for e in self.log if e["job_id"] not in ids]
+        return gone
+
+    async def referenced_paths(self) -> set[str]:
+        return {s["storage_path"] for j in self.jobs.values() for s in j.songs}
 
     async def close(self) -> None:
         return None

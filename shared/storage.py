@@ -96,10 +96,18 @@ def get_storage() -> Storage:
     backend = env_str("STORAGE_BACKEND", "local")
     root = env_str("STORAGE_ROOT", "data/storage")
     cache_key = f"{backend}:{root}"
+    if backend == "supabase":
+        cache_key = f"supabase:{env_str('SUPABASE_URL', '')}:{env_str('SUPABASE_BUCKET', '')}"
     if cache_key not in _STORAGES:
-        if backend != "local":
-            raise RuntimeError(f"unknown STORAGE_BACKEND {backend!r}; supported: local")
-        _STORAGES[cache_key] = LocalStorage(root)
+        if backend == "supabase":
+            from shared.storage_supabase import SupabaseStorage
+
+            _STORAGES[cache_key] = SupabaseStorage.from_env()
+        elif backend != "local":
+            raise RuntimeError(f"unknown STORAGE_BACKEND {backend!r}; "
+                               "supported: local, supabase")
+        else:
+            _STORAGES[cache_key] = LocalStorage(root)
     return _STORAGES[cache_key]
 
 

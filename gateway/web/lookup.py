@@ -7,6 +7,7 @@ from typing import Any
 
 from starlette.requests import Request
 
+from gateway.auth import visible_job
 from gateway.jobs import Job, Step
 from shared.errors import NotFound
 from shared.storage import sign_key
@@ -17,10 +18,10 @@ _JOB_ID = re.compile(r"^[A-Za-z0-9_\-]{1,100}$")
 async def find_job(request: Request) -> Job:
     """The job named by the `job_id` path parameter, or 404 in plain words."""
     job_id = str(request.path_params.get("job_id", ""))
-    job = await request.app.state.store.get(job_id) if _JOB_ID.match(job_id) else None
-    if job is None:
+    if not _JOB_ID.match(job_id):
         raise NotFound(f"No job {job_id!r}; start a new mashup.", code="job_not_found")
-    return job
+    # With auth on, a user reaches only their own jobs' files (404 for anyone else's).
+    return await visible_job(request, job_id)
 
 
 def relative_download_url(request: Request, key: str) -> str:

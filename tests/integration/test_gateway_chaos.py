@@ -1,0 +1,193 @@
+"""Chaos: two gateway replicas on one PostgreSQL and a stand-in for the services, as real
+processes. Twenty jobs run while a gateway and the services are killed with SIGKILL at
+random moments and restarted: every job must end `complete`, none is lost, and each
+job's masterplan is saved exactly once."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from shared.mesh import free_port
+from tests.pg import postgres_url
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+JOBS = 20
+SERVICES = ("analysis", "scoring", "orchestrator", "separation", "processing")
+
+
+class Proc:
+    """One uvicorn process that can be SIGKILLed and restarted on the same port."""
+
+    def __init__(self, app: str, env: dict[str, str], log: Path) -> None:
+        self.app, self.env, self.log = app, env, log
+        self.port = free_port()
+        self.popen: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        with self.log.open("ab") as fh:
+            self.popen = subprocess.Popen(
+                [sys.executable, "-m", "uvicorn", self.app, "--host", "127.0.0.1",
+                 "--port", str(self.port), "--log-level", "warning"],
+                env=self.env, stdout=fh, stderr=subprocess.STDOUT)
+
+    def kill(self) -> None:
+        if self.popen and self.popen.poll() is None:
+            self.popen.send_signal(signal.SIGKILL)
+            self.popen.wait()
+
+    def stop(self) -> None:
+        if self.popen and self.popen.poll() is None:
+            self.popen.terminate()
+            try:
+                self.popen.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    def wait_healthy(self, timeout_sec: float = 90) -> None:
+        deadline = time.monotonic() + timeout_sec
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{self.url}/health", timeout=2).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.2)
+        raise AssertionError(f"{self.app} did not start; see {self.log}")
+
+
+@pytest.fixture
+def schema() -> Iterator[str]:
+    asyncpg = pytest.importorskip("asyncpg")
+    import asyncio
+    import uuid
+
+    name = f"chaos_{uuid.uuid4().hex[:8]}"
+
+    async def run(sql: str) -> None:
+        conn = await asyncpg.connect(postgres_url(), timeout=3)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    try:
+        asyncio.run(run("SELECT 1"))
+    except (OSError, asyncpg.PostgresError) as exc:
+        pytest.skip(f"no PostgreSQL at {postgres_url()}: {exc}")
+    yield name
+    asyncio.run(run(f'DROP SCHEMA IF EXISTS "{name}" CASCADE'))
+
+
+def saved_and_claimed(schema: str) -> dict[str, dict]:
+    """Per job: how often each step's output was saved, and which replicas claimed it."""
+    import asyncio
+
+    import asyncpg
+
+    async def fetch() -> list:
+        conn = await asyncpg.connect(postgres_url(), timeout=3)
+        try:
+            return await conn.fetch(f'SELECT job_id, message FROM "{schema}".job_events '
+                                    "WHERE message IS NOT NULL")
+        finally:
+            await conn.close()
+
+    result: dict[str, dict] = {}
+    for row in asyncio.run(fetch()):
+        entry = result.setdefault(row["job_id"], {"owners": set()})
+        message = row["message"]
+        if message.startswith("claimed by "):
+            entry["owners"].add(message.removeprefix("claimed by "))
+        entry[message] = entry.get(message, 0) + 1
+    return result
+
+
+def test_jobs_survive_killed_gateways_and_services(tmp_path: Path, schema: str) -> None:
+    rng = random.Random(9)
+    storage = tmp_path / "storage"
+    (storage / "uploads").mkdir(parents=True)
+    for name in ("a.wav", "b.wav"):
+        (storage / "uploads" / name).write_bytes(b"RIFF")
+    plan_log = tmp_path / "plans.log"
+    base_env = {**os.environ, "STORAGE_ROOT": str(storage), "SIGNING_SECRET": "chaos",
+                "LOG_LEVEL": "WARNING", "STUB_PLAN_LOG": str(plan_log)}
+    stub = Proc("tests.integration.stub_services:app", base_env, tmp_path / "stub.log")
+    gateway_env = {**base_env, "GATEWAY_DB": postgres_url(), "GATEWAY_DB_SCHEMA": schema,
+                   "GATEWAY_LEASE_SEC": "2", "GATEWAY_SCAN_INTERVAL_SEC": "0.3",
+                   "GATEWAY_MAX_RUNNING_JOBS": "3", "GATEWAY_RATE_LIMIT_PER_MIN": "0",
+                   "CLIENT_ATTEMPTS": "30", "CLIENT_MAX_RETRY_SEC": "30",
+                   "JOB_DEADLINE_SEC": "240",
+                   **{f"{s.upper()}_URL": stub.url for s in SERVICES}}
+    gateways = [Proc("gateway.app:app", gateway_env, tmp_path / f"gw{i}.log") for i in (0, 1)]
+    procs = [stub, *gateways]
+    try:
+        for proc in procs:
+            proc.start()
+        for proc in procs:
+            proc.wait_healthy()
+        body = {"songs": [{"id": "a", "storage_path": "uploads/a.wav"},
+                          {"id": "b", "storage_path": "uploads/b.wav"}]}
+        ids = []
+        for i in range(JOBS):
+            gateway = gateways[i % 2]
+            response = httpx.post(f"{gateway.url}/generate-mashup", json=body, timeout=30,
+                                  headers={"Idempotency-Key": f"chaos-{i}"})
+            assert response.status_code == 200, response.text
+            ids.append(response.json()["jobId"])
+        # Kill a gateway twice and the services once, at random moments, restarting each.
+        kills = Counter()
+        for victim in rng.sample([gateways[0], gateways[1], stub], 3):
+            time.sleep(rng.uniform(0.5, 2.0))
+            victim.kill()
+            kills[victim.app] += 1
+            time.sleep(rng.uniform(0.2, 1.0))
+            victim.start()
+            victim.wait_healthy()
+        states: dict[str, dict] = {}
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline and len(states) < JOBS:
+            for job_id in ids:
+                if job_id in states:
+                    continue
+                state = httpx.get(f"{gateways[0].url}/get-mashup-status",
+                                  params={"jobId": job_id}, timeout=30).json()
+                if state["status"] != "processing":
+                    states[job_id] = state
+            time.sleep(0.5)
+        assert len(states) == JOBS, f"jobs still processing: {set(ids) - set(states)}"
+        failed = {j: s.get("error_message") for j, s in states.items()
+                  if s["status"] != "complete"}
+        assert not failed
+        assert all(s["masterplan"] == {"title": "stub", "timeline": []}
+                   for s in states.values())
+        events = saved_and_claimed(schema)
+    finally:
+        for proc in procs:
+            proc.stop()
+    for job_id in ids:
+        assert events[job_id]["plan saved"] == 1  # the store refuses a second plan
+        assert events[job_id]["render saved"] == 1
+    # At least one job changed hands: a killed replica's lease expired and was taken over.
+    assert any(len(e["owners"]) > 1 for e in events.values())
+    # Each job saved one masterplan; a plan request is repeated only when a gateway died
+    # in the middle of it (at most one per slot per gateway kill).
+    plans = Counter(plan_log.read_text().split())
+    assert set(plans) == set(ids)
+    repeated = sum(n - 1 for n in plans.values())
+    gateway_kills = kills["gateway.app:app"]
+    assert repeated <= 3 * gateway_kills, plans
