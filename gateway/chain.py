@@ -79,7 +79,11 @@ async def plan(job: Job, clients: MeshClients, *, anthropic_key: str | None) -> 
         "scores": job.outputs[Step.SCORE],
         "options": {k: options[k] for k in PLAN_OPTION_KEYS if options.get(k) is not None},
     }
-    headers = {"X-Anthropic-Key": anthropic_key} if anthropic_key else None
+    # The key makes the orchestrator create (and Claude bill) this job's plan once, even
+    # when a gateway dies mid-call and the job's next owner asks again.
+    headers = {"Idempotency-Key": f"{job.job_id}:plan"}
+    if anthropic_key:
+        headers["X-Anthropic-Key"] = anthropic_key
     return await clients.orchestrator.post_json("/create-masterplan", body, headers=headers)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
@@ -18,13 +19,16 @@ from starlette.routing import Route
 from services.orchestrator.breaker import BREAKER
 from services.orchestrator.claude_planner import plan_with_claude
 from services.orchestrator.effects import EFFECTS_VOCABULARY
+from services.orchestrator.idempotency import PlanLedger, check_key
 from services.orchestrator.rules_planner import plan_rules
 from services.orchestrator.settings import ClaudeSettings, planner_mode, service_api_key
 from shared.contracts.orchestrator import MasterplanRequest
 from shared.errors import BadRequest, Unprocessable
+from shared.storage import get_storage
 from shared.web import create_app, json_response, read_model
 
 KEY_HEADER = "X-Anthropic-Key"
+IDEMPOTENCY_HEADER = "Idempotency-Key"
 MAX_KEY_CHARS = 512
 MAX_BODY_BYTES = 32 * 1024 * 1024  # analyses only, no audio
 
@@ -48,11 +52,29 @@ async def create_masterplan(request: Request) -> Response:
         raise Unprocessable("Each analysis needs its own songId; some are repeated.",
                             code="invalid_request")
     api_key = _caller_key(request) or service_api_key()
-    if api_key and planner_mode() != "rules":
-        result = await plan_with_claude(body, api_key=api_key)
-    else:
-        result = await run_in_threadpool(plan_rules, body.analyses, body.scores, body.options)
-    return json_response(result)
+
+    async def make_plan() -> dict[str, Any]:
+        if api_key and planner_mode() != "rules":
+            result = await plan_with_claude(body, api_key=api_key)
+        else:
+            result = await run_in_threadpool(plan_rules, body.analyses, body.scores,
+                                             body.options)
+        return result.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+    idempotency_key = request.headers.get(IDEMPOTENCY_HEADER)
+    if idempotency_key is None:
+        return json_response(await make_plan())
+    ledger = _ledger(request.app)
+    answer = await ledger.plan_once(check_key(idempotency_key),
+                                    body.model_dump(mode="json", by_alias=True), make_plan)
+    return json_response(answer)
+
+
+def _ledger(app: Starlette) -> PlanLedger:
+    ledger = getattr(app.state, "plan_ledger", None)
+    if ledger is None:
+        ledger = app.state.plan_ledger = PlanLedger(get_storage)
+    return ledger
 
 
 def _health_detail() -> dict[str, Any]:

@@ -1,7 +1,8 @@
 """Stand-ins for the five services behind the gateway, in one small app: canned answers
 after a short delay, so chaos tests exercise the gateway's durability without audio work.
-Every masterplan request is appended to the file named by STUB_PLAN_LOG (one job id a
-line), so a test can count how often each job's plan was created."""
+Every masterplan request is appended to the file named by STUB_PLAN_LOG (job id and
+Idempotency-Key, one request a line), so a test can count how often each job's plan was
+asked for and check that every ask carried the key that makes it idempotent."""
 
 from __future__ import annotations
 
@@ -32,7 +33,9 @@ async def plan(request: Request) -> JSONResponse:
     log_path = os.environ.get("STUB_PLAN_LOG")
     if log_path:
         with open(log_path, "a") as fh:
-            fh.write(request.headers.get("x-job-id", "?") + "\n")
+            job_id = request.headers.get("x-job-id", "?")
+            key = request.headers.get("idempotency-key", "-")
+            fh.write(f"{job_id} {key}\n")
     return JSONResponse({"creative_vision": "stub", "planner": "rules",
                          "masterplan": {"title": "stub", "timeline": []}})
 

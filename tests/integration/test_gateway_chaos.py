@@ -185,8 +185,12 @@ def test_jobs_survive_killed_gateways_and_services(tmp_path: Path, schema: str) 
     # At least one job changed hands: a killed replica's lease expired and was taken over.
     assert any(len(e["owners"]) > 1 for e in events.values())
     # Each job saved one masterplan; a plan request is repeated only when a gateway died
-    # in the middle of it (at most one per slot per gateway kill).
-    plans = Counter(plan_log.read_text().split())
+    # in the middle of it (at most one per slot per gateway kill), and every request
+    # carries the job's Idempotency-Key, so the orchestrator creates the plan once
+    # (tests/unit/test_orchestrator_idempotency.py).
+    asks = [line.split() for line in plan_log.read_text().splitlines()]
+    assert all(key == f"{job_id}:plan" for job_id, key in asks), asks
+    plans = Counter(job_id for job_id, _ in asks)
     assert set(plans) == set(ids)
     repeated = sum(n - 1 for n in plans.values())
     gateway_kills = kills["gateway.app:app"]
