@@ -34,7 +34,7 @@ test-integration: setup
 	$(PY) -m pytest -q tests/integration
 
 # Every benchmark prints figures as ratios measured in one run (× realtime per core, ...).
-bench: bench-scoring bench-render
+bench: bench-scoring bench-render bench-gateway
 
 bench-render: setup
 	$(PY) -m services.processing.bench

@@ -12,6 +12,7 @@ import pytest
 from shared.audio_io import encode_audio
 from shared.mesh import APPS, Mesh, free_port
 from shared.synth import SongSpec, SynthSong, synthesize_song
+from tests.pg import postgres_url
 
 SONG_SPECS = (
     SongSpec("int_a", tempo_bpm=124.0, key_tonic="A", key_mode="minor", duration_sec=36.0,
@@ -77,3 +78,26 @@ def poll_until_terminal(client: httpx.Client, job_id: str, timeout_sec: float
 def log_tails(mesh: Mesh) -> str:
     return "\n".join(f"--- {name}\n{mesh.log_tail(name, 15)}" for name in mesh.processes)
 
+
+@pytest.fixture
+def schema() -> Iterator[str]:
+    """A fresh PostgreSQL schema for a chaos test's job store (skips without a server)."""
+    asyncpg = pytest.importorskip("asyncpg")
+    import asyncio
+    import uuid
+
+    name = f"chaos_{uuid.uuid4().hex[:8]}"
+
+    async def run(sql: str) -> None:
+        conn = await asyncpg.connect(postgres_url(), timeout=3)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    try:
+        asyncio.run(run("SELECT 1"))
+    except (OSError, asyncpg.PostgresError) as exc:
+        pytest.skip(f"no PostgreSQL at {postgres_url()}: {exc}")
+    yield name
+    asyncio.run(run(f'DROP SCHEMA IF EXISTS "{name}" CASCADE'))

@@ -7,114 +7,18 @@ from __future__ import annotations
 
 import os
 import random
-import signal
-import subprocess
-import sys
 import time
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from shared.mesh import free_port
+from tests.integration.chaos import SERVICES, Proc, saved_and_claimed
 from tests.pg import postgres_url
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 JOBS = 20
-SERVICES = ("analysis", "scoring", "orchestrator", "separation", "processing")
-
-
-class Proc:
-    """One uvicorn process that can be SIGKILLed and restarted on the same port."""
-
-    def __init__(self, app: str, env: dict[str, str], log: Path) -> None:
-        self.app, self.env, self.log = app, env, log
-        self.port = free_port()
-        self.popen: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> None:
-        with self.log.open("ab") as fh:
-            self.popen = subprocess.Popen(
-                [sys.executable, "-m", "uvicorn", self.app, "--host", "127.0.0.1",
-                 "--port", str(self.port), "--log-level", "warning"],
-                env=self.env, stdout=fh, stderr=subprocess.STDOUT)
-
-    def kill(self) -> None:
-        if self.popen and self.popen.poll() is None:
-            self.popen.send_signal(signal.SIGKILL)
-            self.popen.wait()
-
-    def stop(self) -> None:
-        if self.popen and self.popen.poll() is None:
-            self.popen.terminate()
-            try:
-                self.popen.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.kill()
-
-    def wait_healthy(self, timeout_sec: float = 90) -> None:
-        deadline = time.monotonic() + timeout_sec
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{self.url}/health", timeout=2).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            time.sleep(0.2)
-        raise AssertionError(f"{self.app} did not start; see {self.log}")
-
-
-@pytest.fixture
-def schema() -> Iterator[str]:
-    asyncpg = pytest.importorskip("asyncpg")
-    import asyncio
-    import uuid
-
-    name = f"chaos_{uuid.uuid4().hex[:8]}"
-
-    async def run(sql: str) -> None:
-        conn = await asyncpg.connect(postgres_url(), timeout=3)
-        try:
-            await conn.execute(sql)
-        finally:
-            await conn.close()
-
-    try:
-        asyncio.run(run("SELECT 1"))
-    except (OSError, asyncpg.PostgresError) as exc:
-        pytest.skip(f"no PostgreSQL at {postgres_url()}: {exc}")
-    yield name
-    asyncio.run(run(f'DROP SCHEMA IF EXISTS "{name}" CASCADE'))
-
-
-def saved_and_claimed(schema: str) -> dict[str, dict]:
-    """Per job: how often each step's output was saved, and which replicas claimed it."""
-    import asyncio
-
-    import asyncpg
-
-    async def fetch() -> list:
-        conn = await asyncpg.connect(postgres_url(), timeout=3)
-        try:
-            return await conn.fetch(f'SELECT job_id, message FROM "{schema}".job_events '
-                                    "WHERE message IS NOT NULL")
-        finally:
-            await conn.close()
-
-    result: dict[str, dict] = {}
-    for row in asyncio.run(fetch()):
-        entry = result.setdefault(row["job_id"], {"owners": set()})
-        message = row["message"]
-        if message.startswith("claimed by "):
-            entry["owners"].add(message.removeprefix("claimed by "))
-        entry[message] = entry.get(message, 0) + 1
-    return result
 
 
 def test_jobs_survive_killed_gateways_and_services(tmp_path: Path, schema: str) -> None:
