@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Mapping
 
 import numpy as np
 
 from services.separation.backends import Separator
-from services.separation.cache import cached_stems, store_stems
+from services.separation.cache import cached_stems, store_stem_blocks
 from services.separation.dsp import STEMS
 from shared.audio_io import decode_audio
 from shared.contracts.separation import ALL_STEMS
@@ -31,23 +32,41 @@ def separate_and_store(
 
     Returns {stem: storage key} for all four. Raises the decoder's 4xx errors for bad
     input. Another request for the same song may have finished while this one queued,
-    so the cache is checked again first.
+    so the cache is checked again first. Stems stream from the separator to FLAC block
+    by block, so memory holds the decoded song and a chunk or two, not four whole stems.
     """
     done = cached_stems(storage, prefix, STEMS)
     if done is not None:
         return done
     audio = decode_audio(data)
+    del data  # the caller keeps its reference; this frame no longer needs the bytes
+    samples = audio.samples
     started = time.perf_counter()
-    stems = separator.separate(audio.samples, audio.sample_rate_hz)
-    missing = [name for name in STEMS if name not in stems]
-    if missing:
-        raise MeshError(f"The {separator.name} separator returned no {', '.join(missing)}.")
-    for name in STEMS:
-        if stems[name].shape != audio.samples.shape or not np.all(np.isfinite(stems[name])):
-            raise MeshError(f"The {separator.name} separator returned a malformed {name} stem.")
+    covered = 0
+
+    def check(start: int, block: Mapping[str, np.ndarray]) -> None:
+        nonlocal covered
+        missing = [name for name in STEMS if name not in block]
+        if missing:
+            raise MeshError(
+                f"The {separator.name} separator returned no {', '.join(missing)}.")
+        width = block["other"].shape[-1]
+        for name in STEMS:
+            stem = block[name]
+            if (start != covered or stem.shape != (samples.shape[0], width)
+                    or not np.all(np.isfinite(stem))):
+                raise MeshError(
+                    f"The {separator.name} separator returned a malformed {name} stem.")
+        covered += width
+
+    keys = store_stem_blocks(
+        storage, prefix, separator.stream(samples, audio.sample_rate_hz), names=STEMS,
+        sample_rate_hz=audio.sample_rate_hz, channels=samples.shape[0], check=check,
+    )
+    if covered != samples.shape[1]:
+        raise MeshError(f"The {separator.name} separator returned stems of the wrong length.")
     elapsed_sec = time.perf_counter() - started
     log.info("separated %.1f s of audio with %s in %.1f s (%.1fx realtime)",
              audio.duration_sec, separator.name, elapsed_sec,
              audio.duration_sec / max(elapsed_sec, 1e-9))
-    return store_stems(storage, prefix, {name: stems[name] for name in STEMS},
-                       sample_rate_hz=audio.sample_rate_hz)
+    return keys
