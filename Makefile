@@ -36,7 +36,7 @@ test-integration: setup
 bench: setup
 	$(PY) -m scripts.bench
 
-bench-analysis bench-separation bench-render bench-scoring: setup
+bench-analysis bench-render bench-scoring: setup
 	$(PY) -m scripts.bench $(subst bench-,,$@)
 
 lint: setup
@@ -44,3 +44,7 @@ lint: setup
 
 clean:
 	rm -rf data out .pytest_cache .ruff_cache
+
+# Separation: SDR table, × realtime per core, peak memory (python -m services.separation.bench --help).
+bench-separation: setup
+	$(PY) -m services.separation.bench
