@@ -74,7 +74,8 @@ def song_cues(
                                        min_hz=params.kick_min_hz, max_hz=params.kick_max_hz)
         ratios.append(ratio.ravel())
         energies.append(energy.ravel())
-    f0_hz, melody_hop_sec = melody_f0(source, sample_rate_hz=MELODY_RATE_HZ)
+    f0_hz, melody_hop_sec = melody_f0(source, sample_rate_hz=MELODY_RATE_HZ,
+                                       relative_confidence=params.melody_confidence)
     reference = kick_reference(np.concatenate(ratios), np.concatenate(energies),
                                quantile=params.overtone_quantile)
     return SongCues(f0_hz=f0_hz, melody_hop_sec=melody_hop_sec, kick_reference=reference)

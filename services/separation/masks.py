@@ -31,7 +31,7 @@ EPS = 1e-10
 
 @dataclass(frozen=True)
 class MaskParams:
-    harmonic_kernel_frames: int = 23  # time median length, frames (0.53 s at hop 1024)
+    harmonic_kernel_frames: int = 31  # time median length, frames (0.72 s at hop 1024)
     percussive_kernel_bins: int = 9  # frequency median length, bins (97 Hz at 4096)
     mask_power: float = 2.0
     kick_min_hz: float = 25.0
@@ -43,6 +43,15 @@ class MaskParams:
     comb_width_hz: float = 10.0  # half width of each comb tooth, besides the f0 spread
     vocal_peak_margin: float = 4.0  # a comb bin is vocal when |X| ≫ margin · freq median
     vocal_max_hz: float = 12000.0
+    # Melody frames below this share of the song's 90th-percentile Melodia confidence
+    # count as unvoiced (see melody.melody_f0).
+    melody_confidence: float = 0.6
+    # A sub-bass bin is all kick only when its overtone ratio is below this share of a
+    # bass note's: real basses (808s, sub basses) are often nearly pure sines too.
+    kick_strictness: float = 0.25
+    # The vocal comb fades out below this (one-octave logistic): under it the bass and
+    # kick dominate nearly every mix, and a melody octave error there costs the most.
+    vocal_min_hz: float = 200.0
 
 
 @dataclass(frozen=True)
@@ -178,12 +187,16 @@ def stem_masks(
     harmonic_share = soft_mask(medians.harmonic, medians.percussive, power=params.mask_power)
     percussive_share = 1.0 - harmonic_share
     rows, kick = kick_share(magnitude, freqs_hz=freqs_hz, min_hz=params.kick_min_hz,
-                            max_hz=params.kick_max_hz, reference=bass_overtone_ratio)
+                            max_hz=params.kick_max_hz,
+                            reference=bass_overtone_ratio * params.kick_strictness)
     percussive_share[rows] = np.maximum(percussive_share[rows], kick)
 
     comb = comb_mask(freqs_hz, melody, n_harmonics=params.n_harmonics,
                      width_hz=params.comb_width_hz)
     comb *= (freqs_hz <= params.vocal_max_hz)[:, None]
+    if params.vocal_min_hz > 0:
+        comb *= 1.0 - lowpass_weight(freqs_hz, crossover_hz=params.vocal_min_hz,
+                                     octaves=1.0)[:, None]
     # On the comb a bin is vocal when it stands out as a narrow peak over its neighbours.
     peak_share = soft_mask(magnitude, params.vocal_peak_margin * medians.percussive,
                            power=params.mask_power)
