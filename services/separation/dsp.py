@@ -22,7 +22,7 @@ import numpy as np
 
 from services.separation.chunks import Piece, iter_chunks, overlap_add_blocks
 from services.separation.cues import SongCues, song_cues
-from services.separation.masks import MaskParams, hpss_medians, stem_masks
+from services.separation.masks import MaskParams, centre_weight, hpss_medians, stem_masks
 from services.separation.melody import melody_on_frames
 from services.separation.stft import fft_size_for, istft, n_frames_for, stft
 
@@ -54,7 +54,8 @@ def separate_chunk(
     n_fft = fft_size_for(sample_rate_hz, window_sec=params.window_sec)
     hop_length = n_fft // 4
     spectrum = stft(samples, n_fft=n_fft, hop_length=hop_length)  # (channels, bins, frames)
-    # The masks follow the mid signal; a side-only sound is rare and lands in "other".
+    # The masks follow the mid signal (a side-only sound is rare and lands in "other");
+    # the stereo image only tempers the vocal mask (`masks.centre_weight`).
     magnitude = np.abs(spectrum.mean(axis=0))
     freqs_hz = np.fft.rfftfreq(n_fft, d=1.0 / sample_rate_hz).astype(np.float32)
     melody = melody_on_frames(
@@ -72,6 +73,7 @@ def separate_chunk(
         melody=melody,
         bass_overtone_ratio=cues.kick_reference,
         params=params.masks,
+        centre=centre_weight(spectrum),
     )
     stems: dict[str, np.ndarray] = {}
     residual = samples.astype(np.float32, copy=True)

@@ -12,7 +12,8 @@ takes the rest, so applying them to each channel's STFT reconstructs the mix exa
 3. Vocals: energy on a comb around k·f0 of the predominant melody (k = 1..K), widened
    where the pitch moves within a window. A sung note with vibrato smears across frames,
    so the time median misses it; on the comb the test is "narrow spectral peak" instead
-   (magnitude against the frequency median), which claims it back from the drums.
+   (magnitude against the frequency median), which claims it back from the drums. The
+   comb fades out below ~200 Hz, and side-channel (uncentred) bins lose vocal share.
 4. Bass: harmonic energy not claimed by vocals, below a smooth crossover (~220 Hz).
 5. Other: whatever is left.
 """
@@ -52,6 +53,10 @@ class MaskParams:
     # The vocal comb fades out below this (one-octave logistic): under it the bass and
     # kick dominate nearly every mix, and a melody octave error there costs the most.
     vocal_min_hz: float = 200.0
+    # Lead vocals are mixed to the centre in nearly all popular music: a bin whose energy
+    # sits in the side channel (wide pads, panned stabs, stereo reverb) loses vocal share
+    # as centre_weight ** this (0 turns the prior off; mono input is all centre).
+    vocal_centre_power: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -171,6 +176,18 @@ def comb_mask(
     return mask
 
 
+def centre_weight(spectrum: np.ndarray) -> np.ndarray:
+    """How centred each bin is, (bins, frames) in [0, 1], from a (channels, bins, frames)
+    spectrum: 1 when left equals right, 0 when the bin is hard-panned or decorrelated
+    (|L+R|² no larger than |L−R|²). Mono input is 1 everywhere."""
+    if spectrum.shape[0] != 2:
+        return np.ones(spectrum.shape[1:], dtype=np.float32)
+    mid = np.abs(spectrum[0] + spectrum[1]) ** 2
+    side = np.abs(spectrum[0] - spectrum[1]) ** 2
+    share = mid / (mid + side + EPS)
+    return np.clip(2.0 * share - 1.0, 0.0, 1.0).astype(np.float32)
+
+
 def stem_masks(
     magnitude: np.ndarray,
     *,
@@ -179,10 +196,12 @@ def stem_masks(
     melody: MelodyTrack,
     bass_overtone_ratio: float,
     params: MaskParams,
+    centre: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
     """Masks for "vocals", "drums" and "bass" (each (bins, frames) float32 in [0, 1],
     summing to at most one); the "other" mask is one minus their sum.
-    `bass_overtone_ratio` is the song's reference for the kick test (`kick_reference`)."""
+    `bass_overtone_ratio` is the song's reference for the kick test (`kick_reference`);
+    `centre` is `centre_weight` of the stereo spectrum (None: mono, all centre)."""
     magnitude = np.asarray(magnitude, dtype=np.float32)
     harmonic_share = soft_mask(medians.harmonic, medians.percussive, power=params.mask_power)
     percussive_share = 1.0 - harmonic_share
@@ -201,6 +220,8 @@ def stem_masks(
     peak_share = soft_mask(magnitude, params.vocal_peak_margin * medians.percussive,
                            power=params.mask_power)
     vocals = comb * np.maximum(peak_share, harmonic_share)
+    if centre is not None and params.vocal_centre_power > 0:
+        vocals *= centre ** params.vocal_centre_power
     drums = percussive_share * (1.0 - vocals)
     low = lowpass_weight(freqs_hz, crossover_hz=params.bass_crossover_hz,
                          octaves=params.crossover_octaves)[:, None]
@@ -210,3 +231,4 @@ def stem_masks(
         "drums": drums.astype(np.float32),
         "bass": bass.astype(np.float32),
     }
+
