@@ -105,7 +105,7 @@ def dsp_pieces(
     samples = _as_channels(samples, sample_rate_hz)
     # The cue pass uses its own fixed chunking (a 22.05 kHz mono copy is small), so the
     # melody and kick cues, and with them the stems, do not depend on `chunk_sec`.
-    cues = song_cues(samples.mean(axis=0), sample_rate_hz=sample_rate_hz, params=params.masks,
+    cues = song_cues(samples, sample_rate_hz=sample_rate_hz, params=params.masks,
                      window_sec=params.window_sec, chunk_sec=CUE_CHUNK_SEC,
                      overlap_sec=CUE_OVERLAP_SEC)
     for start, end, weights in iter_chunks(

@@ -42,7 +42,7 @@ class MaskParams:
     crossover_octaves: float = 1.0  # width of the logistic bass crossover
     n_harmonics: int = 20
     comb_width_hz: float = 10.0  # half width of each comb tooth, besides the f0 spread
-    vocal_peak_margin: float = 4.0  # a comb bin is vocal when |X| ≫ margin · freq median
+    vocal_peak_margin: float = 1.0  # a comb bin is vocal when |X| > margin · freq median
     vocal_max_hz: float = 12000.0
     # Melody frames below this share of the song's 90th-percentile Melodia confidence
     # count as unvoiced (see melody.melody_f0).
