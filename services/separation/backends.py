@@ -106,7 +106,7 @@ class DemucsSeparator:
     name = "demucs"
 
     def __init__(self, *, weights_dir: Path | None, model_name: str, threads: int, device: str,
-                 chunk_sec: float = 60.0, overlap_sec: float = 1.0) -> None:
+                 chunk_sec: float = 30.0, overlap_sec: float = 1.0) -> None:
         self.weights_dir = weights_dir  # None only when downloads are allowed
         self.model: str | None = model_name
         self.threads = threads

@@ -178,7 +178,7 @@ def bench_real() -> dict[str, Any]:
         scores = stem_sdrs(truth, separate_dsp(mix.T, sample_rate_hz=sr))
         oracle = stem_sdrs(truth, ideal_ratio_mask(mix.T, truth))
         rows[label] = {k: [v] for k, v in scores.items()}
-        rows["  (ideal ratio mask)"] = {k: [v] for k, v in oracle.items()}
+        rows[f"  ideal mask, {label[:10]}"] = {k: [v] for k, v in oracle.items()}
     return _print_table("Real recordings with exact stems (DSP separator)", rows)
 
 
@@ -219,7 +219,7 @@ def bench_demucs(clip_sec: float, threads: int) -> dict[str, Any]:
                                "threads": threads}
             print(f"\nHTDemucs (random weights) on {device}, {threads} thread(s): "
                   f"{results[device]['x_realtime_wall']}× realtime wall, "
-                  f"{results[device]['x_realtime_per_core']}× per core ({clip_sec:.0f} s clip)")
+                  f"{results[device]['x_realtime_per_core']}× per core ({clip_sec:.1f} s clip)")
     return results
 
 
