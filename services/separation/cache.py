@@ -12,7 +12,7 @@ import contextlib
 import hashlib
 import re
 import tempfile
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import numpy as np
@@ -56,13 +56,12 @@ def cached_stems(storage: Storage, prefix: str, stems: Iterable[str]) -> dict[st
 def store_stem_blocks(
     storage: Storage, prefix: str, blocks: Iterable[tuple[int, Mapping[str, np.ndarray]]], *,
     names: Iterable[str], sample_rate_hz: int, channels: int,
-    check: Callable[[int, Mapping[str, np.ndarray]], None] | None = None,
 ) -> dict[str, str]:
     """Encode stems block by block (as `Separator.stream` yields them) to 24-bit FLAC
     files in a temporary folder, then store each file; returns {stem: key}.
 
-    Only one block and one encoded stem file are in memory at a time. `check(start,
-    block)` may raise to abort before anything is stored.
+    Only one block and one encoded stem file are in memory at a time; an exception from
+    `blocks` aborts before anything is stored.
     """
     names = list(names)
     with tempfile.TemporaryDirectory(prefix="stems-") as folder:
@@ -74,9 +73,7 @@ def store_stem_blocks(
                     format=STEM_EXT.upper(), subtype="PCM_24"))
                 for name, path in paths.items()
             }
-            for start, block in blocks:
-                if check is not None:
-                    check(start, block)
+            for _start, block in blocks:
                 for name, writer in writers.items():
                     writer.write(np.clip(block[name], -1.0, 1.0).T)
         return {name: storage.put_bytes(stem_key(prefix, name), path.read_bytes())

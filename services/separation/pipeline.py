@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 
 import numpy as np
 
@@ -25,6 +25,31 @@ def requested_stems(stems: list[str] | None) -> list[str]:
     return [name for name in ALL_STEMS if name in wanted]
 
 
+def checked_blocks(
+    blocks: Iterable[tuple[int, Mapping[str, np.ndarray]]], *, separator_name: str,
+    shape: tuple[int, ...],
+) -> Iterator[tuple[int, Mapping[str, np.ndarray]]]:
+    """Pass a separator's blocks through, raising MeshError (before anything is stored)
+    unless they hold all four finite stems of `shape`'s channels and tile its length."""
+    channels, length_samples = shape
+    covered = 0
+    for start, block in blocks:
+        missing = [name for name in STEMS if name not in block]
+        if missing:
+            raise MeshError(f"The {separator_name} separator returned no {', '.join(missing)}.")
+        width = block["other"].shape[-1]
+        for name in STEMS:
+            stem = block[name]
+            if (start != covered or stem.shape != (channels, width)
+                    or not np.all(np.isfinite(stem))):
+                raise MeshError(
+                    f"The {separator_name} separator returned a malformed {name} stem.")
+        covered += width
+        yield start, block
+    if covered != length_samples:
+        raise MeshError(f"The {separator_name} separator returned stems of the wrong length.")
+
+
 def separate_and_store(
     data: bytes, *, separator: Separator, storage: Storage, prefix: str
 ) -> dict[str, str]:
@@ -39,32 +64,13 @@ def separate_and_store(
     if done is not None:
         return done
     audio = decode_audio(data)
-    del data  # the caller keeps its reference; this frame no longer needs the bytes
-    samples = audio.samples
     started = time.perf_counter()
-    covered = 0
-
-    def check(start: int, block: Mapping[str, np.ndarray]) -> None:
-        nonlocal covered
-        missing = [name for name in STEMS if name not in block]
-        if missing:
-            raise MeshError(
-                f"The {separator.name} separator returned no {', '.join(missing)}.")
-        width = block["other"].shape[-1]
-        for name in STEMS:
-            stem = block[name]
-            if (start != covered or stem.shape != (samples.shape[0], width)
-                    or not np.all(np.isfinite(stem))):
-                raise MeshError(
-                    f"The {separator.name} separator returned a malformed {name} stem.")
-        covered += width
-
     keys = store_stem_blocks(
-        storage, prefix, separator.stream(samples, audio.sample_rate_hz), names=STEMS,
-        sample_rate_hz=audio.sample_rate_hz, channels=samples.shape[0], check=check,
+        storage, prefix,
+        checked_blocks(separator.stream(audio.samples, audio.sample_rate_hz),
+                       separator_name=separator.name, shape=audio.samples.shape),
+        names=STEMS, sample_rate_hz=audio.sample_rate_hz, channels=audio.channels,
     )
-    if covered != samples.shape[1]:
-        raise MeshError(f"The {separator.name} separator returned stems of the wrong length.")
     elapsed_sec = time.perf_counter() - started
     log.info("separated %.1f s of audio with %s in %.1f s (%.1fx realtime)",
              audio.duration_sec, separator.name, elapsed_sec,

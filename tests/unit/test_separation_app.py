@@ -162,3 +162,25 @@ def test_health_names_the_backend(client: TestClient) -> None:
     body = client.get("/health").json()
     assert body["status"] == "ok"
     assert body["backend"] == DSP_BACKEND
+
+
+class ShortSeparator:
+    """Returns stems one second too short: a broken backend."""
+
+    name = "broken"
+    model = None
+
+    def stream(self, samples: np.ndarray, sample_rate_hz: int) -> Iterator[Any]:
+        short = samples[:, : samples.shape[1] - sample_rate_hz]
+        yield 0, {name: short / 4 for name in STEMS}
+
+
+def test_malformed_stems_are_refused_before_storing(tmp_path: Path) -> None:
+    from services.separation.pipeline import separate_and_store
+    from shared.errors import MeshError
+
+    storage = LocalStorage(tmp_path)
+    with pytest.raises(MeshError, match="wrong length"):
+        separate_and_store(song_wav(), separator=ShortSeparator(),  # type: ignore[arg-type]
+                           storage=storage, prefix="stems/x/broken")
+    assert not any(tmp_path.rglob("*.flac"))
