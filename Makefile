@@ -34,7 +34,7 @@ test-integration: setup
 	$(PY) -m pytest -q tests/integration
 
 # Every benchmark prints figures as ratios measured in one run (× realtime per core, ...).
-bench: bench-scoring bench-render bench-gateway
+bench: bench-scoring bench-separation bench-render bench-gateway
 
 bench-render: setup
 	$(PY) -m services.processing.bench
@@ -54,3 +54,7 @@ lint: setup
 
 clean:
 	rm -rf data out .pytest_cache .ruff_cache
+
+# Separation: SDR table, × realtime per core, peak memory (python -m services.separation.bench --help).
+bench-separation: setup
+	$(PY) -m services.separation.bench

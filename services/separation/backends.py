@@ -2,21 +2,23 @@
 
 `get_separator()` picks Demucs only when `DEMUCS_WEIGHTS_DIR` names a folder holding the
 model `DEMUCS_MODEL` in demucs' `--repo` layout (`<sig>[-<checksum>].th` files and
-`<name>.yaml` bags). It never downloads: demucs is only ever asked for a local repo.
-Otherwise, or when loading the weights fails, the DSP separator answers, and the
-response's `backend` says so.
+`<name>.yaml` bags). It never downloads unless `DEMUCS_ALLOW_DOWNLOAD` says so: demucs
+is otherwise only ever asked for a local repo. Without the model, or when loading it
+fails, the DSP separator answers, and the response's `backend` says so.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
 
-from services.separation.dsp import STEMS, separate_dsp
+from services.separation.chunks import iter_chunks, overlap_add_blocks
+from services.separation.dsp import STEMS, separate_dsp, stream_dsp
 from services.separation.settings import SeparationSettings
 from shared.audio_io import resample
 
@@ -37,6 +39,24 @@ class Separator(Protocol):
         """float32 (channels, n) → {"vocals", "drums", "bass", "other"} → (channels, n)."""
         ...
 
+    def stream(
+        self, samples: np.ndarray, sample_rate_hz: int
+    ) -> Iterator[tuple[int, dict[str, np.ndarray]]]:
+        """The same stems as finished blocks (start sample, {stem: (channels, n)}) that
+        tile the song in order, so a long song never holds all four stems in memory."""
+        ...
+
+
+def collect(blocks: Iterable[tuple[int, dict[str, np.ndarray]]], samples: np.ndarray,
+            ) -> dict[str, np.ndarray]:
+    """Whole stems (like `samples`, (channels, n) or (n,)) from `stream` blocks."""
+    shaped = samples if samples.ndim == 2 else samples[None, :]
+    out = {name: np.zeros(shaped.shape, dtype=np.float32) for name in STEMS}
+    for start, block in blocks:
+        for name in STEMS:
+            out[name][:, start:start + block[name].shape[-1]] = block[name]
+    return out if samples.ndim == 2 else {name: stem[0] for name, stem in out.items()}
+
 
 class DspSeparator:
     """HPSS + melody-comb soft masks (services.separation.dsp); stems sum to the mix."""
@@ -46,6 +66,11 @@ class DspSeparator:
 
     def separate(self, samples: np.ndarray, sample_rate_hz: int) -> dict[str, np.ndarray]:
         return separate_dsp(samples, sample_rate_hz=sample_rate_hz)
+
+    def stream(
+        self, samples: np.ndarray, sample_rate_hz: int
+    ) -> Iterator[tuple[int, dict[str, np.ndarray]]]:
+        return stream_dsp(samples, sample_rate_hz=sample_rate_hz)
 
 
 def demucs_model_present(weights_dir: Path | None, model_name: str) -> bool:
@@ -70,15 +95,24 @@ def pick_device(requested: str) -> str:
 
 
 class DemucsSeparator:
-    """A Demucs model from a local repo folder, loaded on first use and then kept."""
+    """A Demucs model from a local repo folder, loaded on first use and then kept.
+
+    Long songs go through in `chunk_sec` pieces cross-faded over `overlap_sec` (inside a
+    piece demucs' own `apply_model` splits into its training segments), so memory is
+    bounded by the piece, not the song: demucs would otherwise allocate every source of
+    the whole song twice over (about 1.7 GB for 10 minutes of stereo).
+    """
 
     name = "demucs"
 
-    def __init__(self, *, weights_dir: Path, model_name: str, threads: int, device: str) -> None:
-        self.weights_dir = weights_dir
-        self.model = model_name
+    def __init__(self, *, weights_dir: Path | None, model_name: str, threads: int, device: str,
+                 chunk_sec: float = 30.0, overlap_sec: float = 1.0) -> None:
+        self.weights_dir = weights_dir  # None only when downloads are allowed
+        self.model: str | None = model_name
         self.threads = threads
         self.requested_device = device
+        self.chunk_sec = chunk_sec
+        self.overlap_sec = overlap_sec
         self._loaded: Any = None
         self._device = "cpu"
         self._lock = threading.Lock()
@@ -86,6 +120,10 @@ class DemucsSeparator:
     @property
     def loaded(self) -> bool:
         return self._loaded is not None
+
+    @property
+    def device(self) -> str:
+        return self._device
 
     def load(self) -> Any:
         """The model (loaded once; thread-safe). Raises SeparatorUnavailable."""
@@ -96,11 +134,12 @@ class DemucsSeparator:
                     from demucs.pretrained import get_model
 
                     torch.set_num_threads(self.threads)
-                    model = get_model(name=self.model, repo=self.weights_dir)
+                    model = get_model(name=str(self.model), repo=self.weights_dir)
                     self._device = pick_device(self.requested_device)
                     model.to(self._device)
                     model.eval()
-                except Exception as exc:  # any failure here means "no usable model"
+                # demucs calls sys.exit when the repo folder vanished: that is "no model" too.
+                except (Exception, SystemExit) as exc:
                     raise SeparatorUnavailable(
                         f"could not load Demucs model {self.model!r} from {self.weights_dir}: "
                         f"{type(exc).__name__}: {exc}"
@@ -109,31 +148,48 @@ class DemucsSeparator:
             return self._loaded
 
     def separate(self, samples: np.ndarray, sample_rate_hz: int) -> dict[str, np.ndarray]:
+        samples = np.asarray(samples, dtype=np.float32)
+        return collect(self.stream(samples, sample_rate_hz), samples)
+
+    def stream(
+        self, samples: np.ndarray, sample_rate_hz: int
+    ) -> Iterator[tuple[int, dict[str, np.ndarray]]]:
+        model = self.load()  # before the generator starts, so failures surface at once
+        samples = np.asarray(samples, dtype=np.float32)
+        if samples.ndim == 1:
+            samples = samples[None, :]
+        # Normalise as demucs' own CLI does, with whole-song statistics: the models were
+        # trained on unit-variance input.
+        reference = samples.mean(axis=0)
+        mean, std = float(reference.mean()), max(float(reference.std()), 1e-8)
+        pieces = (
+            (start, end, weights,
+             self._separate_piece(model, samples[:, start:end], sample_rate_hz,
+                                  mean=mean, std=std))
+            for start, end, weights in iter_chunks(
+                samples.shape[1], chunk_samples=round(self.chunk_sec * sample_rate_hz),
+                overlap_samples=round(self.overlap_sec * sample_rate_hz))
+        )
+        return overlap_add_blocks(pieces)
+
+    def _separate_piece(self, model: Any, samples: np.ndarray, sample_rate_hz: int, *,
+                        mean: float, std: float) -> dict[str, np.ndarray]:
         import torch
         from demucs.apply import apply_model
 
-        model = self.load()
-        samples = np.asarray(samples, dtype=np.float32)
-        mono_input = samples.ndim == 1
-        if mono_input:
-            samples = samples[None, :]
         channels, length_samples = samples.shape
         mix = _match_channels(samples, model.audio_channels)
         mix = resample(mix, from_rate_hz=sample_rate_hz, to_rate_hz=model.samplerate)
-        wav = torch.from_numpy(np.ascontiguousarray(mix))
-        # Normalise as demucs' own CLI does: the models were trained on unit-variance input.
-        reference = wav.mean(0)
-        mean, std = reference.mean(), reference.std().clamp_min(1e-8)
-        with torch.no_grad():
-            out = apply_model(model, ((wav - mean) / std)[None], split=True, overlap=0.25,
+        wav = (torch.from_numpy(np.ascontiguousarray(mix)) - mean) / std
+        with torch.inference_mode():
+            out = apply_model(model, wav[None], split=True, overlap=0.25,
                               device=self._device, progress=False)[0]
         out = (out * std + mean).cpu().numpy()
         stems = _to_four_stems(dict(zip(model.sources, out, strict=True)), mix)
         result = {}
         for name, stem in stems.items():
             stem = resample(stem, from_rate_hz=model.samplerate, to_rate_hz=sample_rate_hz)
-            stem = _fit_length(_match_channels(stem, channels), length_samples)
-            result[name] = stem[0] if mono_input else stem
+            result[name] = _fit_length(_match_channels(stem, channels), length_samples)
         return result
 
 
@@ -172,21 +228,21 @@ _BROKEN: set[tuple[Any, ...]] = set()
 
 def _demucs_key(settings: SeparationSettings) -> tuple[Any, ...]:
     return (settings.demucs_weights_dir, settings.demucs_model, settings.threads,
-            settings.device)
+            settings.device, settings.demucs_chunk_sec, settings.demucs_allow_download)
 
 
 def get_separator(settings: SeparationSettings | None = None) -> Separator:
     """Demucs when its weights are configured, present and loadable; else the DSP one."""
     settings = settings or SeparationSettings.from_env()
     key = _demucs_key(settings)
-    if key in _BROKEN or not demucs_model_present(settings.demucs_weights_dir,
-                                                  settings.demucs_model):
+    local = demucs_model_present(settings.demucs_weights_dir, settings.demucs_model)
+    if key in _BROKEN or not (local or settings.demucs_allow_download):
         return _DSP
     if key not in _DEMUCS:
-        assert settings.demucs_weights_dir is not None  # checked by demucs_model_present
         _DEMUCS[key] = DemucsSeparator(
-            weights_dir=settings.demucs_weights_dir, model_name=settings.demucs_model,
-            threads=settings.threads, device=settings.device,
+            weights_dir=settings.demucs_weights_dir if local else None,
+            model_name=settings.demucs_model, threads=settings.threads,
+            device=settings.device, chunk_sec=settings.demucs_chunk_sec,
         )
     return _DEMUCS[key]
 

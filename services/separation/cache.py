@@ -8,13 +8,16 @@ decoding it, and a new backend, model or version never reads stale stems.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import re
+import tempfile
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 
 import numpy as np
+import soundfile as sf
 
-from shared.audio_io import encode_audio
 from shared.storage import Storage
 
 STEM_EXT = "flac"
@@ -50,12 +53,28 @@ def cached_stems(storage: Storage, prefix: str, stems: Iterable[str]) -> dict[st
     return None
 
 
-def store_stems(
-    storage: Storage, prefix: str, stems: Mapping[str, np.ndarray], *, sample_rate_hz: int
+def store_stem_blocks(
+    storage: Storage, prefix: str, blocks: Iterable[tuple[int, Mapping[str, np.ndarray]]], *,
+    names: Iterable[str], sample_rate_hz: int, channels: int,
 ) -> dict[str, str]:
-    """Encode each stem as 24-bit FLAC and store it; returns {stem: key}."""
-    keys: dict[str, str] = {}
-    for name, samples in stems.items():
-        data = encode_audio(samples, sample_rate_hz=sample_rate_hz, fmt=STEM_EXT, bit_depth=24)
-        keys[name] = storage.put_bytes(stem_key(prefix, name), data)
-    return keys
+    """Encode stems block by block (as `Separator.stream` yields them) to 24-bit FLAC
+    files in a temporary folder, then store each file; returns {stem: key}.
+
+    Only one block and one encoded stem file are in memory at a time; an exception from
+    `blocks` aborts before anything is stored.
+    """
+    names = list(names)
+    with tempfile.TemporaryDirectory(prefix="stems-") as folder:
+        paths = {name: Path(folder) / f"{name}.{STEM_EXT}" for name in names}
+        with contextlib.ExitStack() as stack:
+            writers = {
+                name: stack.enter_context(sf.SoundFile(
+                    path, "w", samplerate=sample_rate_hz, channels=channels,
+                    format=STEM_EXT.upper(), subtype="PCM_24"))
+                for name, path in paths.items()
+            }
+            for _start, block in blocks:
+                for name, writer in writers.items():
+                    writer.write(np.clip(block[name], -1.0, 1.0).T)
+        return {name: storage.put_bytes(stem_key(prefix, name), path.read_bytes())
+                for name, path in paths.items()}

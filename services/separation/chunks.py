@@ -8,7 +8,7 @@ per-chunk result that sums to its input still sums to the whole input after over
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 import numpy as np
 
@@ -61,3 +61,31 @@ def iter_chunks(
             fade_out_samples=overlap_samples if index < len(bounds) - 1 else 0,
         )
         yield start, end, weights
+
+
+Piece = tuple[int, int, np.ndarray, dict[str, np.ndarray]]
+
+
+def overlap_add_blocks(pieces: Iterable[Piece]) -> Iterator[tuple[int, dict[str, np.ndarray]]]:
+    """Overlap-add chunk results into contiguous, finished blocks, as they become final.
+
+    pieces: (start, end, cross-fade weights (end-start,), {name: (channels, end-start)}) in
+    the order `iter_chunks` makes them. Yields (start, {name: (channels, n)}) blocks that
+    tile the signal without overlap; a block is yielded as soon as the next chunk has
+    added its fade-in to it, so at most two chunks are held at once.
+    """
+    pending: dict[str, np.ndarray] | None = None
+    pending_start = pending_end = 0
+    for start, end, weights, parts in pieces:
+        weighted = {name: part * weights for name, part in parts.items()}
+        if pending is not None:
+            if not pending_start <= start <= pending_end:
+                raise ValueError("pieces must come in order and overlap only their neighbour")
+            split = start - pending_start
+            yield pending_start, {name: block[..., :split] for name, block in pending.items()}
+            for name, block in weighted.items():
+                tail = pending[name][..., split:]
+                block[..., :tail.shape[-1]] += tail
+        pending, pending_start, pending_end = weighted, start, end
+    if pending is not None:
+        yield pending_start, pending

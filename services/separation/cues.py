@@ -21,6 +21,7 @@ import numpy as np
 from services.separation.chunks import iter_chunks
 from services.separation.masks import (
     MaskParams,
+    centre_weight,
     kick_reference,
     median_along_time,
     overtone_ratio,
@@ -41,7 +42,7 @@ class SongCues:
 
 
 def song_cues(
-    mono: np.ndarray,
+    samples: np.ndarray,
     *,
     sample_rate_hz: int,
     params: MaskParams,
@@ -49,9 +50,10 @@ def song_cues(
     chunk_sec: float,
     overlap_sec: float,
 ) -> SongCues:
-    """Cues for a whole song from its mid signal `mono` (n,) at `sample_rate_hz`."""
-    mono = resample(np.asarray(mono, dtype=np.float32), from_rate_hz=sample_rate_hz,
-                    to_rate_hz=MELODY_RATE_HZ)
+    """Cues for a whole song from its samples (channels, n) at `sample_rate_hz`."""
+    low_rate = resample(np.asarray(samples, dtype=np.float32), from_rate_hz=sample_rate_hz,
+                        to_rate_hz=MELODY_RATE_HZ)
+    mono = low_rate.mean(axis=0)
     n_fft = fft_size_for(MELODY_RATE_HZ, window_sec=window_sec)
     hop_length = n_fft // 4
     freqs_hz = np.fft.rfftfreq(n_fft, d=1.0 / MELODY_RATE_HZ).astype(np.float32)
@@ -63,18 +65,22 @@ def song_cues(
         mono.size, chunk_samples=round(chunk_sec * MELODY_RATE_HZ),
         overlap_samples=round(overlap_sec * MELODY_RATE_HZ),
     ):
-        spectrum = stft(mono[start:end], n_fft=n_fft, hop_length=hop_length)
+        stereo = stft(low_rate[:, start:end], n_fft=n_fft, hop_length=hop_length)
+        spectrum = stereo.mean(axis=0)
         magnitude = np.abs(spectrum)
         harmonic = median_along_time(magnitude, kernel=params.harmonic_kernel_frames)
         unsteady = 1.0 - soft_mask(harmonic, magnitude, power=params.mask_power)
-        source[start:end] += weights * istft(spectrum * unsteady * above_bass,
+        # Centred bins only: lead vocals sit in the centre, wide pads and stabs do not.
+        centre = centre_weight(stereo) ** params.vocal_centre_power
+        source[start:end] += weights * istft(spectrum * unsteady * above_bass * centre,
                                              hop_length=hop_length,
                                              length_samples=end - start)
         ratio, energy = overtone_ratio(magnitude, freqs_hz=freqs_hz,
                                        min_hz=params.kick_min_hz, max_hz=params.kick_max_hz)
         ratios.append(ratio.ravel())
         energies.append(energy.ravel())
-    f0_hz, melody_hop_sec = melody_f0(source, sample_rate_hz=MELODY_RATE_HZ)
+    f0_hz, melody_hop_sec = melody_f0(source, sample_rate_hz=MELODY_RATE_HZ,
+                                       relative_confidence=params.melody_confidence)
     reference = kick_reference(np.concatenate(ratios), np.concatenate(energies),
                                quantile=params.overtone_quantile)
     return SongCues(f0_hz=f0_hz, melody_hop_sec=melody_hop_sec, kick_reference=reference)

@@ -15,14 +15,14 @@ chunk size up to the cross-fades.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from services.separation.chunks import iter_chunks
+from services.separation.chunks import Piece, iter_chunks, overlap_add_blocks
 from services.separation.cues import SongCues, song_cues
-from services.separation.masks import MaskParams, hpss_medians, stem_masks
+from services.separation.masks import MaskParams, centre_weight, hpss_medians, stem_masks
 from services.separation.melody import melody_on_frames
 from services.separation.stft import fft_size_for, istft, n_frames_for, stft
 
@@ -54,7 +54,8 @@ def separate_chunk(
     n_fft = fft_size_for(sample_rate_hz, window_sec=params.window_sec)
     hop_length = n_fft // 4
     spectrum = stft(samples, n_fft=n_fft, hop_length=hop_length)  # (channels, bins, frames)
-    # The masks follow the mid signal; a side-only sound is rare and lands in "other".
+    # The masks follow the mid signal (a side-only sound is rare and lands in "other");
+    # the stereo image only tempers the vocal mask (`masks.centre_weight`).
     magnitude = np.abs(spectrum.mean(axis=0))
     freqs_hz = np.fft.rfftfreq(n_fft, d=1.0 / sample_rate_hz).astype(np.float32)
     melody = melody_on_frames(
@@ -72,6 +73,7 @@ def separate_chunk(
         melody=melody,
         bass_overtone_ratio=cues.kick_reference,
         params=params.masks,
+        centre=centre_weight(spectrum),
     )
     stems: dict[str, np.ndarray] = {}
     residual = samples.astype(np.float32, copy=True)
@@ -81,6 +83,46 @@ def separate_chunk(
         residual -= stems[name]
     stems["other"] = residual
     return stems
+
+
+def _as_channels(samples: np.ndarray, sample_rate_hz: int) -> np.ndarray:
+    samples = np.asarray(samples, dtype=np.float32)
+    if samples.ndim == 1:
+        samples = samples[None, :]
+    if samples.ndim != 2 or samples.shape[1] == 0:
+        raise ValueError("samples must be a non-empty (channels, n) or (n,) array")
+    if sample_rate_hz < 8000:
+        raise ValueError("sample_rate_hz must be at least 8000")
+    return samples
+
+
+def dsp_pieces(
+    samples: np.ndarray, *, sample_rate_hz: int, params: DspParams | None = None
+) -> Iterator[Piece]:
+    """The separator chunk by chunk: (start, end, cross-fade weights, stems) for
+    `chunks.overlap_add_blocks`. samples: float (channels, n)."""
+    params = params or DspParams()
+    samples = _as_channels(samples, sample_rate_hz)
+    # The cue pass uses its own fixed chunking (a 22.05 kHz mono copy is small), so the
+    # melody and kick cues, and with them the stems, do not depend on `chunk_sec`.
+    cues = song_cues(samples, sample_rate_hz=sample_rate_hz, params=params.masks,
+                     window_sec=params.window_sec, chunk_sec=CUE_CHUNK_SEC,
+                     overlap_sec=CUE_OVERLAP_SEC)
+    for start, end, weights in iter_chunks(
+        samples.shape[1], chunk_samples=round(params.chunk_sec * sample_rate_hz),
+        overlap_samples=round(params.overlap_sec * sample_rate_hz),
+    ):
+        chunk = separate_chunk(samples[:, start:end], sample_rate_hz=sample_rate_hz, cues=cues,
+                               start_sec=start / sample_rate_hz, params=params)
+        yield start, end, weights, chunk
+
+
+def stream_dsp(
+    samples: np.ndarray, *, sample_rate_hz: int, params: DspParams | None = None
+) -> Iterator[tuple[int, dict[str, np.ndarray]]]:
+    """Finished stem blocks (start, {stem: (channels, n)}) in order, tiling the song;
+    only about two chunks of stems are in memory at once."""
+    return overlap_add_blocks(dsp_pieces(samples, sample_rate_hz=sample_rate_hz, params=params))
 
 
 def separate_dsp(
@@ -94,31 +136,15 @@ def separate_dsp(
 
     samples: float (channels, n) or (n,), any sample rate (≥ 8 kHz). Returns float32 stems
     of the same shape whose sum equals the input within float rounding (~1e-6).
-    `progress` is called with the finished fraction (0..1] after each chunk.
+    `progress` is called with the finished fraction (0..1] after each block.
     """
-    params = params or DspParams()
-    samples = np.asarray(samples, dtype=np.float32)
-    mono_input = samples.ndim == 1
-    if mono_input:
-        samples = samples[None, :]
-    if samples.ndim != 2 or samples.shape[1] == 0:
-        raise ValueError("samples must be a non-empty (channels, n) or (n,) array")
-    if sample_rate_hz < 8000:
-        raise ValueError("sample_rate_hz must be at least 8000")
-    # The cue pass uses its own fixed chunking (a 22.05 kHz mono copy is small), so the
-    # melody and kick cues, and with them the stems, do not depend on `chunk_sec`.
-    cues = song_cues(samples.mean(axis=0), sample_rate_hz=sample_rate_hz, params=params.masks,
-                     window_sec=params.window_sec, chunk_sec=CUE_CHUNK_SEC,
-                     overlap_sec=CUE_OVERLAP_SEC)
-    chunk_samples = round(params.chunk_sec * sample_rate_hz)
-    overlap_samples = round(params.overlap_sec * sample_rate_hz)
+    mono_input = np.ndim(samples) == 1
+    samples = _as_channels(samples, sample_rate_hz)
     out = {name: np.zeros_like(samples) for name in STEMS}
-    for start, end, weights in iter_chunks(samples.shape[1], chunk_samples=chunk_samples,
-                                           overlap_samples=overlap_samples):
-        chunk = separate_chunk(samples[:, start:end], sample_rate_hz=sample_rate_hz, cues=cues,
-                               start_sec=start / sample_rate_hz, params=params)
+    for start, blocks in stream_dsp(samples, sample_rate_hz=sample_rate_hz, params=params):
+        end = start + blocks["other"].shape[1]
         for name in STEMS:
-            out[name][:, start:end] += chunk[name] * weights
+            out[name][:, start:end] = blocks[name]
         if progress is not None:
             progress(end / samples.shape[1])
     if mono_input:

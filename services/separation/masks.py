@@ -12,7 +12,8 @@ takes the rest, so applying them to each channel's STFT reconstructs the mix exa
 3. Vocals: energy on a comb around k·f0 of the predominant melody (k = 1..K), widened
    where the pitch moves within a window. A sung note with vibrato smears across frames,
    so the time median misses it; on the comb the test is "narrow spectral peak" instead
-   (magnitude against the frequency median), which claims it back from the drums.
+   (magnitude against the frequency median), which claims it back from the drums. The
+   comb fades out below ~200 Hz, and side-channel (uncentred) bins lose vocal share.
 4. Bass: harmonic energy not claimed by vocals, below a smooth crossover (~220 Hz).
 5. Other: whatever is left.
 """
@@ -31,7 +32,7 @@ EPS = 1e-10
 
 @dataclass(frozen=True)
 class MaskParams:
-    harmonic_kernel_frames: int = 23  # time median length, frames (0.53 s at hop 1024)
+    harmonic_kernel_frames: int = 31  # time median length, frames (0.72 s at hop 1024)
     percussive_kernel_bins: int = 9  # frequency median length, bins (97 Hz at 4096)
     mask_power: float = 2.0
     kick_min_hz: float = 25.0
@@ -41,8 +42,21 @@ class MaskParams:
     crossover_octaves: float = 1.0  # width of the logistic bass crossover
     n_harmonics: int = 20
     comb_width_hz: float = 10.0  # half width of each comb tooth, besides the f0 spread
-    vocal_peak_margin: float = 4.0  # a comb bin is vocal when |X| ≫ margin · freq median
+    vocal_peak_margin: float = 1.0  # a comb bin is vocal when |X| > margin · freq median
     vocal_max_hz: float = 12000.0
+    # Melody frames below this share of the song's 90th-percentile Melodia confidence
+    # count as unvoiced (see melody.melody_f0).
+    melody_confidence: float = 0.6
+    # A sub-bass bin is all kick only when its overtone ratio is below this share of a
+    # bass note's: real basses (808s, sub basses) are often nearly pure sines too.
+    kick_strictness: float = 0.25
+    # The vocal comb fades out below this (one-octave logistic): under it the bass and
+    # kick dominate nearly every mix, and a melody octave error there costs the most.
+    vocal_min_hz: float = 200.0
+    # Lead vocals are mixed to the centre in nearly all popular music: a bin whose energy
+    # sits in the side channel (wide pads, panned stabs, stereo reverb) loses vocal share
+    # as centre_weight ** this (0 turns the prior off; mono input is all centre).
+    vocal_centre_power: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -162,6 +176,18 @@ def comb_mask(
     return mask
 
 
+def centre_weight(spectrum: np.ndarray) -> np.ndarray:
+    """How centred each bin is, (bins, frames) in [0, 1], from a (channels, bins, frames)
+    spectrum: 1 when left equals right, 0 when the bin is hard-panned or decorrelated
+    (|L+R|² no larger than |L−R|²). Mono input is 1 everywhere."""
+    if spectrum.shape[0] != 2:
+        return np.ones(spectrum.shape[1:], dtype=np.float32)
+    mid = np.abs(spectrum[0] + spectrum[1]) ** 2
+    side = np.abs(spectrum[0] - spectrum[1]) ** 2
+    share = mid / (mid + side + EPS)
+    return np.clip(2.0 * share - 1.0, 0.0, 1.0).astype(np.float32)
+
+
 def stem_masks(
     magnitude: np.ndarray,
     *,
@@ -170,24 +196,32 @@ def stem_masks(
     melody: MelodyTrack,
     bass_overtone_ratio: float,
     params: MaskParams,
+    centre: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
     """Masks for "vocals", "drums" and "bass" (each (bins, frames) float32 in [0, 1],
     summing to at most one); the "other" mask is one minus their sum.
-    `bass_overtone_ratio` is the song's reference for the kick test (`kick_reference`)."""
+    `bass_overtone_ratio` is the song's reference for the kick test (`kick_reference`);
+    `centre` is `centre_weight` of the stereo spectrum (None: mono, all centre)."""
     magnitude = np.asarray(magnitude, dtype=np.float32)
     harmonic_share = soft_mask(medians.harmonic, medians.percussive, power=params.mask_power)
     percussive_share = 1.0 - harmonic_share
     rows, kick = kick_share(magnitude, freqs_hz=freqs_hz, min_hz=params.kick_min_hz,
-                            max_hz=params.kick_max_hz, reference=bass_overtone_ratio)
+                            max_hz=params.kick_max_hz,
+                            reference=bass_overtone_ratio * params.kick_strictness)
     percussive_share[rows] = np.maximum(percussive_share[rows], kick)
 
     comb = comb_mask(freqs_hz, melody, n_harmonics=params.n_harmonics,
                      width_hz=params.comb_width_hz)
     comb *= (freqs_hz <= params.vocal_max_hz)[:, None]
+    if params.vocal_min_hz > 0:
+        comb *= 1.0 - lowpass_weight(freqs_hz, crossover_hz=params.vocal_min_hz,
+                                     octaves=1.0)[:, None]
     # On the comb a bin is vocal when it stands out as a narrow peak over its neighbours.
     peak_share = soft_mask(magnitude, params.vocal_peak_margin * medians.percussive,
                            power=params.mask_power)
     vocals = comb * np.maximum(peak_share, harmonic_share)
+    if centre is not None and params.vocal_centre_power > 0:
+        vocals *= centre ** params.vocal_centre_power
     drums = percussive_share * (1.0 - vocals)
     low = lowpass_weight(freqs_hz, crossover_hz=params.bass_crossover_hz,
                          octaves=params.crossover_octaves)[:, None]
@@ -197,3 +231,4 @@ def stem_masks(
         "drums": drums.astype(np.float32),
         "bass": bass.astype(np.float32),
     }
+

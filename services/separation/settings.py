@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from shared.settings import env_int, env_str
+from shared.settings import env_float, env_int, env_str
 
 # Bump when the DSP separator's output changes, so cached stems are recomputed.
-DEFAULT_SEPARATION_VERSION = "v1"
+DEFAULT_SEPARATION_VERSION = "v4"
 
 
 @dataclass(frozen=True)
@@ -20,6 +20,10 @@ class SeparationSettings:
     demucs_weights_dir: Path | None  # DEMUCS_WEIGHTS_DIR: a demucs --repo folder
     demucs_model: str  # DEMUCS_MODEL: model name (a bag .yaml or a signature) in that folder
     device: str  # SEPARATION_DEVICE: "cpu", "cuda" or "auto"
+    demucs_chunk_sec: float = 30.0  # DEMUCS_CHUNK_SEC: piece length that bounds memory
+    # DEMUCS_ALLOW_DOWNLOAD=1: fetch DEMUCS_MODEL from demucs' own hub when the folder
+    # lacks it. Off by default: the service must never block on the network.
+    demucs_allow_download: bool = False
 
     @classmethod
     def from_env(cls) -> SeparationSettings:
@@ -32,4 +36,7 @@ class SeparationSettings:
             demucs_weights_dir=Path(weights) if weights else None,
             demucs_model=env_str("DEMUCS_MODEL", "htdemucs"),
             device=env_str("SEPARATION_DEVICE", "auto"),
+            demucs_chunk_sec=max(10.0, env_float("DEMUCS_CHUNK_SEC", 30.0)),
+            demucs_allow_download=env_str("DEMUCS_ALLOW_DOWNLOAD", "0").lower()
+            in ("1", "true", "yes"),
         )

@@ -140,3 +140,38 @@ def test_chunks_cover_the_signal_and_weights_sum_to_one(
         )
     assert bounds[0][0] == 0 and bounds[-1][1] == length
     np.testing.assert_allclose(total, 1.0, atol=1e-6)
+
+
+def test_centre_weight_reads_the_stereo_image() -> None:
+    from services.separation.masks import centre_weight
+
+    rng = np.random.default_rng(3)
+    x = (rng.standard_normal((64, 10)) + 1j * rng.standard_normal((64, 10))).astype(np.complex64)
+    y = (rng.standard_normal((64, 10)) + 1j * rng.standard_normal((64, 10))).astype(np.complex64)
+    np.testing.assert_allclose(centre_weight(np.stack([x, x])), 1.0, atol=1e-5)
+    np.testing.assert_allclose(centre_weight(np.stack([x, 0 * x])), 0.0, atol=1e-5)
+    assert centre_weight(np.stack([x, y])).mean() < 0.5  # decorrelated: mostly side
+    assert np.all(centre_weight(x[None]) == 1.0)  # mono is all centre
+
+
+@pytest.mark.parametrize(("length", "chunk", "overlap"), [(10_000, 3_000, 500), (2_000, 3_000, 500),
+                                                          (9_001, 1_500, 500)])
+def test_overlap_add_blocks_tile_and_match_a_plain_overlap_add(
+    length: int, chunk: int, overlap: int
+) -> None:
+    from services.separation.chunks import iter_chunks, overlap_add_blocks
+
+    rng = np.random.default_rng(length)
+    pieces, expected = [], np.zeros((2, length), dtype=np.float32)
+    for start, end, weights in iter_chunks(length, chunk_samples=chunk, overlap_samples=overlap):
+        part = rng.standard_normal((2, end - start)).astype(np.float32)
+        pieces.append((start, end, weights, {"x": part}))
+        expected[:, start:end] += part * weights
+    covered = 0
+    out = np.zeros_like(expected)
+    for start, block in overlap_add_blocks(iter(pieces)):
+        assert start == covered
+        covered += block["x"].shape[1]
+        out[:, start:covered] = block["x"]
+    assert covered == length
+    np.testing.assert_allclose(out, expected, atol=1e-6)
