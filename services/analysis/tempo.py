@@ -14,6 +14,7 @@ RHYTHM_RATE_HZ = 44100  # RhythmExtractor2013 is tuned for 44.1 kHz only
 DJ_MIN_BPM = 78.0  # below this a DJ counts double time (60 → 120)
 DJ_MAX_BPM = 180.0  # above this a DJ counts half time (200 → 100)
 FALLBACK_BPM = 120.0
+SILENCE_PEAK = 1e-4  # -80 dBFS: below this everywhere there is no pulse to track
 # Essentia's multifeature confidence runs 0..5.32; its documentation calls < 1 very low,
 # 1-1.5 low, 1.5-3.5 good and > 3.5 excellent. Map those bands onto 0..1.
 _CONFIDENCE_RAW = (0.0, 1.0, 1.5, 3.5, 5.32)
@@ -160,6 +161,11 @@ def estimate_tempo(mono: np.ndarray, *, sample_rate_hz: int,
         raise ValueError(f"estimate_tempo needs 44100 Hz audio, got {sample_rate_hz}")
     signal = np.ascontiguousarray(mono, dtype=np.float32)
     duration_sec = len(signal) / sample_rate_hz
+    if not np.any(np.abs(signal) > SILENCE_PEAK):
+        # Essentia's tracker reports a confident tempo for digital silence.
+        beats = grid_beats(origin_sec=0.0, period_sec=60.0 / FALLBACK_BPM,
+                           duration_sec=duration_sec)
+        return TempoEstimate(FALLBACK_BPM, 0.0, beats, steady=False)
     bpm, ticks, raw_confidence, _, _ = rhythm_extractor()(signal)
     ticks = np.asarray(ticks, dtype=np.float64)
     confidence = normalize_confidence(float(raw_confidence))
