@@ -36,8 +36,11 @@ test-integration: setup
 bench: setup
 	$(PY) -m scripts.bench
 
-bench-analysis bench-separation bench-render bench-scoring: setup
+bench-separation bench-render bench-scoring: setup
 	$(PY) -m scripts.bench $(subst bench-,,$@)
+
+bench-analysis: setup
+	$(PY) -m services.analysis.bench
 
 lint: setup
 	$(PY) -m ruff check .
