@@ -38,8 +38,17 @@ def test_phrase_phase_finds_phrases_that_start_mid_song() -> None:
 def test_label_sections_names_an_edm_form() -> None:
     energies = [0.3, 0.95, 0.45, 0.6, 1.0, 0.35]
     rises = [0.0, 0.0, 0.0, 0.2, 0.0, -0.1]
+    # A breakdown makes it dance music: every hook is a drop.
     assert label_sections(energies, rises) == [
-        "intro", "chorus", "breakdown", "build", "drop", "outro"]
+        "intro", "drop", "breakdown", "build", "drop", "outro"]
+
+
+def test_label_sections_names_a_song_form() -> None:
+    energies = [0.4, 0.45, 0.75, 1.0, 0.75, 1.0, 0.4]
+    rises = [0.0] * 7
+    # The quiet second phrase before any hook is still the intro.
+    assert label_sections(energies, rises) == [
+        "intro", "intro", "verse", "chorus", "verse", "chorus", "outro"]
     assert label_sections([0.5], [0.0]) == ["verse"] and label_sections([], []) == []
 
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from services.analysis.features import OnsetEnvelopes
 from services.analysis.tempo import (
     dj_tempo,
     estimate_tempo,
     fit_grid,
     grid_beats,
     is_double_time,
-    normalize_confidence,
+    pulse_confidence,
     rescale_beats,
 )
 from tests.unit.analysis_songs import SPECS, analysis, nearest_offsets_sec, song
@@ -57,9 +58,16 @@ def test_double_time_needs_kick_and_snare_on_opposite_half_beats() -> None:
     assert not is_double_time(np.array([[3.0, 3.0], [0.5, 0.5]]))  # both on the beat
 
 
-def test_confidence_maps_essentia_scale_to_unit_interval() -> None:
-    assert normalize_confidence(0.0) == 0.0 and normalize_confidence(5.32) == 1.0
-    assert 0.4 < normalize_confidence(2.5) < 0.8
+def test_confidence_rewards_regular_beats_on_the_onsets() -> None:
+    hop_sec = 0.01
+    kick = np.zeros(1000, dtype=np.float32)
+    kick[::50] = 1.0  # a kick every 0.5 s
+    onsets = OnsetEnvelopes(kick=kick, snare=kick.copy(), hop_sec=hop_sec)
+    on_beat = np.arange(0.0, 10.0, 0.5)
+    high = pulse_confidence(regularity=1.0, beats_sec=on_beat, onsets=onsets)
+    off_beat = pulse_confidence(regularity=1.0, beats_sec=on_beat + 0.25, onsets=onsets)
+    assert high == pytest.approx(1.0) and off_beat == pytest.approx(0.5)
+    assert pulse_confidence(regularity=0.2, beats_sec=on_beat, onsets=None) == 0.2
 
 
 def test_estimate_tempo_needs_44k1_audio() -> None:
