@@ -18,6 +18,7 @@ DJ_MAX_BPM = 180.0  # above this a DJ counts half time (200 → 100)
 FALLBACK_BPM = 120.0
 SILENCE_PEAK = 1e-4  # -80 dBFS: below this everywhere there is no pulse to track
 REGULAR_INTERVAL = 0.1  # an inter-beat interval within 10 % of the median is regular
+MISFIT_RATIO = 0.8  # see beat_misfits_bars
 FULL_SALIENCE_RATIO = 2.5  # onsets this many times stronger on the beats: salience 1
 STEADY_MAX_RESIDUAL_SEC = 0.03  # RMS deviation of tracked beats from a constant grid
 STEADY_MIN_INLIERS = 0.8  # share of tracked beats within 70 ms of the grid
@@ -159,6 +160,33 @@ def is_double_time(strengths: np.ndarray) -> bool:
     )
 
 
+def onset_autocorrelation(onsets: OnsetEnvelopes) -> np.ndarray:
+    """Autocorrelation (n_frames,) of the kick + snare onsets, 1 at lag 0."""
+    envelope = (onsets.kick / (onsets.kick.mean() + 1e-9)
+                + onsets.snare / (onsets.snare.mean() + 1e-9))
+    envelope = envelope - envelope.mean()
+    spectrum = np.fft.rfft(envelope, 2 * len(envelope))
+    acf = np.fft.irfft(np.abs(spectrum) ** 2)[: len(envelope)]
+    return acf / acf[0] if acf[0] > 0 else acf
+
+
+def beat_misfits_bars(onsets: OnsetEnvelopes, *, period_sec: float) -> bool:
+    """True when the drums repeat every 8/3 or 16/3 beats of `period_sec` at least
+    nearly as strongly as every 4 or 8 beats: the tracker counted three beats as two
+    (syncopated grooves such as trap's kick on the "and" of two fool it)."""
+    acf = onset_autocorrelation(onsets)
+
+    def peak(lag_sec: float) -> float:
+        # The largest value within two frames of the lag: the period is approximate.
+        centre = lag_sec / onsets.hop_sec
+        low, high = max(0, int(centre) - 2), min(len(acf), int(centre) + 3)
+        return float(acf[low:high].max()) if low < high else 0.0
+
+    bars = max(peak(4.0 * period_sec), peak(8.0 * period_sec))
+    thirds = max(peak(8.0 * period_sec / 3.0), peak(16.0 * period_sec / 3.0))
+    return thirds >= MISFIT_RATIO * bars
+
+
 def estimate_tempo(mono: np.ndarray, *, sample_rate_hz: int,
                    onsets: OnsetEnvelopes | None = None) -> TempoEstimate:
     """Tempo (BPM at the DJ's metrical level), beats and confidence of a mono signal.
@@ -176,6 +204,8 @@ def estimate_tempo(mono: np.ndarray, *, sample_rate_hz: int,
                            duration_sec=duration_sec)
         return TempoEstimate(FALLBACK_BPM, 0.0, beats, steady=False)
     bpm, ticks, _, _, _ = rhythm_extractor()(signal)
+    if onsets is not None and bpm > 0 and beat_misfits_bars(onsets, period_sec=60.0 / bpm):
+        bpm, ticks, _, _, _ = rhythm_extractor("multifeature")(signal)
     ticks = np.asarray(ticks, dtype=np.float64)
     if len(ticks) < 4 or not np.isfinite(bpm) or bpm <= 0:
         # No pulse: still answer with a grid so downstream code has bars to work with,

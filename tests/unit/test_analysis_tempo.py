@@ -7,6 +7,7 @@ import pytest
 
 from services.analysis.features import OnsetEnvelopes
 from services.analysis.tempo import (
+    beat_misfits_bars,
     dj_tempo,
     estimate_tempo,
     fit_grid,
@@ -68,6 +69,19 @@ def test_confidence_rewards_regular_beats_on_the_onsets() -> None:
     off_beat = pulse_confidence(regularity=1.0, beats_sec=on_beat + 0.25, onsets=onsets)
     assert high == pytest.approx(1.0) and off_beat == pytest.approx(0.5)
     assert pulse_confidence(regularity=0.2, beats_sec=on_beat, onsets=None) == 0.2
+
+
+def test_a_beat_of_three_halves_misfits_the_bars() -> None:
+    # A trap bar of 80 frames (beat 20): kicks on sixteenths 0, 6 and 10, snare on 8.
+    hop_sec = 0.02
+    kick = np.zeros(4000, dtype=np.float32)
+    snare = np.zeros(4000, dtype=np.float32)
+    for bar_start in range(0, 4000, 80):
+        kick[[bar_start, bar_start + 30, bar_start + 50]] = 1.0
+        snare[bar_start + 40] = 1.0
+    onsets = OnsetEnvelopes(kick=kick, snare=snare, hop_sec=hop_sec)
+    assert not beat_misfits_bars(onsets, period_sec=20 * hop_sec)
+    assert beat_misfits_bars(onsets, period_sec=30 * hop_sec)  # the tracker's 3:2 error
 
 
 def test_estimate_tempo_needs_44k1_audio() -> None:
