@@ -1,6 +1,7 @@
 """Accuracy and speed of the analysis against ground truth, beside plain Essentia.
 
     python -m services.analysis.bench [--songs 24] [--seed 1000] [--workers 2] [--verbose]
+                                      [--length 45 80] [--sample-rate 44100]
                                       [--real-audio DIR | --no-real]
 
 A corpus of annotated songs is synthesised with `shared.synth` (six styles from 80 to
@@ -90,9 +91,11 @@ class Row:
 # ---------------------------------------------------------------------------------------
 
 
-def corpus_specs(n_songs: int, *, seed: int) -> list[Any]:
+def corpus_specs(n_songs: int, *, seed: int, length_sec: tuple[float, float] = (45.0, 80.0),
+                 sample_rate_hz: int = 44100) -> list[Any]:
     """`n_songs` SongSpecs: styles in turn, keys shuffled so every 24 songs cover all 24
-    keys, tempi and lengths (45-80 s) drawn per song; one song in six is instrumental."""
+    keys, tempi and lengths (within `length_sec`) drawn per song; one song in six is
+    instrumental."""
     from shared.synth import SongSpec
 
     rng = np.random.default_rng(seed)
@@ -108,8 +111,9 @@ def corpus_specs(n_songs: int, *, seed: int) -> list[Any]:
         tempo = float(np.round(rng.uniform(low, high), 1))
         specs.append(SongSpec(
             name=f"{i:02d}-{name}-{tempo:g}", tempo_bpm=tempo, key_tonic=TONICS[key // 2],
-            key_mode=("major", "minor")[key % 2], duration_sec=float(rng.uniform(45.0, 80.0)),
-            seed=seed + i, style=synth_style, with_vocals=bool(i % 6 != 5)))
+            key_mode=("major", "minor")[key % 2], duration_sec=float(rng.uniform(*length_sec)),
+            seed=seed + i, style=synth_style, with_vocals=bool(i % 6 != 5),
+            sample_rate_hz=sample_rate_hz))
     return specs
 
 
@@ -373,12 +377,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--songs", type=int, default=24, help="synthetic songs (default 24)")
     parser.add_argument("--seed", type=int, default=1000, help="corpus seed (default 1000)")
     parser.add_argument("--workers", type=int, default=2, help="processes (default 2)")
+    parser.add_argument("--length", type=float, nargs=2, default=(45.0, 80.0),
+                        metavar=("MIN_SEC", "MAX_SEC"), help="song lengths (default 45 80)")
+    parser.add_argument("--sample-rate", type=int, default=44100, help="of the synth songs")
     parser.add_argument("--real-audio", default=None, help="folder of the real recordings")
     parser.add_argument("--no-real", action="store_true", help="skip the real recordings")
     parser.add_argument("--verbose", "-v", action="store_true", help="print every song")
     args = parser.parse_args(argv)
 
-    jobs: list[tuple[str, Any]] = [("synth", s) for s in corpus_specs(args.songs, seed=args.seed)]
+    specs = corpus_specs(args.songs, seed=args.seed, length_sec=tuple(args.length),
+                         sample_rate_hz=args.sample_rate)
+    jobs: list[tuple[str, Any]] = [("synth", s) for s in specs]
     real_root = None if args.no_real else find_real_audio(args.real_audio)
     if real_root is not None:
         jobs += [("real", item) for item in real_items(real_root)]

@@ -151,6 +151,14 @@ def label_sections(energies: list[float], rises: list[float]) -> list[str]:
         if (labels[i] == "verse" and labels[i + 1] == "build" and rises[i] > 0.0
                 and energies[i] < energies[i + 1]):
             labels[i] = "build"
+        elif labels[i] == "verse" and labels[i + 1] == "bridge":
+            labels[i] = "bridge"  # the whole verse-level stretch between late hooks
+    for i in range(n - 1, 0, -1):
+        # Quiet after the last hook is the outro beginning, not a breakdown: a breakdown
+        # leads back into the music.
+        if labels[i] == "breakdown" and all(lab in ("breakdown", "outro")
+                                            for lab in labels[i + 1:]):
+            labels[i] = "outro"
     dance_form = "breakdown" in labels
     for i in range(1, n):
         if labels[i] == "chorus" and (dance_form or labels[i - 1] in ("build", "breakdown")):

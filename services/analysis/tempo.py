@@ -21,7 +21,8 @@ REGULAR_INTERVAL = 0.1  # an inter-beat interval within 10 % of the median is re
 MISFIT_RATIO = 0.8  # see beat_misfits_bars
 FULL_SALIENCE_RATIO = 2.5  # onsets this many times stronger on the beats: salience 1
 STEADY_MAX_RESIDUAL_SEC = 0.03  # RMS deviation of tracked beats from a constant grid
-STEADY_MIN_INLIERS = 0.8  # share of tracked beats within 70 ms of the grid
+STEADY_MIN_INLIERS = 0.65  # share of tracked beats within 70 ms of the grid (trackers
+# wander through drumless breakdowns, so a steady song may keep only two thirds)
 DECISIVE_VOTE = 0.75  # share of tracked beats on one half-beat phase that settles it
 DOUBLE_TIME_RATIO = 1.5  # kick and snare each this much stronger on opposite half-beats
 
@@ -133,6 +134,14 @@ def _half_phase_strengths(onsets: OnsetEnvelopes, *, origin_sec: float, period_s
     return out
 
 
+def _tick_strengths(onsets: OnsetEnvelopes, ticks_sec: np.ndarray) -> np.ndarray:
+    """(2, 2) like `_half_phase_strengths` for beats that are not a grid: rows are the
+    tracked beats and the midpoints between them, columns kick and snare."""
+    mids = (ticks_sec[:-1] + ticks_sec[1:]) / 2.0
+    return np.array([[_relative_strength(env, onsets, times) for env in (onsets.kick, onsets.snare)]
+                     for times in (ticks_sec, mids)])
+
+
 def beat_phase_origin(ticks_sec: np.ndarray, *, origin_sec: float, period_sec: float,
                       strengths: np.ndarray | None) -> float:
     """Which half-beat phase of a fitted grid carries the beat.
@@ -222,6 +231,9 @@ def estimate_tempo(mono: np.ndarray, *, sample_rate_hz: int,
     origin, period, rms, inlier_share = fit_grid(ticks, period_sec=tracked_period)
     if rms >= STEADY_MAX_RESIDUAL_SEC or inlier_share < STEADY_MIN_INLIERS:
         tempo_bpm, factor = dj_tempo(60.0 / tracked_period)
+        if (onsets is not None and factor == 1.0 and tempo_bpm * 2.0 <= DJ_MAX_BPM * 1.01
+                and is_double_time(_tick_strengths(onsets, ticks))):
+            tempo_bpm, factor = tempo_bpm * 2.0, 2.0
         beats = rescale_beats(ticks, factor=factor)
         median = float(np.median(intervals))
         regularity = float(np.mean(np.abs(intervals - median) <= REGULAR_INTERVAL * median))
