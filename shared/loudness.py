@@ -33,15 +33,18 @@ def integrated_lufs(samples: np.ndarray, *, sample_rate_hz: int) -> float:
         data = np.pad(data, ((0, 0), (0, min_len - data.shape[1])))
     # Second-order sections stay exact in single precision (within 1e-4 dB here).
     sos = _k_weighting_sos(sample_rate_hz).astype(np.float32)
-    weighted = sosfilt(sos, data, axis=-1)
     n_blocks = int(np.round((data.shape[1] / sample_rate_hz - 0.4) / 0.1)) + 1
-    # 400 ms blocks every 100 ms: sums over 100 ms steps, four of them to a block.
+    # 400 ms blocks every 100 ms: sums over 100 ms steps, four of them to a block. A
+    # step that runs past the end sums what there is (as pyloudnorm's slices do).
     steps = (0.1 * np.arange(n_blocks + 4) * sample_rate_hz).astype(np.int64)
-    needed = int(steps[-1])
-    if weighted.shape[1] < needed:
-        weighted = np.pad(weighted, ((0, 0), (0, needed - weighted.shape[1])))
-    step_sums = np.add.reduceat(weighted[:, :needed] ** 2, steps[:-1], axis=-1,
-                                dtype=np.float64)
+    starts = steps[:-1]
+    inside = starts < data.shape[1]
+    step_sums = np.zeros((data.shape[0], len(starts)))
+    for channel in range(data.shape[0]):  # one channel at a time: long songs are large
+        weighted = sosfilt(sos, data[channel])
+        np.square(weighted, out=weighted)
+        step_sums[channel, inside] = np.add.reduceat(weighted[: steps[-1]], starts[inside],
+                                                     dtype=np.float64)
     block_sums = sum(step_sums[:, k:k + n_blocks] for k in range(4))
     z = block_sums / (0.4 * sample_rate_hz)  # mean square per channel and block
     gains = np.array([1.0, 1.0, 1.0, 1.41, 1.41])[: data.shape[0], None]

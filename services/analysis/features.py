@@ -72,9 +72,13 @@ def stft_blocks(signal: np.ndarray, *, n_fft: int, hop_samples: int,
 
 def compute_spectrogram(mono: np.ndarray, *, sample_rate_hz: int) -> Spectrogram:
     """Hann-windowed magnitude STFT of `mono` (n,) at `sample_rate_hz` (use 22050 Hz)."""
-    magnitude = np.concatenate([np.abs(block) for block in stft_blocks(
-        mono, n_fft=N_FFT, hop_samples=HOP_SAMPLES)]).astype(np.float32, copy=False)
-    return Spectrogram(magnitude, sample_rate_hz, HOP_SAMPLES / sample_rate_hz)
+    n_frames = max(1, 1 + len(mono) // HOP_SAMPLES)  # as stft_blocks frames it
+    magnitude = np.empty((n_frames, N_FFT // 2 + 1), dtype=np.float32)
+    filled = 0
+    for block in stft_blocks(mono, n_fft=N_FFT, hop_samples=HOP_SAMPLES):
+        magnitude[filled:filled + len(block)] = np.abs(block)
+        filled += len(block)
+    return Spectrogram(magnitude[:filled], sample_rate_hz, HOP_SAMPLES / sample_rate_hz)
 
 
 def band_flux(spec: Spectrogram, *, low_hz: float, high_hz: float) -> np.ndarray:

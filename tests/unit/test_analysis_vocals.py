@@ -57,3 +57,14 @@ def test_mono_input_is_accepted() -> None:
     synth = song("pop")
     intervals = detect_vocals(synth.mix.mean(axis=0), sample_rate_hz=synth.sample_rate_hz)
     assert all(0.0 <= a < b <= synth.spec.duration_sec for a, b in intervals)
+
+
+@pytest.mark.parametrize("axis", [0, 1])
+def test_running_median_matches_scipy(axis: int) -> None:
+    from scipy.ndimage import median_filter
+
+    from services.analysis.vocals import _median
+
+    values = np.random.default_rng(axis).random((150, 300)).astype(np.float32)
+    size = (9, 1) if axis == 0 else (1, 9)
+    assert np.allclose(_median(values, size=9, axis=axis), median_filter(values, size=size))
