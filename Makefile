@@ -5,8 +5,8 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run demo test test-unit test-integration bench bench-scoring bench-render \
-	lint clean
+.PHONY: setup run demo test test-unit test-integration lint clean \
+	bench bench-analysis bench-scoring bench-separation bench-render bench-gateway
 
 setup: $(STAMP)
 
@@ -34,18 +34,26 @@ test-integration: setup
 	$(PY) -m pytest -q tests/integration
 
 # Every benchmark prints figures as ratios measured in one run (× realtime per core, ...).
-bench: bench-scoring bench-separation bench-render bench-gateway
+bench: bench-analysis bench-scoring bench-separation bench-render bench-gateway
 
-bench-render: setup
-	$(PY) -m services.processing.bench
+# Analysis: ours vs plain Essentia on a synthesised annotated corpus (+ ../shared/real-audio).
+bench-analysis: setup
+	$(PY) -m services.analysis.bench
 
 # /find-mashups on random 10k and 100k libraries, one core (~30 s); more sizes:
 # $(PY) -m services.scoring.bench 10000 100000 1000000
 bench-scoring: setup
 	$(PY) -m services.scoring.bench
 
+# Separation: SDR table, × realtime per core, peak memory (python -m services.separation.bench --help).
+bench-separation: setup
+	$(PY) -m services.separation.bench
+
+# Processing: renders of synthesised pairs checked by independent measurements.
+bench-render: setup
+	$(PY) -m services.processing.bench
+
 # Gateway: get-mashup-status p50/p99 under 200 pollers, jobs accepted/s (stubbed chain).
-.PHONY: bench-gateway
 bench-gateway: setup
 	$(PY) -m gateway.bench
 
@@ -54,7 +62,3 @@ lint: setup
 
 clean:
 	rm -rf data out .pytest_cache .ruff_cache
-
-# Separation: SDR table, × realtime per core, peak memory (python -m services.separation.bench --help).
-bench-separation: setup
-	$(PY) -m services.separation.bench

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from services.analysis.features import stft_blocks
+
 ENERGY_HOP_SEC = 0.5
 # Overall energy maps integrated loudness linearly onto 0..1 between these levels: a
 # quiet acoustic recording sits near -30 LUFS, a loud club master near -6 LUFS.
@@ -52,9 +54,10 @@ def spectral_profile(mono: np.ndarray, *, sample_rate_hz: int) -> dict[str, floa
     padded = np.zeros(n_frames * frame, dtype=np.float32)
     usable = min(len(signal), len(padded))
     padded[:usable] = signal[:usable]
-    window = np.hanning(frame).astype(np.float32)
     # Non-overlapping Hann frames: for a long-term average the bias is negligible.
-    power = (np.abs(np.fft.rfft(padded.reshape(n_frames, frame) * window, axis=1)) ** 2).sum(0)
+    power = np.zeros(frame // 2 + 1)
+    for block in stft_blocks(padded, n_fft=frame, hop_samples=frame, centred=False):
+        power += (np.abs(block) ** 2).sum(axis=0)
     freqs = np.fft.rfftfreq(frame, 1.0 / sample_rate_hz)
     energies = {name: float(power[(freqs >= low) & (freqs < high)].sum())
                 for name, (low, high) in BANDS_HZ.items()}

@@ -3,7 +3,10 @@
 Profile choice: on 14 synthetic songs (12 keys, five styles) and four real recordings,
 "edma", "bgate" and "krumhansl" each named 14/14 synthetic and 3/4 real keys exactly,
 "temperley" 12/14 and 3/4; "edma" (derived from electronic dance music) is kept for the
-electronic and pop material this service mostly sees.
+electronic and pop material this service mostly sees. `make bench-analysis` confirms it:
+every key of the synthetic corpus right; on the real recordings every profile Essentia
+offers names Lithium's G minor "C minor" (our own chroma with the Temperley profile gets
+Lithium right but misses the other three annotated keys), so none is better there.
 """
 
 from __future__ import annotations

@@ -3,6 +3,7 @@ and timbre change, and labels from each section's energy and place in the song."
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -11,8 +12,9 @@ from services.analysis.features import pool_segments
 
 BARS_PER_PHRASE = 4
 MIN_CHANGE = 0.3  # phrase distance below which two phrases are one section
+CLEAR_CHANGE = 0.75  # phrase distance that is a change even with no repeats to compare
 MIN_GAP_RATIO = 2.0  # sorted distances jumping by this factor split repeats from changes
-PHASE_PRIOR = 1.25  # another phrase phase must score this much better than phase 0
+PHASE_PRIOR = 2.0  # another phrase phase must score this much better than phase 0
 HOOK_LEVEL = 0.9  # share of the loudest section's energy that makes a chorus or drop
 QUIET_LEVEL = 0.65  # below this share a middle section is a breakdown
 MIN_BUILD_RISE = 0.08  # energy (0..1) a section must gain across itself to be a build
@@ -89,7 +91,8 @@ def phrase_phase(features: np.ndarray, *, n_full_bars: int) -> int:
 def choose_boundaries(distances: np.ndarray) -> np.ndarray:
     """Which phrase-to-phrase distances are section changes: those above the widest
     ratio gap between sorted distances (repeats of one section sit far below changes),
-    and never below MIN_CHANGE. Returns a boolean mask like `distances`."""
+    and never below MIN_CHANGE; a distance of CLEAR_CHANGE or more always counts (a short
+    song may have no repeats to set the gap by). Returns a boolean mask like `distances`."""
     if not len(distances):
         return np.zeros(0, dtype=bool)
     ordered = np.sort(np.maximum(distances, 1e-6))
@@ -99,15 +102,16 @@ def choose_boundaries(distances: np.ndarray) -> np.ndarray:
         widest = int(np.argmax(ratios))
         if ratios[widest] >= MIN_GAP_RATIO:
             threshold = max(threshold, float(np.sqrt(ordered[widest] * ordered[widest + 1])))
-    return distances >= threshold
+    return distances >= min(threshold, CLEAR_CHANGE)
 
 
 def label_sections(energies: list[float], rises: list[float]) -> list[str]:
     """Labels from each section's energy relative to the loudest section and its rise
     (energy gained from its first to its last third), and from position.
 
-    Quiet ends are intro and outro; the loudest middles are hooks: a drop when a build
-    or breakdown leads into it, else a chorus; quiet middles are breakdowns; a section
+    Quiet ends are intro and outro; the loudest middles are hooks: drops when a build
+    or breakdown leads into them or the song has a breakdown (dance-music form: the
+    hooks are drops), else choruses; quiet middles are breakdowns; a section
     that rises into a hook is its build; a verse-level section between later hooks is
     the bridge; the rest are verses."""
     n = len(energies)
@@ -128,7 +132,9 @@ def label_sections(energies: list[float], rises: list[float]) -> list[str]:
         elif level[i] >= HOOK_LEVEL:
             labels.append("chorus")
         elif level[i] < QUIET_LEVEL and 0 < i < n - 1:
-            labels.append("breakdown")
+            # Quiet before any hook is more intro; after one it is a breakdown.
+            labels.append("breakdown" if "chorus" in labels else
+                          "intro" if set(labels) == {"intro"} else "verse")
         else:
             labels.append("verse")
     hooks_seen = 0
@@ -139,8 +145,23 @@ def label_sections(energies: list[float], rises: list[float]) -> list[str]:
         elif labels[i] == "verse" and next_is_hook and hooks_seen >= 2:
             labels[i] = "bridge"
         hooks_seen += labels[i] == "chorus"
+    for i in range(n - 2, 0, -1):
+        # A build often starts a phrase earlier, already rising: the first half of its
+        # snare roll. It joins the build (and is merged with it).
+        if (labels[i] == "verse" and labels[i + 1] == "build" and rises[i] > 0.0
+                and energies[i] < energies[i + 1]):
+            labels[i] = "build"
+        elif labels[i] == "verse" and labels[i + 1] == "bridge":
+            labels[i] = "bridge"  # the whole verse-level stretch between late hooks
+    for i in range(n - 1, 0, -1):
+        # Quiet after the last hook is the outro beginning, not a breakdown: a breakdown
+        # leads back into the music.
+        if labels[i] == "breakdown" and all(lab in ("breakdown", "outro")
+                                            for lab in labels[i + 1:]):
+            labels[i] = "outro"
+    dance_form = "breakdown" in labels
     for i in range(1, n):
-        if labels[i] == "chorus" and labels[i - 1] in ("build", "breakdown"):
+        if labels[i] == "chorus" and (dance_form or labels[i - 1] in ("build", "breakdown")):
             labels[i] = "drop"
     return labels
 
@@ -166,14 +187,26 @@ def segment_song(*, downbeats_sec: np.ndarray, duration_sec: float, chroma: np.n
     distances, phrase_bars = phrase_distances(features, phase=phase, n_full_bars=n_full_bars)
     boundary_bars = phrase_bars[choose_boundaries(distances)]
     starts = [0.0] + [float(downbeats[b]) for b in boundary_bars]
+    labels, energies = _label(starts, duration_sec, energy_curve, energy_hop_sec)
+    # Two neighbours with one label are one section that changed on the way (a chorus
+    # whose second half adds a voice, a build whose roll speeds up): merge, relabel.
+    while any(a == b for a, b in itertools.pairwise(labels)):
+        starts = [start for i, start in enumerate(starts) if i == 0 or labels[i] != labels[i - 1]]
+        labels, energies = _label(starts, duration_sec, energy_curve, energy_hop_sec)
     ends = [*starts[1:], duration_sec]
-    spans = [_curve_span(energy_curve, energy_hop_sec, start, end)
-             for start, end in zip(starts, ends, strict=True)]
-    energies = [float(np.mean(span)) for span in spans]
-    labels = label_sections(energies, [_rise(span) for span in spans])
     sections = [Section(label, round(start, 4), round(end, 4), round(energy, 4))
                 for label, start, end, energy in zip(labels, starts, ends, energies, strict=True)]
     return SongForm(sections, downbeats[phase::BARS_PER_PHRASE])
+
+
+def _label(starts_sec: list[float], duration_sec: float, energy_curve: np.ndarray,
+           energy_hop_sec: float) -> tuple[list[str], list[float]]:
+    """(labels, energies) of the sections starting at `starts_sec`."""
+    ends = [*starts_sec[1:], duration_sec]
+    spans = [_curve_span(energy_curve, energy_hop_sec, start, end)
+             for start, end in zip(starts_sec, ends, strict=True)]
+    energies = [float(np.mean(span)) for span in spans]
+    return label_sections(energies, [_rise(span) for span in spans]), energies
 
 
 def _curve_span(curve: np.ndarray, hop_sec: float, start_sec: float, end_sec: float

@@ -1,5 +1,7 @@
-"""Tempo and beats: Essentia's RhythmExtractor2013 (multifeature), brought to the metrical
-level a DJ counts and, when the tempo is steady, snapped to a constant grid."""
+"""Tempo and beats: Essentia's RhythmExtractor2013 (degara), brought to the metrical level
+a DJ counts and, when the tempo is steady, snapped to a constant grid. The confidence is
+our own (the degara tracker reports none): how regular the tracked beats are times how
+much stronger the drum onsets are on them than elsewhere."""
 
 from __future__ import annotations
 
@@ -14,12 +16,13 @@ RHYTHM_RATE_HZ = 44100  # RhythmExtractor2013 is tuned for 44.1 kHz only
 DJ_MIN_BPM = 78.0  # below this a DJ counts double time (60 → 120)
 DJ_MAX_BPM = 180.0  # above this a DJ counts half time (200 → 100)
 FALLBACK_BPM = 120.0
-# Essentia's multifeature confidence runs 0..5.32; its documentation calls < 1 very low,
-# 1-1.5 low, 1.5-3.5 good and > 3.5 excellent. Map those bands onto 0..1.
-_CONFIDENCE_RAW = (0.0, 1.0, 1.5, 3.5, 5.32)
-_CONFIDENCE_01 = (0.0, 0.25, 0.4, 0.8, 1.0)
+SILENCE_PEAK = 1e-4  # -80 dBFS: below this everywhere there is no pulse to track
+REGULAR_INTERVAL = 0.1  # an inter-beat interval within 10 % of the median is regular
+MISFIT_RATIO = 0.8  # see beat_misfits_bars
+FULL_SALIENCE_RATIO = 2.5  # onsets this many times stronger on the beats: salience 1
 STEADY_MAX_RESIDUAL_SEC = 0.03  # RMS deviation of tracked beats from a constant grid
-STEADY_MIN_INLIERS = 0.8  # share of tracked beats within 70 ms of the grid
+STEADY_MIN_INLIERS = 0.65  # share of tracked beats within 70 ms of the grid (trackers
+# wander through drumless breakdowns, so a steady song may keep only two thirds)
 DECISIVE_VOTE = 0.75  # share of tracked beats on one half-beat phase that settles it
 DOUBLE_TIME_RATIO = 1.5  # kick and snare each this much stronger on opposite half-beats
 
@@ -32,9 +35,18 @@ class TempoEstimate:
     steady: bool  # True when the beats are a fitted constant-tempo grid
 
 
-def normalize_confidence(raw: float) -> float:
-    """Essentia's multifeature beat confidence (0..5.32) → 0..1."""
-    return float(np.interp(raw, _CONFIDENCE_RAW, _CONFIDENCE_01))
+def pulse_confidence(*, regularity: float, beats_sec: np.ndarray,
+                     onsets: OnsetEnvelopes | None) -> float:
+    """0..1 confidence in a beat grid: the mean of its regularity (0..1: the share of
+    tracked beats on the fitted grid, or of regular intervals) and its salience (0 when
+    the kick and snare onsets are no stronger on the beats than anywhere, 1 when they
+    are FULL_SALIENCE_RATIO times stronger)."""
+    if onsets is None or not len(beats_sec):
+        return float(np.clip(regularity, 0.0, 1.0))
+    ratio = np.mean([_relative_strength(env, onsets, beats_sec)
+                     for env in (onsets.kick, onsets.snare)])
+    salience = float(np.clip((ratio - 1.0) / (FULL_SALIENCE_RATIO - 1.0), 0.0, 1.0))
+    return float(np.clip(0.5 * (regularity + salience), 0.0, 1.0))
 
 
 def dj_tempo(tempo_bpm: float) -> tuple[float, float]:
@@ -122,6 +134,14 @@ def _half_phase_strengths(onsets: OnsetEnvelopes, *, origin_sec: float, period_s
     return out
 
 
+def _tick_strengths(onsets: OnsetEnvelopes, ticks_sec: np.ndarray) -> np.ndarray:
+    """(2, 2) like `_half_phase_strengths` for beats that are not a grid: rows are the
+    tracked beats and the midpoints between them, columns kick and snare."""
+    mids = (ticks_sec[:-1] + ticks_sec[1:]) / 2.0
+    return np.array([[_relative_strength(env, onsets, times) for env in (onsets.kick, onsets.snare)]
+                     for times in (ticks_sec, mids)])
+
+
 def beat_phase_origin(ticks_sec: np.ndarray, *, origin_sec: float, period_sec: float,
                       strengths: np.ndarray | None) -> float:
     """Which half-beat phase of a fitted grid carries the beat.
@@ -149,6 +169,33 @@ def is_double_time(strengths: np.ndarray) -> bool:
     )
 
 
+def onset_autocorrelation(onsets: OnsetEnvelopes) -> np.ndarray:
+    """Autocorrelation (n_frames,) of the kick + snare onsets, 1 at lag 0."""
+    envelope = (onsets.kick / (onsets.kick.mean() + 1e-9)
+                + onsets.snare / (onsets.snare.mean() + 1e-9))
+    envelope = envelope - envelope.mean()
+    spectrum = np.fft.rfft(envelope, 2 * len(envelope))
+    acf = np.fft.irfft(np.abs(spectrum) ** 2)[: len(envelope)]
+    return acf / acf[0] if acf[0] > 0 else acf
+
+
+def beat_misfits_bars(onsets: OnsetEnvelopes, *, period_sec: float) -> bool:
+    """True when the drums repeat every 8/3 or 16/3 beats of `period_sec` at least
+    nearly as strongly as every 4 or 8 beats: the tracker counted three beats as two
+    (syncopated grooves such as trap's kick on the "and" of two fool it)."""
+    acf = onset_autocorrelation(onsets)
+
+    def peak(lag_sec: float) -> float:
+        # The largest value within two frames of the lag: the period is approximate.
+        centre = lag_sec / onsets.hop_sec
+        low, high = max(0, int(centre) - 2), min(len(acf), int(centre) + 3)
+        return float(acf[low:high].max()) if low < high else 0.0
+
+    bars = max(peak(4.0 * period_sec), peak(8.0 * period_sec))
+    thirds = max(peak(8.0 * period_sec / 3.0), peak(16.0 * period_sec / 3.0))
+    return thirds >= MISFIT_RATIO * bars
+
+
 def estimate_tempo(mono: np.ndarray, *, sample_rate_hz: int,
                    onsets: OnsetEnvelopes | None = None) -> TempoEstimate:
     """Tempo (BPM at the DJ's metrical level), beats and confidence of a mono signal.
@@ -160,15 +207,21 @@ def estimate_tempo(mono: np.ndarray, *, sample_rate_hz: int,
         raise ValueError(f"estimate_tempo needs 44100 Hz audio, got {sample_rate_hz}")
     signal = np.ascontiguousarray(mono, dtype=np.float32)
     duration_sec = len(signal) / sample_rate_hz
-    bpm, ticks, raw_confidence, _, _ = rhythm_extractor()(signal)
+    if not np.any(np.abs(signal) > SILENCE_PEAK):
+        # Essentia's tracker reports a confident tempo for digital silence.
+        beats = grid_beats(origin_sec=0.0, period_sec=60.0 / FALLBACK_BPM,
+                           duration_sec=duration_sec)
+        return TempoEstimate(FALLBACK_BPM, 0.0, beats, steady=False)
+    bpm, ticks, _, _, _ = rhythm_extractor()(signal)
+    if onsets is not None and bpm > 0 and beat_misfits_bars(onsets, period_sec=60.0 / bpm):
+        bpm, ticks, _, _, _ = rhythm_extractor("multifeature")(signal)
     ticks = np.asarray(ticks, dtype=np.float64)
-    confidence = normalize_confidence(float(raw_confidence))
     if len(ticks) < 4 or not np.isfinite(bpm) or bpm <= 0:
         # No pulse: still answer with a grid so downstream code has bars to work with,
         # and say through the confidence that it means nothing.
         tempo_bpm = dj_tempo(float(bpm))[0] if np.isfinite(bpm) and bpm > 0 else FALLBACK_BPM
         beats = grid_beats(origin_sec=0.0, period_sec=60.0 / tempo_bpm, duration_sec=duration_sec)
-        return TempoEstimate(round(tempo_bpm, 3), min(confidence, 0.1), beats, steady=False)
+        return TempoEstimate(round(tempo_bpm, 3), 0.05, beats, steady=False)
 
     # The tracker quantises beats to its 11.6 ms frames, so its median inter-beat
     # interval is coarse; the grid fit below recovers the exact period when steady.
@@ -178,7 +231,13 @@ def estimate_tempo(mono: np.ndarray, *, sample_rate_hz: int,
     origin, period, rms, inlier_share = fit_grid(ticks, period_sec=tracked_period)
     if rms >= STEADY_MAX_RESIDUAL_SEC or inlier_share < STEADY_MIN_INLIERS:
         tempo_bpm, factor = dj_tempo(60.0 / tracked_period)
+        if (onsets is not None and factor == 1.0 and tempo_bpm * 2.0 <= DJ_MAX_BPM * 1.01
+                and is_double_time(_tick_strengths(onsets, ticks))):
+            tempo_bpm, factor = tempo_bpm * 2.0, 2.0
         beats = rescale_beats(ticks, factor=factor)
+        median = float(np.median(intervals))
+        regularity = float(np.mean(np.abs(intervals - median) <= REGULAR_INTERVAL * median))
+        confidence = pulse_confidence(regularity=regularity, beats_sec=beats, onsets=onsets)
         return TempoEstimate(round(tempo_bpm, 3), confidence, beats, steady=False)
 
     strengths = None
@@ -204,4 +263,5 @@ def estimate_tempo(mono: np.ndarray, *, sample_rate_hz: int,
         ]
         origin = candidates[int(np.argmax(scores))]
     beats = grid_beats(origin_sec=origin, period_sec=dj_period, duration_sec=duration_sec)
+    confidence = pulse_confidence(regularity=inlier_share, beats_sec=beats, onsets=onsets)
     return TempoEstimate(round(float(tempo_bpm), 3), confidence, beats, steady=True)

@@ -1,0 +1,79 @@
+"""Song form: boundaries on phrase-starting downbeats, whole phrases, labels."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+from services.analysis.sections import (
+    BARS_PER_PHRASE,
+    choose_boundaries,
+    label_sections,
+    phrase_phase,
+)
+from tests.unit.analysis_songs import SPECS, analysis, song
+
+LABELS = {"intro", "verse", "chorus", "build", "drop", "breakdown", "bridge", "outro"}
+
+
+def test_choose_boundaries_splits_repeats_from_changes() -> None:
+    distances = np.array([0.1, 0.12, 2.0, 0.11, 1.5, 0.09])
+    assert choose_boundaries(distances).tolist() == [False, False, True, False, True, False]
+    assert not choose_boundaries(np.full(5, 0.05)).any()  # one long section: no change
+    assert choose_boundaries(np.zeros(0)).shape == (0,)
+
+
+def test_phrase_phase_finds_phrases_that_start_mid_song() -> None:
+    # 8-bar sections (two repeated phrases each) from bar 2 on: phrases start at bar 2.
+    rng = np.random.default_rng(1)
+    levels = rng.normal(0.0, 3.0, (6, 8))
+    bars = np.repeat(levels, 2 * BARS_PER_PHRASE, axis=0)[:46]
+    features = np.vstack([np.repeat(levels[-1:], 2, axis=0), bars])
+    features += rng.normal(0.0, 0.01, features.shape)
+    assert phrase_phase(features, n_full_bars=len(features)) == 2
+
+
+def test_label_sections_names_an_edm_form() -> None:
+    energies = [0.3, 0.95, 0.45, 0.6, 1.0, 0.35]
+    rises = [0.0, 0.0, 0.0, 0.2, 0.0, -0.1]
+    # A breakdown makes it dance music: every hook is a drop.
+    assert label_sections(energies, rises) == [
+        "intro", "drop", "breakdown", "build", "drop", "outro"]
+
+
+def test_label_sections_names_a_song_form() -> None:
+    energies = [0.4, 0.45, 0.75, 1.0, 0.75, 1.0, 0.4]
+    rises = [0.0] * 7
+    # The quiet second phrase before any hook is still the intro.
+    assert label_sections(energies, rises) == [
+        "intro", "intro", "verse", "chorus", "verse", "chorus", "outro"]
+    assert label_sections([0.5], [0.0]) == ["verse"] and label_sections([], []) == []
+
+
+@pytest.mark.parametrize("name", sorted(SPECS))
+def test_sections_tile_the_song_on_downbeats_in_whole_phrases(name: str) -> None:
+    result = analysis(name)
+    sections = result.sections
+    assert sections[0].start_sec == 0.0
+    assert sections[-1].end_sec == pytest.approx(result.duration_sec, abs=1e-3)
+    assert {s.label for s in sections} <= LABELS
+    bar_sec = 240.0 / result.bpm
+    for before, after in itertools.pairwise(sections):
+        assert before.end_sec == after.start_sec
+        assert min(abs(np.asarray(result.downbeats) - after.start_sec)) < 1e-3
+    for section in sections[1:-1]:  # the ends may hold a part phrase (fade, pickup)
+        bars = (section.end_sec - section.start_sec) / bar_sec
+        assert round(bars) % BARS_PER_PHRASE == 0 and abs(bars - round(bars)) < 0.05
+
+
+@pytest.mark.parametrize("name", sorted(SPECS))
+def test_section_boundaries_match_the_truth(name: str) -> None:
+    result, truth = analysis(name), song(name).truth
+    estimated = np.array([s.start_sec for s in result.sections[1:]])
+    # Internal true boundaries (the last truth section ends where the fading tail begins).
+    true_bounds = [s.start_sec for s in truth.sections[1:]]
+    assert len(estimated) >= len(true_bounds) - 1
+    hits = [min(abs(estimated - b)) < 0.5 for b in true_bounds]
+    assert np.mean(hits) >= 0.75

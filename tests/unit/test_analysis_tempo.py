@@ -1,0 +1,106 @@
+"""Tempo and beats: the DJ's metrical level, grid fitting, and beats against synth truth."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from services.analysis.features import OnsetEnvelopes
+from services.analysis.tempo import (
+    beat_misfits_bars,
+    dj_tempo,
+    estimate_tempo,
+    fit_grid,
+    grid_beats,
+    is_double_time,
+    pulse_confidence,
+    rescale_beats,
+)
+from tests.unit.analysis_songs import SPECS, analysis, nearest_offsets_sec, song
+
+
+@pytest.mark.parametrize(("tempo_bpm", "expected_bpm", "factor"), [
+    (124.0, 124.0, 1.0), (60.0, 120.0, 2.0), (200.0, 100.0, 0.5), (180.4, 180.4, 1.0),
+    (35.0, 140.0, 4.0),
+])
+def test_dj_tempo_folds_into_the_dj_range(tempo_bpm: float, expected_bpm: float,
+                                          factor: float) -> None:
+    assert dj_tempo(tempo_bpm) == pytest.approx((expected_bpm, factor))
+
+
+def test_rescale_beats_doubles_and_halves() -> None:
+    beats = np.arange(8) * 0.5
+    assert np.allclose(rescale_beats(beats, factor=2.0), np.arange(15) * 0.25)
+    assert np.allclose(rescale_beats(beats, factor=0.5), beats[::2])
+    assert np.allclose(rescale_beats(beats, factor=1.0), beats)
+
+
+def test_fit_grid_recovers_period_and_phase_from_jittered_ticks() -> None:
+    rng = np.random.default_rng(0)
+    period_sec, origin_sec = 60.0 / 126.0, 0.137
+    truth = origin_sec + period_sec * np.arange(120)
+    # 11.6 ms frame quantisation, as the tracker has, and a stretch locked to off-beats.
+    ticks = np.round((truth + rng.normal(0.0, 0.004, len(truth))) / 0.0116) * 0.0116
+    ticks[40:55] += period_sec / 2.0
+    origin, period, rms_sec, inliers = fit_grid(ticks, period_sec=period_sec * 1.01)
+    assert period == pytest.approx(period_sec, abs=2e-4)
+    half_phase = ((origin - origin_sec) / (period_sec / 2.0)) % 1.0
+    assert min(half_phase, 1.0 - half_phase) < 0.02
+    assert rms_sec < 0.01 and inliers > 0.95
+
+
+def test_grid_beats_cover_the_song_from_its_start() -> None:
+    grid = grid_beats(origin_sec=3.1, period_sec=0.5, duration_sec=10.0)
+    assert grid[0] == pytest.approx(0.1) and grid[-1] < 10.0 and np.allclose(np.diff(grid), 0.5)
+
+
+def test_double_time_needs_kick_and_snare_on_opposite_half_beats() -> None:
+    assert is_double_time(np.array([[3.0, 0.5], [0.5, 3.0]]))  # kick on beat, snare off it
+    assert not is_double_time(np.array([[3.0, 3.0], [0.5, 0.5]]))  # both on the beat
+
+
+def test_confidence_rewards_regular_beats_on_the_onsets() -> None:
+    hop_sec = 0.01
+    kick = np.zeros(1000, dtype=np.float32)
+    kick[::50] = 1.0  # a kick every 0.5 s
+    onsets = OnsetEnvelopes(kick=kick, snare=kick.copy(), hop_sec=hop_sec)
+    on_beat = np.arange(0.0, 10.0, 0.5)
+    high = pulse_confidence(regularity=1.0, beats_sec=on_beat, onsets=onsets)
+    off_beat = pulse_confidence(regularity=1.0, beats_sec=on_beat + 0.25, onsets=onsets)
+    assert high == pytest.approx(1.0) and off_beat == pytest.approx(0.5)
+    assert pulse_confidence(regularity=0.2, beats_sec=on_beat, onsets=None) == 0.2
+
+
+def test_a_beat_of_three_halves_misfits_the_bars() -> None:
+    # A trap bar of 80 frames (beat 20): kicks on sixteenths 0, 6 and 10, snare on 8.
+    hop_sec = 0.02
+    kick = np.zeros(4000, dtype=np.float32)
+    snare = np.zeros(4000, dtype=np.float32)
+    for bar_start in range(0, 4000, 80):
+        kick[[bar_start, bar_start + 30, bar_start + 50]] = 1.0
+        snare[bar_start + 40] = 1.0
+    onsets = OnsetEnvelopes(kick=kick, snare=snare, hop_sec=hop_sec)
+    assert not beat_misfits_bars(onsets, period_sec=20 * hop_sec)
+    assert beat_misfits_bars(onsets, period_sec=30 * hop_sec)  # the tracker's 3:2 error
+
+
+def test_estimate_tempo_needs_44k1_audio() -> None:
+    with pytest.raises(ValueError, match="44100"):
+        estimate_tempo(np.zeros(22050, dtype=np.float32), sample_rate_hz=22050)
+
+
+@pytest.mark.parametrize("name", sorted(SPECS))
+def test_tempo_is_the_level_a_dj_counts(name: str) -> None:
+    # 174 drum & bass, not 87; 90 hip-hop, not 180; within 0.5 %.
+    assert analysis(name).bpm == pytest.approx(SPECS[name].tempo_bpm, rel=0.005)
+
+
+@pytest.mark.parametrize("name", sorted(SPECS))
+def test_beats_land_on_the_true_beats(name: str) -> None:
+    result, truth = analysis(name), song(name).truth
+    beats = np.asarray(result.beats)
+    assert np.all(np.diff(beats) > 0)
+    offsets = nearest_offsets_sec(beats, truth.beats_sec)
+    # mir_eval's F-measure window is 70 ms; demand nearly every beat well inside it.
+    assert np.mean(np.abs(offsets) < 0.07) >= 0.95
+    assert len(beats) <= 1.05 * len(truth.beats_sec) + 1

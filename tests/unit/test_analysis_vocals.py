@@ -1,0 +1,70 @@
+"""Lead-vocal activity against the synth's exact vocal truth."""
+
+from __future__ import annotations
+
+from functools import cache
+
+import numpy as np
+import pytest
+
+from services.analysis.vocals import detect_vocals, mask_to_intervals
+from shared.synth import SongSpec, SynthSong, synthesize_song
+from tests.unit.analysis_songs import analysis, song
+
+FRAME_SEC = 0.01
+
+
+def _frames(intervals, duration_sec: float) -> np.ndarray:
+    times = np.arange(0.0, duration_sec, FRAME_SEC)
+    mask = np.zeros(len(times), dtype=bool)
+    for start, end in intervals:
+        mask |= (times >= start) & (times < end)
+    return mask
+
+
+@cache
+def _instrumental() -> SynthSong:
+    return synthesize_song(SongSpec("instr", 122.0, "E", "minor", 16.0, seed=21,
+                                    style="house", with_vocals=False))
+
+
+def test_mask_to_intervals_bridges_gaps_and_drops_blips() -> None:
+    mask = np.zeros(100, dtype=bool)
+    mask[10:30] = True
+    mask[32:50] = True  # 2-frame gap: bridged
+    mask[70:72] = True  # 2 frames: too short
+    assert mask_to_intervals(mask, hop_sec=0.1) == [(1.0, 5.0)]
+    assert mask_to_intervals(np.zeros(5, dtype=bool), hop_sec=0.1) == []
+
+
+@pytest.mark.parametrize("name", ["pop", "dnb", "hiphop"])
+def test_vocal_frames_match_the_lead_vocal(name: str) -> None:
+    result, truth = analysis(name), song(name).truth
+    estimated = _frames(result.vocal_intervals, result.duration_sec)
+    reference = _frames(truth.vocal_intervals, result.duration_sec)
+    assert reference.any()
+    assert np.mean(estimated == reference) >= 0.85
+
+
+def test_an_instrumental_has_almost_no_vocals() -> None:
+    synth = _instrumental()
+    intervals = detect_vocals(synth.mix, sample_rate_hz=synth.sample_rate_hz)
+    sung_sec = sum(end - start for start, end in intervals)
+    assert sung_sec < 0.1 * synth.spec.duration_sec
+
+
+def test_mono_input_is_accepted() -> None:
+    synth = song("pop")
+    intervals = detect_vocals(synth.mix.mean(axis=0), sample_rate_hz=synth.sample_rate_hz)
+    assert all(0.0 <= a < b <= synth.spec.duration_sec for a, b in intervals)
+
+
+@pytest.mark.parametrize("axis", [0, 1])
+def test_running_median_matches_scipy(axis: int) -> None:
+    from scipy.ndimage import median_filter
+
+    from services.analysis.vocals import _median
+
+    values = np.random.default_rng(axis).random((150, 300)).astype(np.float32)
+    size = (9, 1) if axis == 0 else (1, 9)
+    assert np.allclose(_median(values, size=9, axis=axis), median_filter(values, size=size))
