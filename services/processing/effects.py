@@ -32,8 +32,8 @@ EFFECTS_VOCABULARY: dict[str, str] = {
     "(default 1/8).",
     "fade_in": "fade_in[:bars] — fade in over the first bars (default: the whole section).",
     "fade_out": "fade_out[:bars] — fade out over the last bars (default: the whole section).",
-    "sidechain": "sidechain[:depth_db] — duck under the kick of the section's drum layer "
-    "(else on every beat), depth 0–24 dB (default 6).",
+    "sidechain": "sidechain[:depth_db] — duck under the kick of the other song's drum layer "
+    "in the section (else its own song's, else on every beat), depth 0–24 dB (default 6).",
     "eq_swap_low": "eq_swap_low — cut this layer below 150 Hz for the section so another "
     "layer's bass owns the low end.",
 }
