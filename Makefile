@@ -36,7 +36,7 @@ test-integration: setup
 bench: setup
 	$(PY) -m scripts.bench
 
-bench-analysis bench-separation bench-render bench-scoring: setup
+bench-analysis bench-separation bench-scoring: setup
 	$(PY) -m scripts.bench $(subst bench-,,$@)
 
 lint: setup
@@ -44,3 +44,7 @@ lint: setup
 
 clean:
 	rm -rf data out .pytest_cache .ruff_cache
+
+# Render benchmark with independent checks (options: ARGS="--quick" / "--engine both").
+bench-render: setup
+	$(PY) -m services.processing.bench $(ARGS)

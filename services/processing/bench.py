@@ -5,7 +5,8 @@ half-time pair hip-hop 92 with drum & bass 174, rock 128 with pop 122) are rende
 through `render_plan` from the synthesiser's exact stems ("stems cached"), with a plan
 that uses the whole effects vocabulary. Each output is then checked with measurements
 that owe nothing to the renderer (`qa.py`): tempo from Essentia's beat tracker, every
-layer's onsets against its source stem read at the ideal time (worst window ≤ 20 ms),
+layer's onsets against its source stem read at the ideal time (worst 2 s window ≤ 20 ms
+for drums, bass, instrumental and full layers; pads and vocals reported),
 loudness (Essentia EBU R128), true peak (Essentia), clipped samples, silent holes and
 clicks at every section splice. It prints one JSON line per render and a summary, with
 the wall and CPU time and × realtime; the first pair is two 3-minute songs (target:
@@ -38,7 +39,9 @@ from shared.synth import SongSpec, SynthSong, synthesize_song
 LOCK_MS = 20.0
 LUFS_TOLERANCE = 1.0
 GAP_MAX_SEC = 0.2
-_LOCKED_STEMS = ("drums", "bass", "other", "instrumental", "full")
+# Layers whose onsets decide the lock check; pads ("other") and vocals have soft onsets
+# that the envelope correlation cannot time reliably, so theirs are reported only.
+_LOCKED_STEMS = ("drums", "bass", "instrumental", "full")
 
 
 @dataclass(frozen=True)
@@ -71,14 +74,14 @@ _TEMPLATES: list[tuple[str, float, list[dict[str, Any]]]] = [
     ("intro", 0.3, [{"songId": "a", "stem": "drums", "effects": ["fade_in:4"]},
                     {"songId": "b", "stem": "other", "effects": ["highpass:300"]}]),
     ("verse", 0.5, [{"songId": "a", "stem": "drums"}, {"songId": "a", "stem": "bass"},
-                    {"songId": "b", "stem": "vocals"}]),
+                    {"songId": "b", "stem": "vocals", "effects": ["flanger"]}]),
     ("build", 0.7, [{"songId": "b", "stem": "instrumental", "effects": ["filter_sweep_up"]},
                     {"songId": "a", "stem": "vocals", "effects": ["reverb:0.3"]}]),
     ("drop", 1.0, [{"songId": "a", "stem": "instrumental"},
                    {"songId": "b", "stem": "drums", "volume_db": -6},
                    {"songId": "b", "stem": "vocals", "effects": ["delay:1/8d", "sidechain:6"]}]),
     ("breakdown", 0.4, [{"songId": "b", "stem": "other", "effects": ["lowpass:1200"]},
-                        {"songId": "a", "stem": "vocals", "effects": ["flanger"]}]),
+                        {"songId": "a", "stem": "vocals"}]),
     ("second drop", 0.9, [{"songId": "b", "stem": "drums"}, {"songId": "b", "stem": "bass"},
                           {"songId": "a", "stem": "other", "effects": ["eq_swap_low"]},
                           {"songId": "a", "stem": "vocals"}]),
@@ -148,7 +151,7 @@ def check_render(result: RenderResult, plan: Masterplan, songs: dict[str, SynthS
     for section in result.report["sections"]:  # type: ignore[union-attr]
         a, b = round(section["start_sec"] * sr), round(section["end_sec"] * sr)
         for layer in section["layers"]:
-            if layer["looped"] or layer["stem"] == "vocals":
+            if layer["looped"]:
                 continue
             song = songs[layer["songId"]]
             stem = layer["stem"]
@@ -164,19 +167,19 @@ def check_render(result: RenderResult, plan: Masterplan, songs: dict[str, SynthS
             if not lock.windows:
                 continue
             worst[stem] = max(worst.get(stem, 0.0), lock.worst_ms)
-            if lock.worst_ms > LOCK_MS:
+            if lock.worst_ms > LOCK_MS and stem in _LOCKED_STEMS:
                 unlocked.append(f"section {section['index'] + 1} {layer['songId']} {stem}: "
                                 f"{lock.worst_ms:.1f} ms")
     splices = [round(s["start_sec"] * sr) for s in result.report["sections"][1:]]  # type: ignore[index]
     clicks = [qa.click_ratio(audio, at_sample=s, sample_rate_hz=sr) for s in splices]
-    gap = qa.longest_gap_sec(audio, sample_rate_hz=sr)
+    gap, gap_at = qa.longest_gap(audio, sample_rate_hz=sr)
     clipped = qa.clipped_samples(audio)
     checks = {
         "tempo": abs(fitted - target) / target < 0.002
         and abs(qa.folded_bpm(bpm, target_bpm=target) - target) / target < 0.02,
         "layers_on_grid": not unlocked and bool(worst),
         "lufs": abs(lufs - settings.target_lufs) <= LUFS_TOLERANCE,
-        "true_peak": tp <= settings.ceiling_dbtp + 0.05,
+        "true_peak": tp <= settings.ceiling_dbtp,
         "no_clipping": clipped == 0,
         "no_gaps": gap < GAP_MAX_SEC,
         "no_clicks": max(clicks, default=0.0) < qa.CLICK_RATIO,
@@ -186,8 +189,8 @@ def check_render(result: RenderResult, plan: Masterplan, songs: dict[str, SynthS
         "layer_worst_lag_ms": {k: round(v, 1) for k, v in sorted(worst.items())},
         "unlocked_layers": unlocked, "lufs_essentia": round(lufs, 2),
         "true_peak_dbtp_essentia": round(tp, 2), "clipped_samples": clipped,
-        "longest_gap_sec": round(gap, 3), "worst_splice_click_ratio": round(max(clicks,
-                                                                              default=0.0), 2),
+        "longest_gap_sec": round(gap, 3), "longest_gap_at_sec": round(gap_at, 2),
+        "worst_splice_click_ratio": round(max(clicks, default=0.0), 2),
         "checks": checks, "passed": all(checks.values()),
     }
 
@@ -212,19 +215,21 @@ def run_pair(pair: Pair, *, settings: RenderSettings, duration_sec: float, engin
     rows.append(row)
     if preview:
         window = preview_window(plan, max_sec=settings.preview_max_sec)
-        first, wall, cpu = _timed(lambda: render_plan(plan, materials, settings=settings,
+        quick = settings.for_preview()
+        first, wall, cpu = _timed(lambda: render_plan(plan, materials, settings=quick,
                                                       window_sec=window))
-        second = render_plan(plan, materials, settings=settings, window_sec=window)
+        second = render_plan(plan, materials, settings=quick, window_sec=window)
         digests = [hashlib.sha256(encode_audio(r.audio, sample_rate_hz=r.sample_rate_hz,
                                                fmt="wav")).hexdigest() for r in (first, second)]
         tp = qa.essentia_true_peak_dbtp(first.audio, sample_rate_hz=first.sample_rate_hz)
-        rows.append({"pair": pair.name, "engine": engine, "kind": "preview",
+        rows.append({"pair": pair.name, "kind": "preview",
+                     "engine": "high" if quick.stretch_high_quality else "fast",
                      "window_sec": [round(w, 2) for w in window],
                      "output_sec": round(first.duration_sec, 2), "wall_sec": round(wall, 2),
                      "cpu_sec": round(cpu, 2), "true_peak_dbtp_essentia": round(tp, 2),
                      "same_bytes_twice": digests[0] == digests[1],
                      "passed": digests[0] == digests[1] and first.duration_sec <= 30.0 + 1e-6
-                     and tp <= settings.ceiling_dbtp + 0.05})
+                     and tp <= settings.ceiling_dbtp})
     return rows
 
 

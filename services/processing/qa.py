@@ -50,22 +50,26 @@ def clipped_samples(audio: np.ndarray) -> int:
     return int(np.count_nonzero(np.abs(audio) >= CLIP_LEVEL))
 
 
-def longest_gap_sec(audio: np.ndarray, *, sample_rate_hz: int, edge_sec: float = 0.5) -> float:
-    """Longest run of 50 ms windows under -50 dBFS RMS, ignoring `edge_sec` at both ends."""
+def longest_gap(audio: np.ndarray, *, sample_rate_hz: int, edge_sec: float = 1.0
+                ) -> tuple[float, float]:
+    """(length, start) in seconds of the longest run of 50 ms windows under -50 dBFS RMS,
+    ignoring `edge_sec` at both ends (where a fade from or to silence is meant to be);
+    (0, 0) when there is none."""
     mono = _mono(audio).astype(np.float64)
     hop = int(0.05 * sample_rate_hz)
     edge = int(edge_sec * sample_rate_hz)
     core = mono[edge:mono.size - edge]
     n = core.size // hop
     if n == 0:
-        return 0.0
+        return 0.0, 0.0
     rms_db = 10 * np.log10(np.maximum(np.mean(core[:n * hop].reshape(n, hop) ** 2, axis=1),
                                       1e-20))
-    longest = run = 0
-    for quiet in rms_db < GAP_LEVEL_DB:
+    longest = run = at = 0
+    for i, quiet in enumerate(rms_db < GAP_LEVEL_DB):
         run = run + 1 if quiet else 0
-        longest = max(longest, run)
-    return longest * hop / sample_rate_hz
+        if run > longest:
+            longest, at = run, i - run + 1
+    return longest * hop / sample_rate_hz, (edge + at * hop) / sample_rate_hz if longest else 0.0
 
 
 def click_ratio(audio: np.ndarray, *, at_sample: int, sample_rate_hz: int,

@@ -13,6 +13,7 @@
 | PROCESSING_CROSSFADE_BEATS | 1.0 | crossfade where a layer continues across sections |
 | PROCESSING_BUS_COMPRESSION | 1 | gentle 2:1 glue compression before the limiter |
 | PROCESSING_PREVIEW_SEC | 30 | longest preview |
+| PROCESSING_PREVIEW_QUALITY | fast | Rubber Band engine of previews (fast keeps them ≤ 10 s) |
 | PROCESSING_CACHE | 1 | answer a repeated request from the stored render |
 """
 
@@ -42,6 +43,7 @@ class RenderSettings:
     bus_compression: bool = True
     preview_max_sec: float = 30.0
     render_threads: int = 2  # layers warped at once; does not change the audio
+    preview_high_quality: bool = False  # previews favour speed (an audition, ≤ 10 s)
 
     @classmethod
     def from_env(cls) -> RenderSettings:
@@ -58,7 +60,13 @@ class RenderSettings:
             bus_compression=env_str("PROCESSING_BUS_COMPRESSION", "1") not in ("0", "false"),
             preview_max_sec=env_float("PROCESSING_PREVIEW_SEC", 30.0),
             render_threads=max(1, env_int("PROCESSING_RENDER_THREADS", 2)),
+            preview_high_quality=env_str("PROCESSING_PREVIEW_QUALITY", "fast").lower()
+            == "high",
         )
+
+    def for_preview(self) -> RenderSettings:
+        """The settings a preview renders with (its own stretch engine)."""
+        return replace(self, stretch_high_quality=self.preview_high_quality)
 
     def with_changes(self, **changes: object) -> RenderSettings:
         return replace(self, **changes)  # type: ignore[arg-type]
