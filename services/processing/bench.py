@@ -27,6 +27,8 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from services.processing import qa
 from services.processing.material import SongMaterial, parse_analysis
 from services.processing.preview import preview_window
@@ -38,7 +40,6 @@ from shared.synth import SongSpec, SynthSong, synthesize_song
 
 LOCK_MS = 20.0
 LUFS_TOLERANCE = 1.0
-GAP_MAX_SEC = 0.2
 # Layers whose onsets decide the lock check; pads ("other") and vocals have soft onsets
 # that the envelope correlation cannot time reliably, so theirs are reported only.
 _LOCKED_STEMS = ("drums", "bass", "instrumental", "full")
@@ -136,6 +137,38 @@ def _timed(fn: Any) -> tuple[Any, float, float]:
     return out, time.perf_counter() - wall, time.process_time() - cpu
 
 
+def _holes(result: RenderResult, songs: dict[str, SynthSong], *, target_bpm: float
+           ) -> list[str]:
+    """Silent runs (≥ 0.2 s under -50 dBFS) of the output where its layers' sources, read
+    at the same (ideal) time, are not silent: a rest in the music is not a hole, nor is
+    the quiet end of a fade the plan asked for."""
+    sr = result.sample_rate_hz
+    holes = []
+    for start, length in qa.silent_runs(result.audio, sample_rate_hz=sr):
+        section = next((s for s in result.report["sections"]  # type: ignore[union-attr]
+                        if s["start_sec"] <= start < s["end_sec"]), None)
+        if section is None:
+            continue
+        span = section["end_sec"] - section["start_sec"]
+        effects = " ".join(e for layer in section["layers"] for e in layer["effects"])
+        if ("fade_out" in effects and start >= section["end_sec"] - 0.25 * span) or (
+                "fade_in" in effects and start + length <= section["start_sec"] + 0.25 * span):
+            continue  # the quiet end of a fade the plan asked for
+        loudest = -200.0
+        for layer in section["layers"]:
+            song = songs[layer["songId"]]
+            speed = _speed(song.truth.tempo_bpm, target_bpm)
+            t0 = layer["source_start_sec"] + (start - section["start_sec"]) * speed
+            a, b = round(t0 * sr), round((t0 + length * speed) * sr)
+            parts = (("drums", "bass", "other") if layer["stem"] == "instrumental" else
+                     tuple(song.stems) if layer["stem"] == "full" else (layer["stem"],))
+            source = sum(song.stems[p][:, max(a, 0):max(b, 0)] for p in parts)
+            loudest = max(loudest, qa.level_dbfs(source) + layer["volume_db"])
+        if loudest > qa.GAP_LEVEL_DB + 10:
+            holes.append(f"{length:.2f} s at {start:.2f} s (sources at {loudest:.0f} dBFS)")
+    return holes
+
+
 def check_render(result: RenderResult, plan: Masterplan, songs: dict[str, SynthSong], *,
                  settings: RenderSettings) -> dict[str, Any]:
     """Independent measurements of one render, and which checks pass."""
@@ -147,6 +180,7 @@ def check_render(result: RenderResult, plan: Masterplan, songs: dict[str, SynthS
     lufs = qa.essentia_lufs(audio, sample_rate_hz=sr)
     tp = qa.essentia_true_peak_dbtp(audio, sample_rate_hz=sr)
     worst: dict[str, float] = {}
+    typical: dict[str, list[float]] = {}
     unlocked: list[str] = []
     for section in result.report["sections"]:  # type: ignore[union-attr]
         a, b = round(section["start_sec"] * sr), round(section["end_sec"] * sr)
@@ -167,12 +201,13 @@ def check_render(result: RenderResult, plan: Masterplan, songs: dict[str, SynthS
             if not lock.windows:
                 continue
             worst[stem] = max(worst.get(stem, 0.0), lock.worst_ms)
+            typical.setdefault(stem, []).extend(np.abs(lock.lags_ms).tolist())
             if lock.worst_ms > LOCK_MS and stem in _LOCKED_STEMS:
                 unlocked.append(f"section {section['index'] + 1} {layer['songId']} {stem}: "
                                 f"{lock.worst_ms:.1f} ms")
     splices = [round(s["start_sec"] * sr) for s in result.report["sections"][1:]]  # type: ignore[index]
     clicks = [qa.click_ratio(audio, at_sample=s, sample_rate_hz=sr) for s in splices]
-    gap, gap_at = qa.longest_gap(audio, sample_rate_hz=sr)
+    holes = _holes(result, songs, target_bpm=target)
     clipped = qa.clipped_samples(audio)
     checks = {
         "tempo": abs(fitted - target) / target < 0.002
@@ -181,15 +216,17 @@ def check_render(result: RenderResult, plan: Masterplan, songs: dict[str, SynthS
         "lufs": abs(lufs - settings.target_lufs) <= LUFS_TOLERANCE,
         "true_peak": tp <= settings.ceiling_dbtp,
         "no_clipping": clipped == 0,
-        "no_gaps": gap < GAP_MAX_SEC,
+        "no_holes": not holes,
         "no_clicks": max(clicks, default=0.0) < qa.CLICK_RATIO,
     }
     return {
         "tempo_bpm_essentia": round(bpm, 2), "tempo_bpm_beat_fit": round(fitted, 3),
         "layer_worst_lag_ms": {k: round(v, 1) for k, v in sorted(worst.items())},
+        "layer_median_lag_ms": {k: round(float(np.median(v)), 1)
+                                for k, v in sorted(typical.items())},
         "unlocked_layers": unlocked, "lufs_essentia": round(lufs, 2),
         "true_peak_dbtp_essentia": round(tp, 2), "clipped_samples": clipped,
-        "longest_gap_sec": round(gap, 3), "longest_gap_at_sec": round(gap_at, 2),
+        "holes": holes,
         "worst_splice_click_ratio": round(max(clicks, default=0.0), 2),
         "checks": checks, "passed": all(checks.values()),
     }

@@ -50,26 +50,34 @@ def clipped_samples(audio: np.ndarray) -> int:
     return int(np.count_nonzero(np.abs(audio) >= CLIP_LEVEL))
 
 
-def longest_gap(audio: np.ndarray, *, sample_rate_hz: int, edge_sec: float = 1.0
-                ) -> tuple[float, float]:
-    """(length, start) in seconds of the longest run of 50 ms windows under -50 dBFS RMS,
-    ignoring `edge_sec` at both ends (where a fade from or to silence is meant to be);
-    (0, 0) when there is none."""
+def silent_runs(audio: np.ndarray, *, sample_rate_hz: int, edge_sec: float = 1.0,
+                min_sec: float = GAP_MIN_SEC) -> list[tuple[float, float]]:
+    """(start, length) in seconds of every run of at least `min_sec` of 50 ms windows
+    under -50 dBFS RMS, ignoring `edge_sec` at both ends (where a fade from or to silence
+    is meant to be)."""
     mono = _mono(audio).astype(np.float64)
     hop = int(0.05 * sample_rate_hz)
     edge = int(edge_sec * sample_rate_hz)
     core = mono[edge:mono.size - edge]
     n = core.size // hop
     if n == 0:
-        return 0.0, 0.0
+        return []
     rms_db = 10 * np.log10(np.maximum(np.mean(core[:n * hop].reshape(n, hop) ** 2, axis=1),
                                       1e-20))
-    longest = run = at = 0
-    for i, quiet in enumerate(rms_db < GAP_LEVEL_DB):
-        run = run + 1 if quiet else 0
-        if run > longest:
-            longest, at = run, i - run + 1
-    return longest * hop / sample_rate_hz, (edge + at * hop) / sample_rate_hz if longest else 0.0
+    quiet = np.concatenate([[False], rms_db < GAP_LEVEL_DB, [False]])
+    edges = np.flatnonzero(np.diff(quiet.astype(np.int8)))
+    runs = []
+    for start, stop in zip(edges[::2], edges[1::2], strict=True):
+        length = (stop - start) * hop / sample_rate_hz
+        if length >= min_sec - 1e-9:
+            runs.append(((edge + start * hop) / sample_rate_hz, length))
+    return runs
+
+
+def level_dbfs(audio: np.ndarray) -> float:
+    """RMS level of a stretch of audio in dBFS (-200 for digital silence)."""
+    data = np.asarray(audio, dtype=np.float64)
+    return float(10 * np.log10(max(float(np.mean(data**2)) if data.size else 0.0, 1e-20)))
 
 
 def click_ratio(audio: np.ndarray, *, at_sample: int, sample_rate_hz: int,

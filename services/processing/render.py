@@ -282,8 +282,9 @@ def render_plan(plan: Masterplan, materials: Mapping[str, SongMaterial], *,
         return dry[index]
 
     swap_len = int(settings.crossfade_beats * beat_sec * sr)
+
     def mix_section(section: SectionPlan) -> None:
-        for ahead in (1, 2):
+        for ahead in (0, 1, 2):  # in order: the pool starts on what is needed first
             submit(section.index + ahead)
         layers = layers_of(section.index)
         if section.index + 1 in chosen_index:

@@ -35,8 +35,9 @@ def test_a_hard_cut_is_a_click_and_a_faded_splice_is_not() -> None:
 def test_gaps_and_clipping_are_counted() -> None:
     audio = 0.3 * np.random.default_rng(1).standard_normal((2, 4 * SR))
     audio[:, 2 * SR:int(2.5 * SR)] = 0.0
-    length, start = qa.longest_gap(audio, sample_rate_hz=SR)
+    [(start, length)] = qa.silent_runs(audio, sample_rate_hz=SR)
     assert length == pytest.approx(0.5, abs=0.1) and start == pytest.approx(2.0, abs=0.06)
+    assert qa.level_dbfs(audio[:, 2 * SR + 100:int(2.4 * SR)]) < -150
     assert qa.clipped_samples(np.clip(audio * 4, -1, 1)) > 0
     assert qa.clipped_samples(audio * 0.5) == 0
 
