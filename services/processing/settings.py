@@ -8,7 +8,7 @@
 | PROCESSING_WORKERS | 1 | renders running at once (each in a thread) |
 | PROCESSING_QUEUE | 8 | renders waiting before callers get 429 |
 | PROCESSING_TIME_MAP | beat | warp knots: beat (lock every beat), bar (downbeats only), constant |
-| PROCESSING_STRETCH_QUALITY | high | Rubber Band quality: high or fast |
+| PROCESSING_STRETCH_QUALITY | high | Rubber Band engine: high (R3) or fast (R2, about 2x faster) |
 | PROCESSING_RENDER_THREADS | 2 | layers warped at once within one render |
 | PROCESSING_CROSSFADE_BEATS | 1.0 | crossfade where a layer continues across sections |
 | PROCESSING_BUS_COMPRESSION | 1 | gentle 2:1 glue compression before the limiter |
