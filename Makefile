@@ -49,9 +49,10 @@ bench-scoring: setup
 bench-separation: setup
 	$(PY) -m services.separation.bench
 
-# Processing: renders of synthesised pairs checked by independent measurements.
+# Processing: renders of synthesised pairs checked by independent measurements
+# (options: ARGS="--quick" / "--engine both").
 bench-render: setup
-	$(PY) -m services.processing.bench
+	$(PY) -m services.processing.bench $(ARGS)
 
 # Gateway: get-mashup-status p50/p99 under 200 pollers, jobs accepted/s (stubbed chain).
 bench-gateway: setup

@@ -89,6 +89,8 @@ async def _render(request: Request, *, preview: bool) -> Response:
     fmt = body.output.format if body.output else "wav"
     preview = preview or bool(body.output and body.output.preview)
     settings = RenderSettings.from_env()
+    if preview:
+        settings = settings.for_preview()
     storage = get_storage()
     songs = used_songs(body, plan, storage)
     base_key = output_key(plan, body.songs, fmt=fmt, preview=preview, settings=settings)

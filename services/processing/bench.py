@@ -1,78 +1,310 @@
-"""Time a render of the two demo songs (`python -m services.processing.bench`).
+"""Render benchmark with independent checks (`python -m services.processing.bench`).
 
-Stems come straight from the synthesiser (as if cached), so this measures the renderer
-alone: warping, effects, mixing and mastering. Prints one JSON line per engine with the
-output length, the wall time and the speed as a multiple of real time.
+Several synthesised pairs with different tempi and keys (pop 118 with house 131, a
+half-time pair hip-hop 92 with drum & bass 174, rock 128 with pop 122) are rendered
+through `render_plan` from the synthesiser's exact stems ("stems cached"), with a plan
+that uses the whole effects vocabulary. Each output is then checked with measurements
+that owe nothing to the renderer (`qa.py`): tempo from Essentia's beat tracker, every
+layer's onsets against its source stem read at the ideal time (worst 2 s window ≤ 20 ms
+for drums, bass, instrumental and full layers; pads and vocals reported),
+loudness (Essentia EBU R128), true peak (Essentia), clipped samples, silent holes and
+clicks at every section splice. It prints one JSON line per render and a summary, with
+the wall and CPU time and × realtime; the first pair is two 3-minute songs (target:
+≤ 15 s on 2 cores) and its preview (target ≤ 10 s). Exit status 1 when a check fails.
+
+Options: `--quick` (1-minute songs only), `--engine high|fast|both` (Rubber Band engine;
+default: the service default), `--pairs N`.
 """
 
 from __future__ import annotations
 
+import argparse
+import hashlib
 import json
+import math
 import sys
 import time
+from dataclasses import dataclass
+from typing import Any
 
+import numpy as np
+
+from services.processing import qa
 from services.processing.material import SongMaterial, parse_analysis
-from services.processing.render import render_plan
+from services.processing.preview import preview_window
+from services.processing.render import RenderResult, render_plan
 from services.processing.settings import RenderSettings
+from shared.audio_io import encode_audio
 from shared.contracts.orchestrator import Masterplan
-from shared.synth import SynthSong, demo_songs
+from shared.synth import SongSpec, SynthSong, synthesize_song
+
+LOCK_MS = 20.0
+LUFS_TOLERANCE = 1.0
+# Layers whose onsets decide the lock check; pads ("other") and vocals have soft onsets
+# that the envelope correlation cannot time reliably, so theirs are reported only.
+_LOCKED_STEMS = ("drums", "bass", "instrumental", "full")
 
 
-def _material(song: SynthSong, song_id: str) -> SongMaterial:
+@dataclass(frozen=True)
+class Pair:
+    name: str
+    a: SongSpec
+    b: SongSpec
+    target_bpm: float
+    target_key: str
+
+
+def pairs(*, long_sec: float, short_sec: float) -> list[Pair]:
+    def spec(name: str, bpm: float, tonic: str, mode: str, style: str, seed: int,
+             duration_sec: float) -> SongSpec:
+        return SongSpec(name=name, tempo_bpm=bpm, key_tonic=tonic, key_mode=mode,
+                        duration_sec=duration_sec, seed=seed, style=style)
+
+    return [
+        Pair("pop118+house131", spec("pop118", 118, "C", "major", "pop", 11, long_sec),
+             spec("house131", 131, "B", "minor", "house", 12, long_sec), 124.0, "A minor"),
+        Pair("hiphop92+dnb174", spec("hiphop92", 92, "D", "minor", "hiphop", 13, short_sec),
+             spec("dnb174", 174, "F", "minor", "dnb", 14, short_sec), 90.0, "D minor"),
+        Pair("rock128+pop122", spec("rock128", 128, "E", "minor", "rock", 15, short_sec),
+             spec("pop122", 122, "F", "major", "pop", 16, short_sec), 125.0, "E minor"),
+    ]
+
+
+# (description, energy, layers); "a" and "b" are the pair's songs.
+_TEMPLATES: list[tuple[str, float, list[dict[str, Any]]]] = [
+    ("intro", 0.3, [{"songId": "a", "stem": "drums", "effects": ["fade_in:4"]},
+                    {"songId": "b", "stem": "other", "effects": ["highpass:300"]}]),
+    ("verse", 0.5, [{"songId": "a", "stem": "drums"}, {"songId": "a", "stem": "bass"},
+                    {"songId": "b", "stem": "vocals", "effects": ["flanger"]}]),
+    ("build", 0.7, [{"songId": "b", "stem": "instrumental", "effects": ["filter_sweep_up"]},
+                    {"songId": "a", "stem": "vocals", "effects": ["reverb:0.3"]}]),
+    ("drop", 1.0, [{"songId": "a", "stem": "instrumental"},
+                   {"songId": "b", "stem": "drums", "volume_db": -6},
+                   {"songId": "b", "stem": "vocals", "effects": ["delay:1/8d", "sidechain:6"]}]),
+    ("breakdown", 0.4, [{"songId": "b", "stem": "other", "effects": ["lowpass:1200"]},
+                        {"songId": "a", "stem": "vocals"}]),
+    ("second drop", 0.9, [{"songId": "b", "stem": "drums"}, {"songId": "b", "stem": "bass"},
+                          {"songId": "a", "stem": "other", "effects": ["eq_swap_low"]},
+                          {"songId": "a", "stem": "vocals"}]),
+    ("wind down", 0.6, [{"songId": "b", "stem": "instrumental",
+                         "effects": ["filter_sweep_down"]},
+                        {"songId": "a", "stem": "drums", "effects": ["sidechain"]}]),
+]
+_OUTRO = ("outro", 0.3, [{"songId": "a", "stem": "full", "effects": ["fade_out:4"]}])
+
+
+def bench_plan(pair: Pair, *, duration_sec: float, bars: int = 8) -> Masterplan:
+    """A plan of `bars`-bar sections filling about `duration_sec`: intro, then the middle
+    templates in turn, then an outro."""
+    bar_sec = 4 * 60.0 / pair.target_bpm
+    n = max(3, round(duration_sec / (bars * bar_sec)))
+    chosen = [_TEMPLATES[0]] + [_TEMPLATES[1 + i % (len(_TEMPLATES) - 1)]
+                                for i in range(n - 2)] + [_OUTRO]
+    timeline = [{"time_start_sec": i * bars * bar_sec, "duration_sec": bars * bar_sec,
+                 "description": desc, "energy_level": energy,
+                 "layers": [{**layer, "songId": pair.a.name if layer["songId"] == "a"
+                             else pair.b.name} for layer in layers]}
+                for i, (desc, energy, layers) in enumerate(chosen)]
+    return Masterplan.model_validate({
+        "title": pair.name, "global": {"targetBPM": pair.target_bpm,
+                                       "targetKey": pair.target_key},
+        "timeline": timeline})
+
+
+def material(song: SynthSong) -> SongMaterial:
     truth = song.truth
     analysis = {"bpm": truth.tempo_bpm, "beats": list(truth.beats_sec),
                 "downbeats": list(truth.downbeats_sec), "key": truth.key,
                 "vocal_intervals": [list(v) for v in truth.vocal_intervals],
                 "sections": [{"label": s.label, "start_sec": s.start_sec, "end_sec": s.end_sec}
                              for s in truth.sections]}
-    return SongMaterial.build(song_id, stems=dict(song.stems), sample_rate_hz=song.sample_rate_hz,
-                              analysis=parse_analysis(analysis, song_id=song_id,
-                                                      duration_sec=song.mix.shape[1]
-                                                      / song.sample_rate_hz))
+    duration = song.mix.shape[1] / song.sample_rate_hz
+    return SongMaterial.build(song.spec.name, stems=dict(song.stems),
+                              sample_rate_hz=song.sample_rate_hz,
+                              analysis=parse_analysis(analysis, song_id=song.spec.name,
+                                                      duration_sec=duration))
 
 
-def demo_plan(target_bpm: float = 121.0, bars: int = 8) -> Masterplan:
-    """Eight 8-bar sections (about 2 minutes at 121 BPM), two or three layers each."""
-    layers = [
-        [{"songId": "a", "stem": "drums"}, {"songId": "b", "stem": "other"}],
-        [{"songId": "a", "stem": "drums"}, {"songId": "a", "stem": "bass"},
-         {"songId": "b", "stem": "vocals"}],
-        [{"songId": "b", "stem": "instrumental", "effects": ["filter_sweep_up"]},
-         {"songId": "a", "stem": "vocals", "effects": ["reverb"]}],
-        [{"songId": "a", "stem": "instrumental", "effects": ["sidechain"]},
-         {"songId": "b", "stem": "vocals", "effects": ["delay:1/8d"]}],
-        [{"songId": "b", "stem": "other"}, {"songId": "a", "stem": "vocals"}],
-        [{"songId": "b", "stem": "drums"}, {"songId": "b", "stem": "bass"},
-         {"songId": "a", "stem": "vocals"}],
-        [{"songId": "a", "stem": "full"}, {"songId": "b", "stem": "vocals", "volume_db": -3}],
-        [{"songId": "b", "stem": "instrumental", "effects": ["fade_out"]}],
-    ]
-    bar_sec = 4 * 60 / target_bpm
-    energies = [0.4, 0.6, 0.7, 0.9, 0.5, 0.8, 1.0, 0.3]
-    return Masterplan.model_validate({
-        "title": "demo", "global": {"targetBPM": target_bpm, "targetKey": "A minor"},
-        "timeline": [{"time_start_sec": i * bars * bar_sec, "duration_sec": bars * bar_sec,
-                      "energy_level": energies[i], "layers": section}
-                     for i, section in enumerate(layers)]})
+def _speed(song_bpm: float, target_bpm: float) -> float:
+    """Source seconds per output second at the least-stretch fold (the oracle's own)."""
+    fold = min((1.0, 2.0, 0.5), key=lambda r: abs(math.log(target_bpm / (r * song_bpm))))
+    return target_bpm / (fold * song_bpm)
 
 
-def main() -> None:
-    song_a, song_b = demo_songs()
-    materials = {"a": _material(song_a, "a"), "b": _material(song_b, "b")}
-    plan = demo_plan()
-    for high_quality in (True, False):
-        start = time.perf_counter()
-        result = render_plan(plan, materials,
-                             settings=RenderSettings(stretch_high_quality=high_quality))
-        wall = time.perf_counter() - start
-        print(json.dumps({"engine": "high_quality" if high_quality else "fast",
-                          "output_sec": round(result.duration_sec, 2),
-                          "wall_sec": round(wall, 2),
-                          "x_realtime": round(result.duration_sec / wall, 2),
-                          "lufs": result.lufs, "true_peak_dbtp": result.true_peak_dbtp,
-                          "warnings": len(result.warnings)}))
-        sys.stdout.flush()
+def _timed(fn: Any) -> tuple[Any, float, float]:
+    wall, cpu = time.perf_counter(), time.process_time()
+    out = fn()
+    return out, time.perf_counter() - wall, time.process_time() - cpu
+
+
+def _holes(result: RenderResult, songs: dict[str, SynthSong], *, target_bpm: float
+           ) -> list[str]:
+    """Silent runs (≥ 0.2 s under -50 dBFS) of the output where its layers' sources, read
+    at the same (ideal) time, are not silent: a rest in the music is not a hole, nor is
+    the quiet end of a fade the plan asked for."""
+    sr = result.sample_rate_hz
+    holes = []
+    for start, length in qa.silent_runs(result.audio, sample_rate_hz=sr):
+        section = next((s for s in result.report["sections"]  # type: ignore[union-attr]
+                        if s["start_sec"] <= start < s["end_sec"]), None)
+        if section is None:
+            continue
+        span = section["end_sec"] - section["start_sec"]
+        effects = " ".join(e for layer in section["layers"] for e in layer["effects"])
+        if ("fade_out" in effects and start >= section["end_sec"] - 0.25 * span) or (
+                "fade_in" in effects and start + length <= section["start_sec"] + 0.25 * span):
+            continue  # the quiet end of a fade the plan asked for
+        loudest = -200.0
+        for layer in section["layers"]:
+            song = songs[layer["songId"]]
+            speed = _speed(song.truth.tempo_bpm, target_bpm)
+            t0 = layer["source_start_sec"] + (start - section["start_sec"]) * speed
+            a, b = round(t0 * sr), round((t0 + length * speed) * sr)
+            parts = (("drums", "bass", "other") if layer["stem"] == "instrumental" else
+                     tuple(song.stems) if layer["stem"] == "full" else (layer["stem"],))
+            source = sum(song.stems[p][:, max(a, 0):max(b, 0)] for p in parts)
+            loudest = max(loudest, qa.level_dbfs(source) + layer["volume_db"])
+        if loudest > qa.GAP_LEVEL_DB + 10:
+            holes.append(f"{length:.2f} s at {start:.2f} s (sources at {loudest:.0f} dBFS)")
+    return holes
+
+
+def check_render(result: RenderResult, plan: Masterplan, songs: dict[str, SynthSong], *,
+                 settings: RenderSettings) -> dict[str, Any]:
+    """Independent measurements of one render, and which checks pass."""
+    sr = result.sample_rate_hz
+    audio = result.audio
+    target = plan.global_.targetBPM
+    bpm, ticks = qa.essentia_beats(audio, sample_rate_hz=sr)
+    fitted = qa.fitted_tempo_bpm(ticks, target_bpm=target)
+    lufs = qa.essentia_lufs(audio, sample_rate_hz=sr)
+    tp = qa.essentia_true_peak_dbtp(audio, sample_rate_hz=sr)
+    worst: dict[str, float] = {}
+    typical: dict[str, list[float]] = {}
+    unlocked: list[str] = []
+    for section in result.report["sections"]:  # type: ignore[union-attr]
+        a, b = round(section["start_sec"] * sr), round(section["end_sec"] * sr)
+        for layer in section["layers"]:
+            if layer["looped"]:
+                continue
+            song = songs[layer["songId"]]
+            stem = layer["stem"]
+            if stem == "full":
+                source = song.mix
+            elif stem == "instrumental":
+                source = song.stems["drums"] + song.stems["bass"] + song.stems["other"]
+            else:
+                source = song.stems[stem]
+            lock = qa.layer_lock(audio[:, a:b], source,
+                                 source_start_sec=layer["source_start_sec"],
+                                 speed=_speed(song.truth.tempo_bpm, target), sample_rate_hz=sr)
+            if not lock.windows:
+                continue
+            worst[stem] = max(worst.get(stem, 0.0), lock.worst_ms)
+            typical.setdefault(stem, []).extend(np.abs(lock.lags_ms).tolist())
+            if lock.worst_ms > LOCK_MS and stem in _LOCKED_STEMS:
+                unlocked.append(f"section {section['index'] + 1} {layer['songId']} {stem}: "
+                                f"{lock.worst_ms:.1f} ms")
+    splices = [round(s["start_sec"] * sr) for s in result.report["sections"][1:]]  # type: ignore[index]
+    clicks = [qa.click_ratio(audio, at_sample=s, sample_rate_hz=sr) for s in splices]
+    holes = _holes(result, songs, target_bpm=target)
+    clipped = qa.clipped_samples(audio)
+    checks = {
+        "tempo": abs(fitted - target) / target < 0.002
+        and abs(qa.folded_bpm(bpm, target_bpm=target) - target) / target < 0.02,
+        "layers_on_grid": not unlocked and bool(worst),
+        "lufs": abs(lufs - settings.target_lufs) <= LUFS_TOLERANCE,
+        "true_peak": tp <= settings.ceiling_dbtp,
+        "no_clipping": clipped == 0,
+        "no_holes": not holes,
+        "no_clicks": max(clicks, default=0.0) < qa.CLICK_RATIO,
+    }
+    return {
+        "tempo_bpm_essentia": round(bpm, 2), "tempo_bpm_beat_fit": round(fitted, 3),
+        "layer_worst_lag_ms": {k: round(v, 1) for k, v in sorted(worst.items())},
+        "layer_median_lag_ms": {k: round(float(np.median(v)), 1)
+                                for k, v in sorted(typical.items())},
+        "unlocked_layers": unlocked, "lufs_essentia": round(lufs, 2),
+        "true_peak_dbtp_essentia": round(tp, 2), "clipped_samples": clipped,
+        "holes": holes,
+        "worst_splice_click_ratio": round(max(clicks, default=0.0), 2),
+        "checks": checks, "passed": all(checks.values()),
+    }
+
+
+def run_pair(pair: Pair, *, settings: RenderSettings, duration_sec: float, engine: str,
+             preview: bool) -> list[dict[str, Any]]:
+    songs = {pair.a.name: synthesize_song(pair.a), pair.b.name: synthesize_song(pair.b)}
+    materials = {name: material(song) for name, song in songs.items()}
+    plan = bench_plan(pair, duration_sec=duration_sec)
+    rows = []
+    result, wall, cpu = _timed(lambda: render_plan(plan, materials, settings=settings))
+    row = {"pair": pair.name, "engine": engine, "kind": "full",
+           "songs_sec": [round(s.mix.shape[1] / s.sample_rate_hz, 1) for s in songs.values()],
+           "output_sec": round(result.duration_sec, 2), "wall_sec": round(wall, 2),
+           "cpu_sec": round(cpu, 2), "x_realtime": round(result.duration_sec / wall, 2),
+           "warnings": len(result.warnings),
+           "unknown_effect_warned": any("unknown effect 'flanger'" in w
+                                        for w in result.warnings)}
+    row.update(check_render(result, plan, songs, settings=settings))
+    row["checks"]["unknown_effect_warned"] = row["unknown_effect_warned"]
+    row["passed"] = all(row["checks"].values())
+    rows.append(row)
+    if preview:
+        window = preview_window(plan, max_sec=settings.preview_max_sec)
+        quick = settings.for_preview()
+        first, wall, cpu = _timed(lambda: render_plan(plan, materials, settings=quick,
+                                                      window_sec=window))
+        second = render_plan(plan, materials, settings=quick, window_sec=window)
+        digests = [hashlib.sha256(encode_audio(r.audio, sample_rate_hz=r.sample_rate_hz,
+                                               fmt="wav")).hexdigest() for r in (first, second)]
+        tp = qa.essentia_true_peak_dbtp(first.audio, sample_rate_hz=first.sample_rate_hz)
+        rows.append({"pair": pair.name, "kind": "preview",
+                     "engine": "high" if quick.stretch_high_quality else "fast",
+                     "window_sec": [round(w, 2) for w in window],
+                     "output_sec": round(first.duration_sec, 2), "wall_sec": round(wall, 2),
+                     "cpu_sec": round(cpu, 2), "true_peak_dbtp_essentia": round(tp, 2),
+                     "same_bytes_twice": digests[0] == digests[1],
+                     "passed": digests[0] == digests[1] and first.duration_sec <= 30.0 + 1e-6
+                     and tp <= settings.ceiling_dbtp})
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="1-minute songs only")
+    parser.add_argument("--engine", choices=("default", "high", "fast", "both"),
+                        default="default")
+    parser.add_argument("--pairs", type=int, default=3)
+    args = parser.parse_args(argv)
+    base = RenderSettings.from_env()
+    engines = {"default": [base.stretch_high_quality], "high": [True], "fast": [False],
+               "both": [True, False]}[args.engine]
+    long_sec = 60.0 if args.quick else 180.0
+    all_rows = []
+    for i, pair in enumerate(pairs(long_sec=long_sec, short_sec=60.0)[:args.pairs]):
+        for hq in engines:
+            settings = base.with_changes(stretch_high_quality=hq)
+            rows = run_pair(pair, settings=settings, engine="high" if hq else "fast",
+                            duration_sec=long_sec if i == 0 else 50.0, preview=i == 0)
+            for row in rows:
+                print(json.dumps(row))
+                sys.stdout.flush()
+            all_rows += rows
+    failed = [f"{r['pair']} {r['engine']} {r['kind']}" for r in all_rows if not r["passed"]]
+    long_rows = [r for r in all_rows if r["kind"] == "full" and r["pair"] == all_rows[0]["pair"]]
+    summary = {
+        "renders": len(all_rows), "failed": failed,
+        "two_songs_render_wall_sec": {r["engine"]: r["wall_sec"] for r in long_rows},
+        "two_songs_render_cpu_sec": {r["engine"]: r["cpu_sec"] for r in long_rows},
+        "two_songs_sec": long_rows[0]["songs_sec"] if long_rows else None,
+        "preview_wall_sec": {r["engine"]: r["wall_sec"] for r in all_rows
+                             if r["kind"] == "preview"},
+        "targets": {"two_3min_songs_sec": 15.0, "preview_sec": 10.0},
+    }
+    print(json.dumps({"summary": summary}))
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -32,8 +32,8 @@ EFFECTS_VOCABULARY: dict[str, str] = {
     "(default 1/8).",
     "fade_in": "fade_in[:bars] — fade in over the first bars (default: the whole section).",
     "fade_out": "fade_out[:bars] — fade out over the last bars (default: the whole section).",
-    "sidechain": "sidechain[:depth_db] — duck under the kick of the section's drum layer "
-    "(else on every beat), depth 0–24 dB (default 6).",
+    "sidechain": "sidechain[:depth_db] — duck under the kick of the other song's drum layer "
+    "in the section (else its own song's, else on every beat), depth 0–24 dB (default 6).",
     "eq_swap_low": "eq_swap_low — cut this layer below 150 Hz for the section so another "
     "layer's bass owns the low end.",
 }
@@ -52,7 +52,7 @@ _NOTE_RE = re.compile(r"^(\d{1,2})/(\d{1,2})([dt]?)$")
 _NUMBER_RE = re.compile(r"^([0-9]*\.?[0-9]+)(khz|k|hz|db|bars?|%)?$")
 SWEEP_LOW_HZ = 300.0
 EQ_SWAP_HZ = 150.0
-_SWEEP_BLOCK = 256
+_SWEEP_BLOCK = 1024  # 23 ms cutoff steps: fine enough for a sweep over bars
 
 
 @dataclass(frozen=True)
@@ -182,7 +182,7 @@ def _lowpass_biquad(cutoff_hz: float, sample_rate_hz: int) -> np.ndarray:
 
 def filter_sweep(audio: np.ndarray, *, ctx: EffectContext, rising: bool) -> np.ndarray:
     """Low-pass whose cutoff moves exponentially between 300 Hz and fully open across the
-    section; processed in 256-sample blocks, the filter state carried across blocks."""
+    section; processed in 1024-sample blocks, the filter state carried across blocks."""
     sr = ctx.sample_rate_hz
     top = 0.45 * sr
     n = audio.shape[1]

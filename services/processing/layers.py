@@ -7,7 +7,9 @@ chunks of about `_CHUNK_SEC` (whole output bars) that each start exactly on thei
 spliced with 10 ms linear crossfades that end on a downbeat (both sides are the same
 source audio, so equal gain keeps the level). A loop restart is spliced the same way
 with an equal-power curve (different audio on each side). The fast engine keeps time
-exactly and is rendered a piece at a time.
+exactly and is rendered a piece at a time. Either engine follows changes of speed only
+with some lag, so a piece is also cut wherever its time map changes speed by more than
+2 % (the beats of a bar that drifts): each span then runs at one steady speed.
 """
 
 from __future__ import annotations
@@ -20,9 +22,11 @@ import numpy as np
 from services.processing.arrange import Piece, Placement, SongContext
 from services.processing.material import SongMaterial
 from services.processing.settings import RenderSettings
-from services.processing.warp import build_time_map, stretch_span
+from services.processing.warp import TimeMap, build_time_map, stretch_span
 
 _CHUNK_SEC = 4.0
+_SPEED_JUMP = 0.02  # relative change of the map's speed at a knot that starts a new span
+_MIN_SPAN_SEC = 0.05
 
 
 def fade_curve(n: int, kind: str, *, rising: bool) -> np.ndarray:
@@ -32,25 +36,34 @@ def fade_curve(n: int, kind: str, *, rising: bool) -> np.ndarray:
     return (np.sin(0.5 * np.pi * u) if kind == "power" else u).astype(np.float32)
 
 
-def _chunks(piece: Piece, *, out_bar_sec: float, sample_rate_hz: int,
+def _chunks(piece: Piece, *, time_map: TimeMap, out_bar_sec: float, sample_rate_hz: int,
             chunked: bool) -> list[tuple[int, int]]:
-    """[start, end) sample spans covering the piece, cut on output bars of the piece."""
-    if not chunked:
-        return [(piece.out_start, piece.out_end)]
-    bars = max(1, math.floor(_CHUNK_SEC / out_bar_sec + 1e-9))
-    step = bars * out_bar_sec
-    first = math.floor((piece.out_start / sample_rate_hz - piece.anchor_out_sec) / step) + 1
-    cuts = [piece.out_start]
-    m = first
-    while True:
-        cut = round((piece.anchor_out_sec + m * step) * sample_rate_hz)
-        if cut >= piece.out_end:
-            break
-        if cut > cuts[-1]:
-            cuts.append(cut)
-        m += 1
-    cuts.append(piece.out_end)
-    return list(itertools.pairwise(cuts))
+    """[start, end) sample spans covering the piece: cut on output bars of the piece (every
+    ~`_CHUNK_SEC`, when `chunked`) and wherever the time map changes speed by more than
+    `_SPEED_JUMP` (a beat-by-beat warp of a drifting bar), so that each span is stretched
+    at a steady speed and starts exactly where the map says."""
+    sr = sample_rate_hz
+    cuts: set[int] = set()
+    if chunked:
+        bars = max(1, math.floor(_CHUNK_SEC / out_bar_sec + 1e-9))
+        step = bars * out_bar_sec
+        m = math.floor((piece.out_start / sr - piece.anchor_out_sec) / step) + 1
+        while (cut := round((piece.anchor_out_sec + m * step) * sr)) < piece.out_end:
+            cuts.add(cut)
+            m += 1
+    slopes = np.diff(time_map.src_sec) / np.diff(time_map.out_sec)
+    jumps = np.abs(np.diff(slopes)) > _SPEED_JUMP * np.abs(slopes[1:])
+    for knot_sec in time_map.out_sec[1:-1][jumps]:
+        cut = round(knot_sec * sr)
+        if piece.out_start < cut < piece.out_end:
+            cuts.add(cut)
+    edges = [piece.out_start]
+    min_span = int(_MIN_SPAN_SEC * sr)
+    for cut in sorted(cuts):
+        if cut - edges[-1] >= min_span and piece.out_end - cut >= min_span:
+            edges.append(cut)
+    edges.append(piece.out_end)
+    return list(itertools.pairwise(edges))
 
 
 def render_dry(p: Placement, material: SongMaterial, ctx: SongContext, *, pitch: int,
@@ -66,7 +79,7 @@ def render_dry(p: Placement, material: SongMaterial, ctx: SongContext, *, pitch:
         time_map = build_time_map(ctx.analysis, anchor_bar=piece.anchor_bar,
                                   anchor_out_sec=piece.anchor_out_sec, ratio=ctx.ratio,
                                   target_beat_sec=beat_sec, mode=settings.time_map)
-        spans = _chunks(piece, out_bar_sec=out_bar_sec, sample_rate_hz=sr,
+        spans = _chunks(piece, time_map=time_map, out_bar_sec=out_bar_sec, sample_rate_hz=sr,
                         chunked=settings.stretch_high_quality)
         for j, (a, b) in enumerate(spans):
             lead = p.preroll if first else min(splice, a - origin)

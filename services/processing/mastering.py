@@ -17,13 +17,18 @@ from dataclasses import dataclass, field
 import numpy as np
 import pedalboard
 from scipy.ndimage import maximum_filter1d
-from scipy.signal import oaconvolve, resample_poly
+from scipy.signal import firwin, oaconvolve, resample_poly
 
-from shared.loudness import SILENCE_LUFS, integrated_lufs
+from services.processing.meter import integrated_lufs
+from shared.loudness import SILENCE_LUFS
 
 OVERSAMPLE = 4
 HOLD_MS = 15.0
-_MARGIN_DB = 0.05  # aim this far under the ceiling so measurement noise cannot cross it
+_BLOCK = 4096  # samples per block of the partial oversampling
+_REACH = 12  # input samples each side the 4x filter sees (resample_poly's is 10)
+# Aim this far under the ceiling: other true-peak meters (other interpolation filters)
+# read up to ~0.1 dB higher than ours, and none of them may see the ceiling crossed.
+_MARGIN_DB = 0.2
 _MAX_PUSH_DB = 6.0  # most extra gain into the limiter to reach the loudness target
 _LUFS_TOLERANCE = 0.3  # a render this close under the target is not pushed further
 _SILENT_PEAK = 1e-6
@@ -38,12 +43,53 @@ class MasterResult:
     warnings: list[str] = field(default_factory=list)
 
 
-def oversampled_peak(audio: np.ndarray) -> np.ndarray:
+def _branch_bound() -> float:
+    """Largest sum of |taps| over the polyphase branches of resample_poly's 4x filter: no
+    interpolated point can exceed the local sample peak by more than this factor."""
+    half = 10 * OVERSAMPLE
+    taps = firwin(2 * half + 1, 1.0 / OVERSAMPLE, window=("kaiser", 5.0)) * OVERSAMPLE
+    return max(float(np.abs(taps[p::OVERSAMPLE]).sum()) for p in range(OVERSAMPLE))
+
+
+_BOUND = _branch_bound()
+
+
+def oversampled_peak(audio: np.ndarray, *, only: np.ndarray | None = None) -> np.ndarray:
     """Per-sample true-peak envelope (n,): the largest |x| of the 4x oversampled signal
-    among the channels and the four oversampled points of each sample."""
-    up = resample_poly(audio.astype(np.float32), OVERSAMPLE, 1, axis=-1)
-    n = audio.shape[1]
-    return np.abs(up).max(axis=0)[: n * OVERSAMPLE].reshape(n, OVERSAMPLE).max(axis=1)
+    among the channels and the four oversampled points of each sample.
+
+    With `only` (n,) bool, the oversampling is done in the blocks of `_BLOCK` samples
+    that hold a True (each with `_REACH` samples of context, so the values there are
+    exactly those of the whole-signal computation); elsewhere the sample peak is returned.
+    """
+    x = np.asarray(audio, dtype=np.float32)
+    n = x.shape[1]
+    if only is None:
+        up = resample_poly(x, OVERSAMPLE, 1, axis=-1)
+        return np.abs(up).max(axis=0)[: n * OVERSAMPLE].reshape(n, OVERSAMPLE).max(axis=1)
+    peak = np.abs(x).max(axis=0)
+    n_blocks = -(-n // _BLOCK)
+    flags = np.pad(only, (0, n_blocks * _BLOCK - n)).reshape(n_blocks, _BLOCK).any(axis=1)
+    hot = np.nonzero(flags)[0]
+    if hot.size == 0:
+        return peak
+    padded = np.pad(x, ((0, 0), (_REACH, n_blocks * _BLOCK - n + _REACH)))
+    idx = hot[:, None] * _BLOCK + np.arange(_BLOCK + 2 * _REACH)[None, :]
+    segments = padded[:, idx].reshape(-1, _BLOCK + 2 * _REACH)
+    up = resample_poly(segments, OVERSAMPLE, 1, axis=-1)
+    up = np.abs(up[:, OVERSAMPLE * _REACH:OVERSAMPLE * (_REACH + _BLOCK)])
+    env = up.reshape(x.shape[0], hot.size, _BLOCK, OVERSAMPLE).max(axis=(0, 3)).reshape(-1)
+    cover = (hot[:, None] * _BLOCK + np.arange(_BLOCK)[None, :]).reshape(-1)
+    inside = cover < n
+    peak[cover[inside]] = env[inside]
+    return peak
+
+
+def _may_exceed(audio: np.ndarray, level: float) -> np.ndarray:
+    """(n,) True where the true peak could reach `level` (linear): the sample peak within
+    the filter's reach, times the branch bound."""
+    local = maximum_filter1d(np.abs(audio).max(axis=0), size=2 * _REACH + 1, mode="constant")
+    return local * _BOUND >= level
 
 
 def limiter_gain_db(peak: np.ndarray, *, sample_rate_hz: int, ceiling_dbtp: float,
@@ -70,14 +116,19 @@ def limit_true_peak(audio: np.ndarray, *, sample_rate_hz: int, ceiling_dbtp: flo
     out = audio.astype(np.float64)
     worst = 0.0
     accept_db = ceiling_dbtp - _MARGIN_DB / 2
+    # Where the true peak cannot reach the limiter's threshold it needs no exact value;
+    # after a pass only the samples whose gain changed (and their filter reach) change.
+    threshold = 10 ** ((ceiling_dbtp - _MARGIN_DB) / 20)
+    peak = oversampled_peak(out, only=_may_exceed(out, threshold))
     for _ in range(max_passes):
-        peak = oversampled_peak(out)
         tp = 20 * np.log10(max(float(peak.max()), 1e-12))
         if tp <= accept_db:
             break
         gain_db = limiter_gain_db(peak, sample_rate_hz=sample_rate_hz, ceiling_dbtp=ceiling_dbtp)
         worst = max(worst, float(-gain_db.min()))
         out = out * (10 ** (gain_db / 20))[None, :]
+        changed = maximum_filter1d((gain_db < 0).astype(np.uint8), size=2 * _REACH + 1) > 0
+        peak = np.where(changed, oversampled_peak(out, only=changed), peak)
     else:  # still over after every pass: trim the residual flat
         tp = 20 * np.log10(max(float(oversampled_peak(out).max()), 1e-12))
         if tp > accept_db:

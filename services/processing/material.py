@@ -10,6 +10,7 @@ the warp needs a knot at every bar, also before the first and after the last det
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -20,6 +21,8 @@ from shared.errors import Unprocessable
 SEPARATED_STEMS = ("vocals", "drums", "bass", "other")
 LAYER_STEMS = (*SEPARATED_STEMS, "instrumental", "full")
 INSTRUMENTAL_STEMS = ("drums", "bass", "other")
+# A beat further than this from the even split of its bar makes the bar warp beat by beat.
+BEAT_KNOT_TOLERANCE_SEC = 0.012
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,11 @@ class SongAnalysis:
     @property
     def bar_sec(self) -> float:
         return self.beats_per_bar * 60.0 / self.bpm
+
+    @cached_property
+    def beat_knots(self) -> tuple[np.ndarray, np.ndarray]:
+        """(source seconds, position in bars) of every usable beat; see `beat_knots`."""
+        return beat_knots(self)
 
 
 def _floats(value: Any, name: str, song_id: str) -> np.ndarray:
@@ -138,6 +146,43 @@ def parse_analysis(data: dict[str, Any], *, song_id: str, duration_sec: float | 
         vocal_intervals=tuple(intervals), sections=sections, duration_sec=duration,
         beats_per_bar=beats_per_bar,
     )
+
+
+def beat_knots(analysis: SongAnalysis) -> tuple[np.ndarray, np.ndarray]:
+    """(source seconds, position in bars) of the knots of the beat-by-beat warp.
+
+    Downbeat j sits at bar position j. The beats strictly inside bar j (more than a quarter
+    beat from either downbeat) become knots at j + k / beats_per_bar when the tempo drifts
+    inside that bar: when some beat is more than `BEAT_KNOT_TOLERANCE_SEC` away from where
+    an even split of the bar puts it. A steady bar keeps its downbeats only, so a beat
+    tracker's frame-sized jitter is not written into the output. Bars with a missed or
+    doubled beat (not beats_per_bar - 1 inner beats, or a gap outside 0.5–1.5 of the mean
+    beat) also keep their downbeats only.
+    """
+    downbeats, beats = analysis.downbeats_sec, analysis.beats_sec
+    bpb = analysis.beats_per_bar
+    src: list[np.ndarray] = []
+    pos: list[np.ndarray] = []
+    lo = np.searchsorted(beats, downbeats, side="left")
+    for j in range(downbeats.size):
+        src.append(downbeats[j:j + 1])
+        pos.append(np.array([float(j)]))
+        if j + 1 >= downbeats.size or bpb < 2:
+            continue
+        d0, d1 = float(downbeats[j]), float(downbeats[j + 1])
+        quarter = 0.25 * (d1 - d0) / bpb
+        inner = beats[lo[j]:lo[j + 1] + 1]
+        inner = inner[(inner > d0 + quarter) & (inner < d1 - quarter)]
+        if inner.size != bpb - 1:
+            continue
+        gaps = np.diff(np.concatenate([[d0], inner, [d1]]))
+        mean = (d1 - d0) / bpb
+        even = d0 + mean * np.arange(1, bpb)
+        drifts = float(np.max(np.abs(inner - even))) > BEAT_KNOT_TOLERANCE_SEC
+        if drifts and np.all((gaps > 0.5 * mean) & (gaps < 1.5 * mean)):
+            src.append(inner)
+            pos.append(j + np.arange(1, bpb) / bpb)
+    return np.concatenate(src), np.concatenate(pos)
 
 
 def _stereo(samples: np.ndarray) -> np.ndarray:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -74,15 +75,17 @@ class _Layer:
 
 def pitch_shifts(plan: Masterplan, materials: Mapping[str, SongMaterial],
                  warnings: list[str]) -> dict[str, int]:
-    """Semitones per song: the plan's `global.pitch_shift_semitones` when given, else the
-    smallest shift from the song's key to targetKey (0 when a key is unknown)."""
+    """Semitones per song: the plan's `global.pitch_shift_semitones` when given (taken to
+    its smallest equivalent, −6…+6: a shift of +9 becomes −3), else the smallest shift
+    from the song's key to targetKey (0 when a key is unknown)."""
     extra = (plan.global_.model_extra or {}).get("pitch_shift_semitones")
     overrides = extra if isinstance(extra, dict) else {}
     shifts = {}
     for song_id, material in materials.items():
         if song_id in overrides:
             try:
-                shifts[song_id] = int(np.clip(round(float(overrides[song_id])), -12, 12))
+                given = round(float(overrides[song_id]))
+                shifts[song_id] = (given + 6) % 12 - 6
                 continue
             except (TypeError, ValueError):
                 warnings.append(f"pitch_shift_semitones of {song_id!r} is not a number")
@@ -142,14 +145,26 @@ def _settle_bass(section: SectionPlan, layers: list[_Layer], sr: int,
     return owner
 
 
-def _drum_envelope(layers: list[_Layer], sr: int) -> tuple[Placement, np.ndarray] | None:
-    """Kick envelope over the section from its drum layer (drums, else a full mix)."""
+def _kick_envelopes(layers: list[_Layer], sr: int) -> dict[str, np.ndarray]:
+    """Kick envelope over the section per song that has a drum layer in it (its drums,
+    else its instrumental or full mix)."""
+    envelopes: dict[str, np.ndarray] = {}
     for stems in (("drums",), ("instrumental", "full")):
         for layer in layers:
             p = layer.placement
-            if p.stem in stems:
-                return p, kick_envelope(layer.dry[:, p.preroll:], sample_rate_hz=sr)
-    return None
+            if p.stem in stems and p.song_id not in envelopes:
+                envelopes[p.song_id] = kick_envelope(layer.dry[:, p.preroll:],
+                                                     sample_rate_hz=sr)
+    return envelopes
+
+
+def _sidechain_key(song_id: str, envelopes: dict[str, np.ndarray]) -> np.ndarray | None:
+    """The kick a layer of `song_id` ducks under: the other song's (the first in plan
+    order), else its own song's, else None (then it pumps on the beat grid)."""
+    others = [song for song in envelopes if song != song_id]
+    if others:
+        return envelopes[others[0]]
+    return envelopes.get(song_id)
 
 
 def _finish_layer(layer: _Layer, *, arrangement: Arrangement, kick: np.ndarray | None,
@@ -227,48 +242,63 @@ def render_plan(plan: Masterplan, materials: Mapping[str, SongMaterial], *,
     bus = np.zeros((2, last - first + int(arrangement.bar_sec * sr) * 2), dtype=np.float32)
     effect_warnings: list[str] = []
 
-    def dry_layers(section: SectionPlan) -> list[_Layer]:
-        layers = []
-        for p in section.placements:
-            where = f"section {section.index + 1}, {p.song_id!r} {p.stem}"
-            effects, notes = parse_effects(p.effects, where=where)
-            effect_warnings.extend(notes)
-            pitch = 0 if p.stem == "drums" else shifts[p.song_id]
-            dry = render_dry(p, materials[p.song_id], contexts[p.song_id], pitch=pitch,
-                              settings=settings, beat_sec=beat_sec)
-            low_cut = any(e.name == "eq_swap_low" or (e.name == "highpass" and (e.value or 0)
-                                                      >= 100) for e in effects)
-            layers.append(_Layer(p, dry, effects, p.stem in BASS_STEMS and not low_cut))
-        return layers
+    # Every stem of a song gets the same warp and the same pitch shift (drums included),
+    # so stems summed in the output cannot flam or phase against each other.
+    def dry_audio(p: Placement) -> np.ndarray:
+        return render_dry(p, materials[p.song_id], contexts[p.song_id],
+                          pitch=shifts[p.song_id], settings=settings, beat_sec=beat_sec)
 
-    # Dry layers are rendered one section ahead: the bass hand-over at the end of a
-    # section depends on who owns the low end of the next one.
+    # Dry layers are warped in a thread pool (Rubber Band releases the GIL), up to two
+    # sections ahead; everything that depends on order runs here, section by section.
+    # The bass hand-over at the end of a section depends on who owns the low end of the
+    # next one, so that section is settled one ahead.
+    pool = ThreadPoolExecutor(max_workers=max(1, settings.render_threads))
+    pending: dict[int, list[Future[np.ndarray]]] = {}
     dry: dict[int, list[_Layer]] = {}
     owners: dict[int, str | None] = {}
     chosen_index = {s.index for s in chosen}
 
+    def submit(index: int) -> None:
+        if index in chosen_index and index not in pending and index not in dry:
+            pending[index] = [pool.submit(dry_audio, p)
+                              for p in arrangement.sections[index].placements]
+
     def layers_of(index: int) -> list[_Layer]:
         if index not in dry:
+            submit(index)
             section = arrangement.sections[index]
-            dry[index] = dry_layers(section)
-            owners[index] = _settle_bass(section, dry[index], sr, warnings)
+            layers = []
+            for p, future in zip(section.placements, pending.pop(index), strict=True):
+                where = f"section {section.index + 1}, {p.song_id!r} {p.stem}"
+                effects, notes = parse_effects(p.effects, where=where)
+                effect_warnings.extend(notes)
+                low_cut = any(e.name == "eq_swap_low" or (e.name == "highpass" and
+                                                          (e.value or 0) >= 100)
+                              for e in effects)
+                layers.append(_Layer(p, future.result(), effects,
+                                     p.stem in BASS_STEMS and not low_cut))
+            dry[index] = layers
+            owners[index] = _settle_bass(section, layers, sr, warnings)
         return dry[index]
 
     swap_len = int(settings.crossfade_beats * beat_sec * sr)
-    for section in chosen:
+
+    def mix_section(section: SectionPlan) -> None:
+        for ahead in (0, 1, 2):  # in order: the pool starts on what is needed first
+            submit(section.index + ahead)
         layers = layers_of(section.index)
         if section.index + 1 in chosen_index:
             layers_of(section.index + 1)
         owner, nxt = owners[section.index], owners.get(section.index + 1)
         handover = owner is not None and nxt is not None and nxt != owner
-        drum = _drum_envelope(layers, sr)
+        kicks = _kick_envelopes(layers, sr)
         for layer in layers:
             p = layer.placement
             swap = 0
             if handover and layer.carries_bass and p.song_id == owner:
                 swap = min(swap_len, (p.end - p.start) // 2)
             audio = _finish_layer(layer, arrangement=arrangement,
-                                  kick=None if drum is None else drum[1], swap_out=swap)
+                                  kick=_sidechain_key(p.song_id, kicks), swap_out=swap)
             pos = p.start - p.preroll - first
             a, b = max(pos, 0), min(pos + audio.shape[1], bus.shape[1])
             bus[:, a:b] += audio[:, a - pos:b - pos]
@@ -281,6 +311,12 @@ def render_plan(plan: Masterplan, materials: Mapping[str, SongMaterial], *,
                           settings=settings, arrangement=arrangement)
             warnings.append(f"section {section.index + 1} would be silent; filled with the "
                             f"instrumental of {fill_song!r}")
+
+    try:
+        for section in chosen:
+            mix_section(section)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
     warnings.extend(dict.fromkeys(effect_warnings))
     out = bus[:, w0 - first:w1 - first].copy()
     fade_in = min(out.shape[1], int(settings.declick_ms * sr / 1000))

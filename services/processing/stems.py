@@ -106,9 +106,12 @@ async def gather_inputs(songs: list[SongRef], needs: Mapping[str, set[str]]) -> 
             raise _upstream("separation", song.id, exc) from exc
 
     ids = list(by_id)
-    analyses = await asyncio.gather(*(analysis(by_id[i]) for i in ids))
-    stems = await asyncio.gather(*(separation(by_id[i]) for i in ids))
-    return dict(zip(ids, analyses, strict=True)), dict(zip(ids, stems, strict=True))
+    # Analyses and separations of every song are independent: all run at once.
+    results = await asyncio.gather(*(analysis(by_id[i]) for i in ids),
+                                   *(separation(by_id[i]) for i in ids))
+    analyses, stems = results[:len(ids)], results[len(ids):]
+    return (dict(zip(ids, analyses, strict=True)),  # type: ignore[arg-type]
+            dict(zip(ids, stems, strict=True)))  # type: ignore[arg-type]
 
 
 def _decode(storage: Storage, key: str, *, what: str, reject_silent: bool) -> tuple[Any, int]:

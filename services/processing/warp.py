@@ -1,18 +1,22 @@
 """Bring a song onto the mashup's tempo grid and key.
 
-Time: a `TimeMap` pairs source times with output times at knots — every source downbeat
-(mode "bar", the default), every beat ("beat") or a single constant slope ("constant") —
-and is linear between knots. Source downbeat j lands on output time
-`anchor_out + (j - anchor) * beats_per_bar * beat_ratio * target_beat_sec`, so the song
-stays locked bar by bar even where it drifts. Rubber Band (`pedalboard.time_stretch`)
-renders it with a per-sample stretch factor equal to the map's local slope.
+Time: a `TimeMap` pairs source times with output times at knots and is linear between
+them. Mode "beat" (the default) has a knot at every detected beat: source downbeat j lands
+on output time `anchor_out + (j - anchor) * beats_per_bar * beat_ratio * target_beat_sec`
+and beat k of bar j `k * beat_ratio * target_beat_sec` after it, so a song whose tempo
+drifts, even within a bar, stays locked beat by beat. A bar whose detected beats do not
+number `beats_per_bar` (a missed or doubled beat) keeps only its downbeat knots, so one
+bad beat can never shift the bars after it. Mode "bar" has knots at downbeats only,
+"constant" one slope for the whole song. Rubber Band (`pedalboard.time_stretch`) renders
+the map with a per-sample stretch factor equal to its local slope.
 
 Tempo folding: a song is played at 1x, 2x or 0.5x beats per output beat (3:2 only when the
 simple ratios would need far more stretching), the ratio needing the least stretch.
 
 Pitch: the smallest shift (−6…+6 semitones) from the song's key to the target key; a
-relative major/minor counts as the same key. Drums are never pitch-shifted (they carry no
-key and shifting only dulls them).
+relative major/minor counts as the same key. Every stem of a song, drums included, is
+warped with the same map and the same shift, so stems summed in the output cannot flam or
+phase against each other (bleed of one stem in another stays coherent).
 """
 
 from __future__ import annotations
@@ -100,10 +104,8 @@ def build_time_map(analysis: SongAnalysis, *, anchor_bar: int, anchor_out_sec: f
     bpb = analysis.beats_per_bar
     out_bar_sec = bpb * ratio * target_beat_sec
     if mode == "beat":
-        beats = analysis.beats_sec
-        anchor_beat = int(np.argmin(np.abs(beats - downbeats[anchor_bar])))
-        out = anchor_out_sec + (np.arange(beats.size) - anchor_beat) * ratio * target_beat_sec
-        return TimeMap(src_sec=beats.copy(), out_sec=out)
+        src, bar_pos = analysis.beat_knots
+        return TimeMap(src_sec=src, out_sec=anchor_out_sec + (bar_pos - anchor_bar) * out_bar_sec)
     if mode == "constant":
         src0 = float(downbeats[anchor_bar])
         return TimeMap(src_sec=np.array([src0, src0 + analysis.bar_sec]),
@@ -128,7 +130,10 @@ def stretch_span(material: SongMaterial, stem: str, *, time_map: TimeMap, out_st
     a = math.floor((src0 - margin_sec) * sr)
     b = math.ceil((src1 + margin_sec) * sr)
     segment = material.stem_audio(stem, a, b)
-    factors = time_map.slope_at_src((a + np.arange(b - a)) / sr).astype(np.float64)
+    # The margins stretch at the span's edge speeds: a speed change just outside the span
+    # would reach the stretcher late (it follows ratio changes with some lag).
+    src_times = np.clip((a + np.arange(b - a)) / sr, src0, max(src0, src1 - 0.5 / sr))
+    factors = time_map.slope_at_src(src_times).astype(np.float64)
     offset_in = src0 * sr - a  # fractional input index of the first wanted sample
     constant = float(factors.max() - factors.min()) <= _UNITY_TOLERANCE * float(factors.max())
     if constant and abs(factors[0] - 1.0) < _UNITY_TOLERANCE and pitch_semitones == 0:
