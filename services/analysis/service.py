@@ -3,7 +3,6 @@ flight, and the heavy work in a bounded worker pool."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 
@@ -16,6 +15,7 @@ from services.analysis.settings import AnalysisSettings
 from shared.audio_io import decode_audio
 from shared.contracts.analysis import AnalysisResult
 from shared.errors import Unprocessable
+from shared.single_flight import SingleFlight
 from shared.storage import Storage
 from shared.workers import BoundedWorkers
 
@@ -48,7 +48,7 @@ class AnalysisService:
     def __init__(self, settings: AnalysisSettings, storage: Storage) -> None:
         self.workers = BoundedWorkers(max_workers=settings.workers, max_queue=settings.queue)
         self.storage = storage
-        self._in_flight: dict[str, asyncio.Future[AnalysisResult]] = {}
+        self._in_flight: SingleFlight[AnalysisResult] = SingleFlight()
 
     async def analyse(self, file_bytes: bytes, *, song_id: str) -> tuple[AnalysisResult, bool]:
         """(result for `song_id`, whether it came from the cache or a twin in flight)."""
@@ -57,23 +57,16 @@ class AnalysisService:
         if cached is not None:
             CACHE_HITS.inc()
             return cached, True
-        twin = self._in_flight.get(key)
-        if twin is not None:
-            # The same file is being analysed for another request: share that result.
-            result = await asyncio.shield(twin)
-            CACHE_HITS.inc()
-            return result.model_copy(update={"songId": song_id}), True
-        future: asyncio.Future[AnalysisResult] = asyncio.get_running_loop().create_future()
-        self._in_flight[key] = future
-        try:
+
+        async def analyse_and_store() -> AnalysisResult:
             result = await self.workers.run(decode_and_analyse, file_bytes, song_id)
             ANALYSES.inc()
             await run_in_threadpool(store_cached, self.storage, key, result)
-            future.set_result(result)
-            return result, False
-        except BaseException as exc:
-            future.set_exception(exc)
-            future.exception()  # mark retrieved: no twin may be waiting
-            raise
-        finally:
-            del self._in_flight[key]
+            return result
+
+        # The same file being analysed for another request at once shares that result.
+        result, shared = await self._in_flight.run(key, analyse_and_store)
+        if shared:
+            CACHE_HITS.inc()
+            return result.model_copy(update={"songId": song_id}), True
+        return result, False

@@ -11,7 +11,6 @@ The caller's Anthropic key is not part of the request hash and is never stored.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
 import logging
@@ -22,6 +21,7 @@ from prometheus_client import Counter
 from starlette.concurrency import run_in_threadpool
 
 from shared.errors import BadRequest, Conflict, ObjectNotFound
+from shared.single_flight import SingleFlight
 from shared.storage import Storage
 
 log = logging.getLogger(__name__)
@@ -66,7 +66,8 @@ class PlanLedger:
     def __init__(self, storage: Storage | Callable[[], Storage]) -> None:
         # A factory is asked on every use, so a change of configuration takes effect.
         self._storage = storage if callable(storage) else (lambda: storage)
-        self._in_flight: dict[str, tuple[str, asyncio.Future[dict[str, Any]]]] = {}
+        self._in_flight: SingleFlight[dict[str, Any]] = SingleFlight()
+        self._in_flight_sha256: dict[str, str] = {}
 
     def _load(self, key: str) -> dict[str, Any] | None:
         try:
@@ -90,22 +91,20 @@ class PlanLedger:
             _same_request(record.get("request_sha256"), digest)
             REPLAYED.inc()
             return dict(record["response"])
-        twin = self._in_flight.get(key)
-        if twin is not None:
-            _same_request(twin[0], digest)
-            answer = await asyncio.shield(twin[1])
+        if key in self._in_flight:
+            _same_request(self._in_flight_sha256.get(key), digest)
+        else:
+            self._in_flight_sha256[key] = digest
+
+        async def plan_and_save() -> dict[str, Any]:
+            try:
+                answer = await make_plan()
+                await run_in_threadpool(self._save, key, digest, answer)
+                return answer
+            finally:
+                self._in_flight_sha256.pop(key, None)
+
+        answer, shared = await self._in_flight.run(key, plan_and_save)
+        if shared:
             REPLAYED.inc()
-            return dict(answer)
-        future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
-        self._in_flight[key] = (digest, future)
-        try:
-            answer = await make_plan()
-            await run_in_threadpool(self._save, key, digest, answer)
-            future.set_result(answer)
-            return answer
-        except BaseException as exc:
-            future.set_exception(exc)
-            future.exception()  # mark retrieved: no twin may be waiting
-            raise
-        finally:
-            del self._in_flight[key]
+        return dict(answer)

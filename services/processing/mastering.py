@@ -19,8 +19,7 @@ import pedalboard
 from scipy.ndimage import maximum_filter1d
 from scipy.signal import firwin, oaconvolve, resample_poly
 
-from services.processing.meter import integrated_lufs
-from shared.loudness import SILENCE_LUFS
+from shared.loudness import SILENCE_LUFS, integrated_lufs
 
 OVERSAMPLE = 4
 HOLD_MS = 15.0

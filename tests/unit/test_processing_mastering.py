@@ -29,7 +29,7 @@ def test_master_reaches_target_and_stays_under_the_ceiling() -> None:
     assert float(np.max(np.abs(result.audio))) < 0.9
     measured = integrated_lufs(result.audio, sample_rate_hz=SR)
     assert abs(measured - -14.0) <= 0.5
-    assert result.lufs == pytest.approx(measured, abs=0.01)  # the fast meter agrees to 0.01 LU
+    assert result.lufs == pytest.approx(measured, abs=0.01)
     assert result.limiter_reduction_db > 0  # the hits needed limiting at -14 LUFS
     assert result.warnings == []
 
@@ -78,16 +78,3 @@ def test_silence_is_returned_as_silence() -> None:
                     ceiling_dbtp=-1.0)
     assert not np.any(result.audio)
     assert result.warnings
-
-
-def test_fast_meter_agrees_with_the_shared_one() -> None:
-    from services.processing.meter import integrated_lufs as fast_lufs
-    from shared.loudness import integrated_lufs as reference_lufs
-
-    rng = np.random.default_rng(3)
-    t = np.arange(6 * 44100) / 44100
-    music = np.stack([np.sin(2 * np.pi * 110 * t) * (t % 0.5 < 0.25),
-                      0.3 * rng.standard_normal(t.size)]).astype(np.float32)
-    for audio in (music, music * 0.01, music[:, :10000], np.zeros((2, 30000), np.float32)):
-        assert fast_lufs(audio, sample_rate_hz=44100) == pytest.approx(
-            reference_lufs(audio, sample_rate_hz=44100), abs=0.01)
