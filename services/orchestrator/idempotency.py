@@ -77,7 +77,10 @@ class PlanLedger:
         except ValueError:
             log.warning("ignoring an unreadable stored plan for an idempotency key")
             return None
-        return record if isinstance(record, dict) else None
+        if not isinstance(record, dict) or not isinstance(record.get("response"), dict):
+            log.warning("ignoring a malformed stored plan for an idempotency key")
+            return None
+        return record
 
     def _save(self, key: str, digest: str, response: dict[str, Any]) -> None:
         record = {"request_sha256": digest, "response": response}

@@ -120,3 +120,15 @@ async def test_a_failed_plan_is_not_remembered(tmp_path: Path) -> None:
 def test_request_hash_ignores_key_order() -> None:
     assert request_hash({"a": 1, "b": [1, 2]}) == request_hash({"b": [1, 2], "a": 1})
     assert request_hash({"a": 1}) != request_hash({"a": 2})
+
+
+async def test_an_unreadable_record_is_planned_again(tmp_path: Path) -> None:
+    storage = LocalStorage(tmp_path)
+    ledger = PlanLedger(storage)
+
+    async def working() -> dict[str, Any]:
+        return {"planner": "rules"}
+
+    for junk in (b"not json", b"[1, 2]", b'{"request_sha256": "x"}'):
+        storage.put_bytes(storage_key("k"), junk)
+        assert await ledger.plan_once("k", {"a": 1}, working) == {"planner": "rules"}
