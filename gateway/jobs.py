@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -76,6 +77,28 @@ class Job:
     @property
     def songs(self) -> list[dict[str, Any]]:
         return list(self.request.get("songs", []))
+
+    @classmethod
+    def from_row(cls, row: Any, *, request_column: str, outputs_column: str) -> Job:
+        """A job from a store's row (sqlite3.Row or asyncpg.Record: both index by name);
+        the stores differ only in what they call the two JSON columns."""
+        return cls(
+            job_id=row["job_id"],
+            status=JobStatus(row["status"]),
+            progress=row["progress"],
+            current_step=row["current_step"],
+            request=json.loads(row[request_column]),
+            outputs=json.loads(row[outputs_column]),
+            error_message=row["error_message"],
+            idempotency_key=row["idempotency_key"],
+            created_at=row["created_at"],
+            deadline_at=row["deadline_at"],
+            attempts=row["attempts"],
+            user_id=row["user_id"],
+            lease_owner=row["lease_owner"],
+            lease_expires_at=row["lease_expires_at"],
+            updated_at=row["updated_at"],
+        )
 
     def next_step(self) -> Step | None:
         """The first step whose output is not saved yet."""

@@ -23,23 +23,7 @@ _EVENT = ("INSERT INTO job_events (job_id, at, status, progress, step, message) 
 
 
 def _record_to_job(row: asyncpg.Record) -> Job:
-    return Job(
-        job_id=row["job_id"],
-        status=JobStatus(row["status"]),
-        progress=row["progress"],
-        current_step=row["current_step"],
-        request=json.loads(row["request"]),
-        outputs=json.loads(row["outputs"]),
-        error_message=row["error_message"],
-        idempotency_key=row["idempotency_key"],
-        created_at=row["created_at"],
-        deadline_at=row["deadline_at"],
-        attempts=row["attempts"],
-        user_id=row["user_id"],
-        lease_owner=row["lease_owner"],
-        lease_expires_at=row["lease_expires_at"],
-        updated_at=row["updated_at"],
-    )
+    return Job.from_row(row, request_column="request", outputs_column="outputs")
 
 
 async def migrate(conn: asyncpg.Connection, schema: str) -> list[int]:

@@ -26,23 +26,7 @@ _OWNER_GUARD = " AND (? IS NULL OR lease_owner = ?)"
 
 
 def _row_to_job(row: sqlite3.Row) -> Job:
-    return Job(
-        job_id=row["job_id"],
-        status=JobStatus(row["status"]),
-        progress=row["progress"],
-        current_step=row["current_step"],
-        request=json.loads(row["request_json"]),
-        outputs=json.loads(row["outputs_json"]),
-        error_message=row["error_message"],
-        idempotency_key=row["idempotency_key"],
-        created_at=row["created_at"],
-        deadline_at=row["deadline_at"],
-        attempts=row["attempts"],
-        user_id=row["user_id"],
-        lease_owner=row["lease_owner"],
-        lease_expires_at=row["lease_expires_at"],
-        updated_at=row["updated_at"],
-    )
+    return Job.from_row(row, request_column="request_json", outputs_column="outputs_json")
 
 
 def migrate(conn: sqlite3.Connection) -> list[int]:
