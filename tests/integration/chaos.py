@@ -83,3 +83,21 @@ def saved_and_claimed(schema: str) -> dict[str, dict]:
             entry["owners"].add(message.removeprefix("claimed by "))
         entry[message] = entry.get(message, 0) + 1
     return result
+
+
+def terminal_states(gateway_url: str, job_ids: list[str], *, timeout_sec: float,
+                    poll_sec: float) -> dict[str, dict]:
+    """Poll get-mashup-status until every job has left `processing` (or time runs out);
+    returns each finished job's last state. Asserts that none is still processing."""
+    states: dict[str, dict] = {}
+    deadline = time.monotonic() + timeout_sec
+    with httpx.Client(base_url=gateway_url, timeout=30) as client:
+        while time.monotonic() < deadline and len(states) < len(job_ids):
+            for job_id in job_ids:
+                if job_id not in states:
+                    state = client.get("/get-mashup-status", params={"jobId": job_id}).json()
+                    if state["status"] != "processing":
+                        states[job_id] = state
+            time.sleep(poll_sec)
+    assert len(states) == len(job_ids), f"jobs still processing: {set(job_ids) - set(states)}"
+    return states

@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.integration.chaos import SERVICES, Proc, saved_and_claimed
+from tests.integration.chaos import SERVICES, Proc, saved_and_claimed, terminal_states
 from tests.pg import postgres_url
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -62,18 +62,7 @@ def test_jobs_survive_killed_gateways_and_services(tmp_path: Path, schema: str) 
             time.sleep(rng.uniform(0.2, 1.0))
             victim.start()
             victim.wait_healthy()
-        states: dict[str, dict] = {}
-        deadline = time.monotonic() + 180
-        while time.monotonic() < deadline and len(states) < JOBS:
-            for job_id in ids:
-                if job_id in states:
-                    continue
-                state = httpx.get(f"{gateways[0].url}/get-mashup-status",
-                                  params={"jobId": job_id}, timeout=30).json()
-                if state["status"] != "processing":
-                    states[job_id] = state
-            time.sleep(0.5)
-        assert len(states) == JOBS, f"jobs still processing: {set(ids) - set(states)}"
+        states = terminal_states(gateways[0].url, ids, timeout_sec=180, poll_sec=0.5)
         failed = {j: s.get("error_message") for j, s in states.items()
                   if s["status"] != "complete"}
         assert not failed

@@ -20,7 +20,7 @@ import pytest
 from shared.audio_io import decode_audio, encode_audio
 from shared.loudness import true_peak_dbtp
 from shared.synth import SongSpec, synthesize_song
-from tests.integration.chaos import SERVICES, Proc, saved_and_claimed
+from tests.integration.chaos import SERVICES, Proc, saved_and_claimed, terminal_states
 from tests.pg import postgres_url
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -87,20 +87,11 @@ def test_real_mesh_survives_killed_gateway_and_service(tmp_path: Path, schema: s
             time.sleep(rng.uniform(0.2, 1.0))
             victim.start()
             victim.wait_healthy(timeout_sec=180)
-        states: dict[str, dict] = {}
-        deadline = time.monotonic() + 540
+        states = terminal_states(gateways[1].url, ids, timeout_sec=540, poll_sec=1.0)
+        failed = {j: s.get("error_message") for j, s in states.items()
+                  if s["status"] != "complete"}
+        assert not failed, failed
         with httpx.Client(base_url=gateways[1].url, timeout=30) as client:
-            while time.monotonic() < deadline and len(states) < JOBS:
-                for job_id in ids:
-                    if job_id not in states:
-                        state = client.get("/get-mashup-status", params={"jobId": job_id}).json()
-                        if state["status"] != "processing":
-                            states[job_id] = state
-                time.sleep(1.0)
-            assert len(states) == JOBS, f"jobs still processing: {set(ids) - set(states)}"
-            failed = {j: s.get("error_message") for j, s in states.items()
-                      if s["status"] != "complete"}
-            assert not failed, failed
             # Every result is a real mastered file of the planned length, whole phrases
             # near the 20 s asked for (one check per distinct output).
             outputs = {s["result_url"]: s["result"]["duration_sec"] for s in states.values()}
