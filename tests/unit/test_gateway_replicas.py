@@ -8,7 +8,7 @@ import asyncio
 import json
 import time
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import httpx
 import pytest
@@ -19,6 +19,16 @@ from gateway.settings import GatewaySettings
 from gateway.store import InMemoryJobStore, JobStore, open_store
 from tests.pg import fresh_schema
 from tests.unit.test_gateway_runner import clients, new_job, ok_handlers
+
+
+def hanging(entered: asyncio.Event) -> Callable[[httpx.Request], Awaitable[httpx.Response]]:
+    """A service handler that signals `entered`, then never answers within a test."""
+    async def hang(request: httpx.Request) -> httpx.Response:
+        entered.set()
+        await asyncio.sleep(30)
+        return httpx.Response(200, json={})
+
+    return hang
 
 
 def replica_settings(*, slots: int = 4, lease_sec: float = 0.6) -> GatewaySettings:
@@ -98,12 +108,7 @@ async def test_a_replica_that_lost_its_lease_stops_writing() -> None:
     entered = asyncio.Event()
     handlers = ok_handlers([])
 
-    async def hang(request: httpx.Request) -> httpx.Response:
-        entered.set()
-        await asyncio.sleep(30)
-        return httpx.Response(200, json={})
-
-    handlers["orchestrator"] = hang  # type: ignore[assignment]
+    handlers["orchestrator"] = hanging(entered)  # type: ignore[assignment]  (async handler)
     job, _ = await store.create(new_job())
     runner = JobRunner(store, replica_settings(lease_sec=0.3), clients(handlers), owner="slow")
     runner.submit(job)
@@ -159,12 +164,7 @@ async def test_cancel_stops_the_chain_and_the_job_stays_failed() -> None:
     calls: list[str] = []
     handlers = ok_handlers(calls)
 
-    async def hang(request: httpx.Request) -> httpx.Response:
-        entered.set()
-        await asyncio.sleep(30)
-        return httpx.Response(200, json={})
-
-    handlers["separation"] = hang  # type: ignore[assignment]
+    handlers["separation"] = hanging(entered)  # type: ignore[assignment]  (async handler)
     job, _ = await store.create(new_job())
     runner = JobRunner(store, replica_settings(), clients(handlers))
     runner.submit(job)
