@@ -36,6 +36,7 @@ from typing import Any
 import numpy as np
 
 from services.analysis.bench_metrics import Estimate, Truth, score
+from shared.real_audio import real_audio_dir
 
 STYLE_TEMPI_BPM: dict[str, tuple[float, float, str]] = {
     # name: (lowest, highest tempo, shared.synth style)
@@ -103,18 +104,6 @@ def _synth_job(spec: Any) -> tuple[str, float, np.ndarray, int, Truth]:
     truth = Truth(t.tempo_bpm, t.key, t.beats_sec, t.downbeats_sec, boundaries, drops,
                   list(t.vocal_intervals))
     return spec.name, spec.duration_sec, song.mix, song.sample_rate_hz, truth
-
-
-def find_real_audio(explicit: str | None) -> Path | None:
-    if explicit:
-        path = Path(explicit)
-        return path if (path / "manifest.json").exists() else None
-    here = Path(__file__).resolve()
-    for parent in here.parents[2:6]:
-        candidate = parent / "shared" / "real-audio"
-        if (candidate / "manifest.json").exists():
-            return candidate
-    return None
 
 
 def real_items(root: Path) -> list[dict[str, Any]]:
@@ -292,7 +281,7 @@ def main(argv: list[str] | None = None) -> int:
     specs = corpus_specs(args.songs, seed=args.seed, length_sec=tuple(args.length),
                          sample_rate_hz=args.sample_rate)
     jobs: list[tuple[str, Any]] = [("synth", s) for s in specs]
-    real_root = None if args.no_real else find_real_audio(args.real_audio)
+    real_root = None if args.no_real else real_audio_dir(args.real_audio)
     if real_root is not None:
         jobs += [("real", item) for item in real_items(real_root)]
     started = time.perf_counter()

@@ -35,6 +35,7 @@ import numpy as np
 from services.separation.dsp import STEMS, separate_dsp
 from services.separation.metrics import sdr_db
 from services.separation.stft import istft, stft
+from shared.real_audio import real_audio_dir
 from shared.synth import STYLES, SongSpec, synthesize_song
 
 KEYS = (("A", "minor"), ("E", "major"), ("F#", "minor"), ("C", "major"), ("G", "minor"),
@@ -147,22 +148,10 @@ def bench_synthetic(n_songs: int, duration_sec: float) -> dict[str, Any]:
     return {"sdr_db": table, "songs": per_song, "dsp_speed": speed}
 
 
-def real_audio_root() -> Path | None:
-    """shared/real-audio beside the checkout (or REAL_AUDIO_DIR), when present."""
-    if os.environ.get("REAL_AUDIO_DIR"):
-        root = Path(os.environ["REAL_AUDIO_DIR"])
-        return root if root.is_dir() else None
-    for parent in Path(__file__).resolve().parents:
-        candidate = parent / "shared" / "real-audio"
-        if candidate.is_dir():
-            return candidate
-    return None
-
-
 def bench_real() -> dict[str, Any]:
     import soundfile as sf
 
-    root = real_audio_root()
+    root = real_audio_dir()
     folders = sorted(p.parent for p in root.glob("*/stems_excerpt*/mixture.flac")) if root else []
     if not folders:
         print("\nReal audio: shared/real-audio with exact stems not found; skipped.")
