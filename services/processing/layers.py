@@ -16,13 +16,22 @@ from __future__ import annotations
 
 import itertools
 import math
+from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 
 from services.processing.arrange import Piece, Placement, SongContext
 from services.processing.material import SongMaterial
 from services.processing.settings import RenderSettings
-from services.processing.warp import TimeMap, build_time_map, stretch_span
+from services.processing.warp import (
+    SpanRead,
+    TimeMap,
+    build_time_map,
+    cut_span,
+    plan_span,
+    stretch_source,
+)
 
 _CHUNK_SEC = 4.0
 _SPEED_JUMP = 0.02  # relative change of the map's speed at a knot that starts a new span
@@ -66,15 +75,24 @@ def _chunks(piece: Piece, *, time_map: TimeMap, out_bar_sec: float, sample_rate_
     return list(itertools.pairwise(edges))
 
 
-def render_dry(p: Placement, material: SongMaterial, ctx: SongContext, *, pitch: int,
-               settings: RenderSettings, beat_sec: float) -> np.ndarray:
-    """Warped audio of a placement at its volume: float32 (2, preroll + end - start)."""
+@dataclass(frozen=True)
+class SpanJob:
+    """One stretcher call of a placement and where its output goes in the dry buffer."""
+
+    read: SpanRead
+    pos: int  # buffer index of the span's first sample (its lead included)
+    lead: int  # samples before the span's start that crossfade with what is before
+    splice: Literal["linear", "power"] | None  # None: the first span, written as is
+
+
+def plan_spans(p: Placement, ctx: SongContext, *, settings: RenderSettings,
+               beat_sec: float) -> list[SpanJob]:
+    """The stretcher calls that render placement `p`, in order (pure; no audio)."""
     sr = settings.sample_rate_hz
     origin = p.start - p.preroll
-    out = np.zeros((2, p.end - origin), dtype=np.float32)
     splice = max(1, int(settings.loop_splice_ms * sr / 1000))
     out_bar_sec = ctx.analysis.beats_per_bar * beat_sec  # output bars, not source bars
-    first = True
+    jobs: list[SpanJob] = []
     for k, piece in enumerate(p.pieces):
         time_map = build_time_map(ctx.analysis, anchor_bar=piece.anchor_bar,
                                   anchor_out_sec=piece.anchor_out_sec, ratio=ctx.ratio,
@@ -82,17 +100,43 @@ def render_dry(p: Placement, material: SongMaterial, ctx: SongContext, *, pitch:
         spans = _chunks(piece, time_map=time_map, out_bar_sec=out_bar_sec, sample_rate_hz=sr,
                         chunked=settings.stretch_high_quality)
         for j, (a, b) in enumerate(spans):
+            first = not jobs
             lead = p.preroll if first else min(splice, a - origin)
-            audio = stretch_span(material, p.stem, time_map=time_map, out_start=a - lead,
-                                 n_out=b - a + lead, pitch_semitones=pitch,
-                                 high_quality=settings.stretch_high_quality)
-            pos = a - lead - origin
-            if first:
-                out[:, pos:pos + audio.shape[1]] = audio
-                first = False
-                continue
-            kind = "power" if j == 0 and k > 0 else "linear"
-            audio[:, :lead] *= fade_curve(lead, kind, rising=True)
-            out[:, pos:pos + lead] *= fade_curve(lead, kind, rising=False)
-            out[:, pos:pos + audio.shape[1]] += audio
+            read = plan_span(time_map, out_start=a - lead, n_out=b - a + lead,
+                             sample_rate_hz=sr, high_quality=settings.stretch_high_quality)
+            kind: Literal["linear", "power"] | None = (
+                None if first else "power" if j == 0 and k > 0 else "linear")
+            jobs.append(SpanJob(read, a - lead - origin, lead, kind))
+    return jobs
+
+
+def splice_spans(p: Placement, jobs: list[SpanJob], audios: list[np.ndarray]) -> np.ndarray:
+    """The dry buffer of `p` from its spans' audio (one (2, n_out) per job), at its volume:
+    float32 (2, preroll + end - start). Within a piece the splices are 10 ms linear
+    crossfades (both sides are the same source audio); a loop restart is equal-power."""
+    out = np.zeros((2, p.end - p.start + p.preroll), dtype=np.float32)
+    for job, audio in zip(jobs, audios, strict=True):
+        pos, lead = job.pos, job.lead
+        if job.splice is None:
+            out[:, pos:pos + audio.shape[1]] = audio
+            continue
+        audio = audio.copy()
+        audio[:, :lead] *= fade_curve(lead, job.splice, rising=True)
+        out[:, pos:pos + lead] *= fade_curve(lead, job.splice, rising=False)
+        out[:, pos:pos + audio.shape[1]] += audio
     return out * np.float32(10 ** (p.volume_db / 20))
+
+
+def render_dry(p: Placement, material: SongMaterial, ctx: SongContext, *, pitch: int,
+               settings: RenderSettings, beat_sec: float) -> np.ndarray:
+    """Warped audio of a placement at its volume: float32 (2, preroll + end - start),
+    its spans stretched one after the other (`dry_pool` runs them in parallel)."""
+    sr = settings.sample_rate_hz
+    jobs = plan_spans(p, ctx, settings=settings, beat_sec=beat_sec)
+    audios = []
+    for job in jobs:
+        segment = material.stem_audio(p.stem, job.read.src_start, job.read.src_stop)
+        source = stretch_source(segment, job.read, pitch_semitones=pitch, sample_rate_hz=sr,
+                                high_quality=settings.stretch_high_quality)
+        audios.append(cut_span(source, job.read.source_offset(pitch), n_out=job.read.n_out))
+    return splice_spans(p, jobs, audios)

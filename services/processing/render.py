@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -27,6 +26,7 @@ from services.processing.arrange import (
     plan_arrangement,
     plan_pieces,
 )
+from services.processing.dry_pool import DryPool
 from services.processing.effects import (
     EQ_SWAP_HZ,
     TAIL_EFFECTS,
@@ -243,39 +243,38 @@ def render_plan(plan: Masterplan, materials: Mapping[str, SongMaterial], *,
     effect_warnings: list[str] = []
 
     # Every stem of a song gets the same warp and the same pitch shift (drums included),
-    # so stems summed in the output cannot flam or phase against each other.
-    def dry_audio(p: Placement) -> np.ndarray:
-        return render_dry(p, materials[p.song_id], contexts[p.song_id],
-                          pitch=shifts[p.song_id], settings=settings, beat_sec=beat_sec)
-
-    # Dry layers are warped in a thread pool (Rubber Band releases the GIL), up to two
-    # sections ahead; everything that depends on order runs here, section by section.
-    # The bass hand-over at the end of a section depends on who owns the low end of the
-    # next one, so that section is settled one ahead.
-    pool = ThreadPoolExecutor(max_workers=max(1, settings.render_threads))
-    pending: dict[int, list[Future[np.ndarray]]] = {}
+    # so stems summed in the output cannot flam or phase against each other. Dry layers
+    # are warped span by span in a thread pool (`dry_pool`), up to two sections ahead;
+    # everything that depends on order runs here, section by section. The bass hand-over
+    # at the end of a section depends on who owns the low end of the next one, so that
+    # section is settled one ahead.
+    pool = DryPool((p for s in chosen for p in s.placements), materials=materials,
+                   contexts=contexts, shifts=shifts, settings=settings, beat_sec=beat_sec,
+                   threads=settings.render_threads)
+    submitted: set[int] = set()
     dry: dict[int, list[_Layer]] = {}
     owners: dict[int, str | None] = {}
     chosen_index = {s.index for s in chosen}
 
     def submit(index: int) -> None:
-        if index in chosen_index and index not in pending and index not in dry:
-            pending[index] = [pool.submit(dry_audio, p)
-                              for p in arrangement.sections[index].placements]
+        if index in chosen_index and index not in submitted:
+            submitted.add(index)
+            for p in arrangement.sections[index].placements:
+                pool.submit(p)
 
     def layers_of(index: int) -> list[_Layer]:
         if index not in dry:
             submit(index)
             section = arrangement.sections[index]
             layers = []
-            for p, future in zip(section.placements, pending.pop(index), strict=True):
+            for p in section.placements:
                 where = f"section {section.index + 1}, {p.song_id!r} {p.stem}"
                 effects, notes = parse_effects(p.effects, where=where)
                 effect_warnings.extend(notes)
                 low_cut = any(e.name == "eq_swap_low" or (e.name == "highpass" and
                                                           (e.value or 0) >= 100)
                               for e in effects)
-                layers.append(_Layer(p, future.result(), effects,
+                layers.append(_Layer(p, pool.result(p), effects,
                                      p.stem in BASS_STEMS and not low_cut))
             dry[index] = layers
             owners[index] = _settle_bass(section, layers, sr, warnings)
@@ -312,11 +311,9 @@ def render_plan(plan: Masterplan, materials: Mapping[str, SongMaterial], *,
             warnings.append(f"section {section.index + 1} would be silent; filled with the "
                             f"instrumental of {fill_song!r}")
 
-    try:
+    with pool:
         for section in chosen:
             mix_section(section)
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
     warnings.extend(dict.fromkeys(effect_warnings))
     out = bus[:, w0 - first:w1 - first].copy()
     fade_in = min(out.shape[1], int(settings.declick_ms * sr / 1000))

@@ -21,14 +21,15 @@ phase against each other (bleed of one stem in another stays coherent).
 
 from __future__ import annotations
 
+import hashlib
 import math
 from dataclasses import dataclass
 
 import numpy as np
-import pedalboard
 
 from services.processing.material import SongAnalysis, SongMaterial
 from services.processing.settings import TimeMapMode
+from services.processing.stretch import time_stretch
 from shared.camelot import parse_key
 
 # (output beats per source beat, preference penalty in log-stretch units)
@@ -37,6 +38,12 @@ _UNITY_TOLERANCE = 1e-6
 # Input after a span that the high-quality engine still reads: its output over the span
 # is the same bytes with 0.12 s as with more (with 0.05 s it is not), so no more is fed.
 _HQ_TAIL_SEC = 0.12
+# Constant speeds are rounded to 12 decimals, so the same phrase placed again on the same
+# map a whole number of bars later is the very same stretch (which `dry_pool` runs once)
+# when it also reads the same source samples. (Snapping the reads to a coarser sample
+# grid to make that more likely was tried: the stretchers' timing then wanders by a few
+# ms with the snap, so reads start where the map says, to the sample.)
+_FACTOR_DECIMALS = 12
 
 
 def beat_ratio(*, song_bpm: float, target_bpm: float) -> float:
@@ -117,6 +124,79 @@ def build_time_map(analysis: SongAnalysis, *, anchor_bar: int, anchor_out_sec: f
     return TimeMap(src_sec=downbeats.copy(), out_sec=out)
 
 
+@dataclass(frozen=True)
+class SpanRead:
+    """How one output span is made: source samples [src_start, src_stop) through the
+    stretcher at `factors`, then `n_out` samples from index `out_offset` of its output.
+    When `unity` (speed 1) and unshifted it is a plain copy from `copy_offset` of the
+    segment, with no stretcher colouring."""
+
+    src_start: int
+    src_stop: int
+    factors: float | np.ndarray  # source samples per output sample: constant or per input
+    out_offset: int
+    n_out: int
+    copy_offset: int  # index in the segment of the first wanted sample (unity copy)
+    unity: bool
+
+    def stretch_key(self) -> tuple[object, ...]:
+        """Equal keys (same stem and pitch assumed) give the same stretcher output."""
+        factors = self.factors
+        shape = (factors if isinstance(factors, float) else
+                 hashlib.blake2b(factors.tobytes(), digest_size=16).hexdigest())
+        return self.src_start, self.src_stop, shape, self.unity
+
+    def source_offset(self, pitch_semitones: float) -> int:
+        """Index of the span's first sample in what `stretch_source` returns."""
+        return self.copy_offset if self.unity and pitch_semitones == 0 else self.out_offset
+
+
+def plan_span(time_map: TimeMap, *, out_start: int, n_out: int, sample_rate_hz: int,
+              high_quality: bool = True, margin_sec: float = 0.25,
+              tail_sec: float | None = None) -> SpanRead:
+    """Which source samples, at which speeds, render output samples [out_start,
+    out_start + n_out) through `time_map` (pure; see `stretch_span`)."""
+    sr = sample_rate_hz
+    src0, src1 = time_map.to_src(np.array([out_start / sr, (out_start + n_out) / sr]))
+    a = math.floor((src0 - margin_sec) * sr)
+    if tail_sec is None:
+        tail_sec = _HQ_TAIL_SEC if high_quality else margin_sec
+    b = math.ceil((src1 + tail_sec) * sr)
+    # The margins stretch at the span's edge speeds: a speed change just outside the span
+    # would reach the stretcher late (it follows ratio changes with some lag).
+    src_times = np.clip((a + np.arange(b - a)) / sr, src0, max(src0, src1 - 0.5 / sr))
+    factors = time_map.slope_at_src(src_times).astype(np.float64)
+    offset_in = src0 * sr - a  # fractional input index of the first wanted sample
+    constant = float(factors.max() - factors.min()) <= _UNITY_TOLERANCE * float(factors.max())
+    if constant:
+        factors = np.full_like(factors, round(float(factors[0]), _FACTOR_DECIMALS))
+    # The output index of input sample i is the integral of 1/factor up to i.
+    whole = math.floor(offset_in)
+    out_pos = float(np.sum(1.0 / factors[:whole])) + (offset_in - whole) / factors[whole]
+    return SpanRead(a, b, float(factors[0]) if constant else factors, round(out_pos), n_out,
+                    copy_offset=round(offset_in),
+                    unity=constant and abs(factors[0] - 1.0) < _UNITY_TOLERANCE)
+
+
+def stretch_source(segment: np.ndarray, read: SpanRead, *, pitch_semitones: float,
+                   sample_rate_hz: int, high_quality: bool) -> np.ndarray:
+    """What the span is cut from (at `read.source_offset(pitch_semitones)`): the
+    stretcher's output for `segment` (2, src_stop - src_start), or for a unity copy the
+    segment itself."""
+    if read.unity and pitch_semitones == 0:
+        return segment
+    return time_stretch(segment, sample_rate_hz=sample_rate_hz, factors=read.factors,
+                        pitch_semitones=pitch_semitones, high_quality=high_quality)
+
+
+def cut_span(source: np.ndarray, offset: int, *, n_out: int) -> np.ndarray:
+    """`n_out` samples of `source` from `offset` (zeros past its end): float32 (2, n_out)."""
+    out = source[:, offset:offset + n_out]
+    if out.shape[1] < n_out:
+        out = np.pad(out, ((0, 0), (0, n_out - out.shape[1])))
+    return np.ascontiguousarray(out, dtype=np.float32)
+
+
 def stretch_span(material: SongMaterial, stem: str, *, time_map: TimeMap, out_start: int,
                  n_out: int, pitch_semitones: float, high_quality: bool = True,
                  margin_sec: float = 0.25, tail_sec: float | None = None) -> np.ndarray:
@@ -127,38 +207,12 @@ def stretch_span(material: SongMaterial, stem: str, *, time_map: TimeMap, out_st
     the span starts, and `tail_sec` after it (default: `_HQ_TAIL_SEC` for the
     high-quality engine, else `margin_sec`); source time outside the song reads as silence.
     """
-    sr = material.sample_rate_hz
     if n_out <= 0:
         return np.zeros((2, 0), dtype=np.float32)
-    src0, src1 = time_map.to_src(np.array([out_start / sr, (out_start + n_out) / sr]))
-    a = math.floor((src0 - margin_sec) * sr)
-    if tail_sec is None:
-        tail_sec = _HQ_TAIL_SEC if high_quality else margin_sec
-    b = math.ceil((src1 + tail_sec) * sr)
-    segment = material.stem_audio(stem, a, b)
-    # The margins stretch at the span's edge speeds: a speed change just outside the span
-    # would reach the stretcher late (it follows ratio changes with some lag).
-    src_times = np.clip((a + np.arange(b - a)) / sr, src0, max(src0, src1 - 0.5 / sr))
-    factors = time_map.slope_at_src(src_times).astype(np.float64)
-    offset_in = src0 * sr - a  # fractional input index of the first wanted sample
-    constant = float(factors.max() - factors.min()) <= _UNITY_TOLERANCE * float(factors.max())
-    if constant and abs(factors[0] - 1.0) < _UNITY_TOLERANCE and pitch_semitones == 0:
-        start = round(offset_in)  # unity: a plain copy, no stretcher colouring
-        out = segment[:, start:start + n_out]
-    else:
-        stretch_arg: float | np.ndarray = float(factors[0]) if constant else factors
-        stretched = pedalboard.time_stretch(
-            segment, float(sr), stretch_factor=stretch_arg,
-            pitch_shift_in_semitones=float(pitch_semitones), high_quality=high_quality,
-            # Formant preservation only acts on a pitch shift; unshifted, the output is
-            # the same bytes without it, at ~12 % less CPU.
-            preserve_formants=pitch_semitones != 0,
-        )
-        # The output index of input sample i is the integral of 1/factor up to i.
-        whole = math.floor(offset_in)
-        out_pos = float(np.sum(1.0 / factors[:whole])) + (offset_in - whole) / factors[whole]
-        start = round(out_pos)
-        out = stretched[:, start:start + n_out]
-    if out.shape[1] < n_out:
-        out = np.pad(out, ((0, 0), (0, n_out - out.shape[1])))
-    return np.ascontiguousarray(out, dtype=np.float32)
+    sr = material.sample_rate_hz
+    read = plan_span(time_map, out_start=out_start, n_out=n_out, sample_rate_hz=sr,
+                     high_quality=high_quality, margin_sec=margin_sec, tail_sec=tail_sec)
+    segment = material.stem_audio(stem, read.src_start, read.src_stop)
+    source = stretch_source(segment, read, pitch_semitones=pitch_semitones,
+                            sample_rate_hz=sr, high_quality=high_quality)
+    return cut_span(source, read.source_offset(pitch_semitones), n_out=n_out)

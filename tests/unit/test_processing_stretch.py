@@ -1,0 +1,98 @@
+"""The stretcher front: silent segments skip Rubber Band, dual-mono ones use one channel,
+and neither changes what comes out."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pedalboard
+import pytest
+
+from services.processing import stretch
+from services.processing.stretch import is_mono, stretched_length, time_stretch
+
+SR = 44100
+
+
+def _noise(channels: int, seconds: float, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    return (0.1 * rng.standard_normal((channels, int(seconds * SR)))).astype(np.float32)
+
+
+class _Spy:
+    """Records the channel count of every Rubber Band call, then makes it."""
+
+    def __init__(self) -> None:
+        self.channels: list[int] = []
+        self._real = pedalboard.time_stretch
+
+    def __call__(self, audio: np.ndarray, *args: Any, **kwargs: Any) -> np.ndarray:
+        self.channels.append(audio.shape[0])
+        return self._real(audio, *args, **kwargs)
+
+
+@pytest.fixture
+def spy(monkeypatch: pytest.MonkeyPatch) -> _Spy:
+    recorder = _Spy()
+    monkeypatch.setattr(stretch.pedalboard, "time_stretch", recorder)
+    return recorder
+
+
+def _direct(segment: np.ndarray, factor: float, pitch: float) -> np.ndarray:
+    return pedalboard.time_stretch(segment, float(SR), stretch_factor=factor,
+                                   pitch_shift_in_semitones=pitch, high_quality=True,
+                                   preserve_formants=pitch != 0)
+
+
+def test_a_silent_segment_is_zeros_of_the_stretched_length_without_a_call(spy: _Spy) -> None:
+    segment = np.full((2, 3 * SR), 1e-6, dtype=np.float32)  # -120 dBFS
+    out = time_stretch(segment, sample_rate_hz=SR, factors=1.05, pitch_semitones=-2,
+                       high_quality=True)
+    assert spy.channels == []
+    assert out.shape == (2, round(3 * SR / 1.05)) and out.dtype == np.float32
+    assert not np.any(out)
+
+
+def test_stretched_length_matches_rubber_band() -> None:
+    segment = _noise(2, 1.0)
+    assert _direct(segment, 0.93, 0.0).shape[1] == stretched_length(SR, 0.93)
+
+
+@pytest.mark.parametrize("pitch", [0.0, -2.0])
+def test_a_dual_mono_segment_is_stretched_once_and_sounds_the_same(spy: _Spy,
+                                                                   pitch: float) -> None:
+    mono = _noise(1, 2.0)
+    segment = np.repeat(mono, 2, axis=0)
+    out = time_stretch(segment, sample_rate_hz=SR, factors=1.07, pitch_semitones=pitch,
+                       high_quality=True)
+    assert spy.channels == [1]
+    both = _direct(segment, 1.07, pitch)
+    assert out.shape == both.shape
+    assert np.array_equal(out[0], out[1])
+    assert np.max(np.abs(out - both)) < 1e-5
+
+
+def test_a_stereo_segment_keeps_both_channels_and_its_exact_output(spy: _Spy) -> None:
+    segment = _noise(2, 2.0)
+    out = time_stretch(segment, sample_rate_hz=SR, factors=0.95, pitch_semitones=0.0,
+                       high_quality=True)
+    assert spy.channels == [2]
+    assert np.array_equal(out, _direct(segment, 0.95, 0.0))
+
+
+def test_mono_means_a_side_signal_80_db_under_the_mid() -> None:
+    mid = _noise(1, 1.0)[0]
+    side = _noise(1, 1.0, seed=1)[0]
+    # side / mid amplitude 10^(-90/20), then 10^(-60/20): under and over the threshold
+    assert is_mono(np.stack([mid + 3.2e-5 * side, mid - 3.2e-5 * side]))
+    assert not is_mono(np.stack([mid + 1e-3 * side, mid - 1e-3 * side]))
+    assert is_mono(mid[None, :])
+
+
+def test_rubber_band_couples_the_channels_of_one_call() -> None:
+    # Why stems never share a call: the left output depends on the right input.
+    left = _noise(1, 2.0)
+    alone = _direct(np.repeat(left, 2, axis=0), 1.05, 0.0)[0]
+    beside_other = _direct(np.concatenate([left, _noise(1, 2.0, seed=3)]), 1.05, 0.0)[0]
+    assert np.max(np.abs(alone - beside_other)) > 1e-3
