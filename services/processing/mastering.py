@@ -65,9 +65,8 @@ def oversampled_peak(audio: np.ndarray, *, only: np.ndarray | None = None) -> np
     x = np.asarray(audio, dtype=np.float32)
     n = x.shape[1]
     if only is None:
-        up = resample_poly(x, OVERSAMPLE, 1, axis=-1)
-        return np.abs(up).max(axis=0)[: n * OVERSAMPLE].reshape(n, OVERSAMPLE).max(axis=1)
-    peak = np.abs(x).max(axis=0)
+        return _sample_envelope(resample_poly(x, OVERSAMPLE, 1, axis=-1), n)
+    peak = _channel_peak(x)
     n_blocks = -(-n // _BLOCK)
     flags = np.pad(only, (0, n_blocks * _BLOCK - n)).reshape(n_blocks, _BLOCK).any(axis=1)
     padded = np.pad(x, ((0, 0), (_REACH, n_blocks * _BLOCK - n + _REACH)))
@@ -78,33 +77,90 @@ def oversampled_peak(audio: np.ndarray, *, only: np.ndarray | None = None) -> np
         for b0 in range(int(r0), int(r1), _RUN_BLOCKS):
             a, b = b0 * _BLOCK, min(b0 + _RUN_BLOCKS, int(r1)) * _BLOCK
             up = resample_poly(padded[:, a:b + 2 * _REACH], OVERSAMPLE, 1, axis=-1)
-            up = np.abs(up[:, OVERSAMPLE * _REACH:OVERSAMPLE * (_REACH + b - a)])
-            env = up.reshape(x.shape[0], b - a, OVERSAMPLE).max(axis=(0, 2))
+            env = _sample_envelope(up[:, OVERSAMPLE * _REACH:], b - a)
             stop = min(b, n)
             peak[a:stop] = env[:stop - a]
     return peak
 
 
+def _channel_peak(audio: np.ndarray) -> np.ndarray:
+    """(n,) largest |x| over the channels of (channels, n): elementwise, not a strided
+    reduction over axis 0 (several times slower)."""
+    peak = np.abs(audio[0])
+    for channel in audio[1:]:
+        np.maximum(peak, np.abs(channel), out=peak)
+    return peak
+
+
+def _sample_envelope(up: np.ndarray, n: int) -> np.ndarray:
+    """(n,) largest |x| over the channels and the `OVERSAMPLE` points of each of the first
+    n samples of an oversampled signal `up` (channels, ≥ n * OVERSAMPLE). Pairwise
+    maxima of strided views: exact, and ~4x faster than a max over a reshaped axis."""
+    peak = _channel_peak(up[:, :n * OVERSAMPLE])
+    out = peak[0::OVERSAMPLE].copy()
+    for phase in range(1, OVERSAMPLE):
+        np.maximum(out, peak[phase::OVERSAMPLE], out=out)
+    return out
+
+
 def _may_exceed(audio: np.ndarray, level: float) -> np.ndarray:
-    """(n,) True where the true peak could reach `level` (linear): the sample peak within
-    the filter's reach, times the branch bound."""
-    local = maximum_filter1d(np.abs(audio).max(axis=0), size=2 * _REACH + 1, mode="constant")
-    return local * _BOUND >= level
+    """(n,) True over every `_BLOCK` of samples where the true peak could reach `level`
+    (linear): where the block's sample peak, with the filter's reach either side, times
+    the branch bound reaches it. Those are the blocks `oversampled_peak` computes
+    exactly; whole blocks, because it works in blocks (a per-sample running maximum
+    would cost more than the oversampling it saves)."""
+    n = audio.shape[1]
+    n_blocks = -(-n // _BLOCK)
+    peak = np.pad(_channel_peak(audio), (0, n_blocks * _BLOCK - n))
+    block = peak.reshape(n_blocks, _BLOCK).max(axis=1)
+    # The first and last `_REACH` samples of each neighbour are within reach.
+    edges = peak.reshape(n_blocks, _BLOCK)
+    head, tail = edges[:, :_REACH].max(axis=1), edges[:, -_REACH:].max(axis=1)
+    reach = block.copy()
+    reach[:-1] = np.maximum(reach[:-1], head[1:])
+    reach[1:] = np.maximum(reach[1:], tail[:-1])
+    return np.repeat(reach * _BOUND >= level, _BLOCK)[:n]
+
+
+def _runs(mask: np.ndarray, *, gap: int) -> list[tuple[int, int]]:
+    """[start, stop) of the runs of True in `mask` (n,), runs closer than `gap` merged."""
+    hot = np.flatnonzero(mask)
+    if hot.size == 0:
+        return []
+    breaks = np.flatnonzero(np.diff(hot) > gap)
+    starts = hot[np.concatenate(([0], breaks + 1))]
+    stops = hot[np.concatenate((breaks, [hot.size - 1]))] + 1
+    return list(zip(starts.tolist(), stops.tolist(), strict=True))
+
+
+def _dilate(mask: np.ndarray, reach: int) -> np.ndarray:
+    """`mask` (n,) widened by `reach` samples either side (a running maximum, done run by
+    run: the limiter's masks are short runs in a long song)."""
+    out = np.zeros_like(mask)
+    for a, b in _runs(mask, gap=2 * reach):
+        out[max(0, a - reach):b + reach] = True
+    return out
 
 
 def limiter_gain_db(peak: np.ndarray, *, sample_rate_hz: int, ceiling_dbtp: float,
                     hold_ms: float = HOLD_MS) -> np.ndarray:
     """Smoothed gain (n,) in dB (≤ 0) that brings a true-peak envelope `peak` (n,) under
-    the ceiling (less a small margin)."""
+    the ceiling (less a small margin); exactly 0 away from the peaks."""
     need_db = np.maximum(0.0, 20 * np.log10(np.maximum(peak, 1e-12)) - ceiling_dbtp
                          + _MARGIN_DB)
-    if not np.any(need_db > 0):
-        return np.zeros(peak.size)
+    gain_db = np.zeros(peak.size)
     half = max(1, int(hold_ms * sample_rate_hz / 1000))
-    held = maximum_filter1d(need_db, size=2 * half + 1, mode="nearest")
     window = np.hanning(2 * half + 3)[1:-1]
-    smooth = oaconvolve(held, window / window.sum(), mode="same")
-    return -np.maximum(smooth, need_db)
+    # A need reaches `half` samples through the hold and `half` more through the
+    # smoothing, so each run of needs is computed alone with that much room each side
+    # (the rest of a song needs no gain: typically 99 % of it).
+    reach = 2 * half + 2
+    for a, b in _runs(need_db > 0, gap=2 * reach):
+        a, b = max(0, a - reach), min(peak.size, b + reach)
+        held = maximum_filter1d(need_db[a:b], size=2 * half + 1, mode="nearest")
+        smooth = oaconvolve(held, window / window.sum(), mode="same")
+        gain_db[a:b] = -np.maximum(smooth, need_db[a:b])
+    return gain_db
 
 
 def limit_true_peak(audio: np.ndarray, *, sample_rate_hz: int, ceiling_dbtp: float,
@@ -126,8 +182,11 @@ def limit_true_peak(audio: np.ndarray, *, sample_rate_hz: int, ceiling_dbtp: flo
             break
         gain_db = limiter_gain_db(peak, sample_rate_hz=sample_rate_hz, ceiling_dbtp=ceiling_dbtp)
         worst = max(worst, float(-gain_db.min()))
-        out = out * (10 ** (gain_db / 20))[None, :]
-        changed = maximum_filter1d((gain_db < 0).astype(np.uint8), size=2 * _REACH + 1) > 0
+        changed = gain_db < 0
+        gain = np.ones(gain_db.size)
+        gain[changed] = 10 ** (gain_db[changed] / 20)
+        out = out * gain[None, :]
+        changed = _dilate(changed, _REACH)
         peak = np.where(changed, oversampled_peak(out, only=changed), peak)
     else:  # still over after every pass: trim the residual flat
         tp = 20 * np.log10(max(float(oversampled_peak(out).max()), 1e-12))

@@ -78,3 +78,42 @@ def test_silence_is_returned_as_silence() -> None:
                     ceiling_dbtp=-1.0)
     assert not np.any(result.audio)
     assert result.warnings
+
+
+def test_oversampled_envelope_of_the_hot_blocks_is_the_whole_signal_one() -> None:
+    from services.processing.mastering import _BLOCK, _may_exceed
+
+    audio = _music_like(3.0).astype(np.float64)
+    audio[:, : 2 * _BLOCK] *= 0.01  # quiet blocks: there the sample peak stands in
+    whole = oversampled_peak(audio)
+    hot = _may_exceed(audio, 0.5)
+    assert hot.any() and not hot.all()
+    assert np.all(hot.reshape(-1)[: (hot.size // _BLOCK) * _BLOCK]
+                  .reshape(-1, _BLOCK).all(axis=1) == hot[::_BLOCK][: hot.size // _BLOCK])
+    partial = oversampled_peak(audio, only=hot)
+    assert np.array_equal(partial[hot], whole[hot])
+    # Outside the hot blocks the true peak cannot reach the level the mask was made for.
+    assert float(whole[~hot].max()) < 0.5
+
+
+def test_limiter_gain_is_zero_away_from_peaks_and_smooth_near_them() -> None:
+    from scipy.ndimage import maximum_filter1d
+    from scipy.signal import oaconvolve
+
+    from services.processing.mastering import _MARGIN_DB, HOLD_MS, limiter_gain_db
+
+    peak = np.full(10 * SR, 0.5)
+    peak[[SR, SR + 100, 6 * SR]] = [1.2, 1.1, 1.3]  # two nearby overs and a lone one
+    gain = limiter_gain_db(peak, sample_rate_hz=SR, ceiling_dbtp=-1.0)
+    # The whole-signal computation (hold, then Hann smoothing) the runs must reproduce.
+    need = np.maximum(0.0, 20 * np.log10(peak) + 1.0 + _MARGIN_DB)
+    half = int(HOLD_MS * SR / 1000)
+    window = np.hanning(2 * half + 3)[1:-1]
+    held = maximum_filter1d(need, size=2 * half + 1, mode="nearest")
+    expected = -np.maximum(oaconvolve(held, window / window.sum(), mode="same"), need)
+    assert np.allclose(gain, expected, atol=1e-9)
+    # Each over reaches 2 * half samples either side (hold, then smoothing); beyond, the
+    # gain is exactly 0 (no FFT rounding dust that would mark the whole song as changed).
+    assert np.count_nonzero(gain) <= 2 * (4 * half + 8) + 100
+    assert not np.any(gain[2 * SR:5 * SR]) and not np.any(gain[7 * SR:])
+    assert np.all(gain[[SR, SR + 100, 6 * SR]] <= -need[[SR, SR + 100, 6 * SR]])
