@@ -12,6 +12,7 @@ remains.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -26,6 +27,7 @@ HOLD_MS = 15.0
 _BLOCK = 4096  # samples per block of the partial oversampling
 _REACH = 12  # input samples each side the 4x filter sees (resample_poly's is 10)
 _RUN_BLOCKS = 32  # blocks upsampled per call of resample_poly
+_THREADS = 2
 # Aim this far under the ceiling: other true-peak meters (other interpolation filters)
 # read up to ~0.1 dB higher than ours, and none of them may see the ceiling crossed.
 _MARGIN_DB = 0.2
@@ -69,18 +71,33 @@ def oversampled_peak(audio: np.ndarray, *, only: np.ndarray | None = None) -> np
     peak = _channel_peak(x)
     n_blocks = -(-n // _BLOCK)
     flags = np.pad(only, (0, n_blocks * _BLOCK - n)).reshape(n_blocks, _BLOCK).any(axis=1)
-    padded = np.pad(x, ((0, 0), (_REACH, n_blocks * _BLOCK - n + _REACH)))
     # Runs of hot blocks are upsampled straight from contiguous slices, at most
-    # `_RUN_BLOCKS` blocks at a time (cache-sized; no gathered copy of the whole signal).
+    # `_RUN_BLOCKS` blocks at a time (cache-sized; no gathered copy of the whole signal),
+    # in `_THREADS` threads (scipy's filter releases the GIL; mastering runs after the
+    # stretcher threads are done, so their cores are free).
     edges = np.diff(np.concatenate(([0], flags.astype(np.int8), [0])))
-    for r0, r1 in zip(np.nonzero(edges == 1)[0], np.nonzero(edges == -1)[0], strict=True):
-        for b0 in range(int(r0), int(r1), _RUN_BLOCKS):
-            a, b = b0 * _BLOCK, min(b0 + _RUN_BLOCKS, int(r1)) * _BLOCK
-            up = resample_poly(padded[:, a:b + 2 * _REACH], OVERSAMPLE, 1, axis=-1)
-            env = _sample_envelope(up[:, OVERSAMPLE * _REACH:], b - a)
+    spans = [(b0 * _BLOCK, min(b0 + _RUN_BLOCKS, int(r1)) * _BLOCK)
+             for r0, r1 in zip(np.nonzero(edges == 1)[0], np.nonzero(edges == -1)[0],
+                               strict=True)
+             for b0 in range(int(r0), int(r1), _RUN_BLOCKS)]
+    with ThreadPoolExecutor(max_workers=_THREADS) as pool:
+        envelopes = pool.map(lambda span: _oversample_span(x, *span), spans)
+        for (a, b), env in zip(spans, envelopes, strict=True):
             stop = min(b, n)
             peak[a:stop] = env[:stop - a]
     return peak
+
+
+def _oversample_span(x: np.ndarray, a: int, b: int) -> np.ndarray:
+    """Envelope (b - a,) of samples [a, b) of x (channels, n), with `_REACH` samples of
+    context either side (zeros outside the signal)."""
+    n = x.shape[1]
+    lo, hi = a - _REACH, b + _REACH
+    part = x[:, max(lo, 0):min(hi, n)]
+    if lo < 0 or hi > n:
+        part = np.pad(part, ((0, 0), (max(0, -lo), max(0, hi - n))))
+    up = resample_poly(part, OVERSAMPLE, 1, axis=-1)
+    return _sample_envelope(up[:, OVERSAMPLE * _REACH:], b - a)
 
 
 def _channel_peak(audio: np.ndarray) -> np.ndarray:

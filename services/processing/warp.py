@@ -99,6 +99,14 @@ class TimeMap:
         return self._extrapolate(np.atleast_1d(np.asarray(src_sec, float)), self.src_sec,
                                  self.out_sec)
 
+    def slopes_between(self, src0_sec: float, src1_sec: float) -> np.ndarray:
+        """The stretch factors of every segment of the map that source times
+        [src0_sec, src1_sec] touch, in order (the same as `slope_at_src` gives there)."""
+        slopes = np.diff(self.src_sec) / np.diff(self.out_sec)
+        i0, i1 = np.clip(np.searchsorted(self.src_sec, [src0_sec, src1_sec], side="right") - 1,
+                         0, slopes.size - 1)
+        return slopes[i0:i1 + 1]
+
     def slope_at_src(self, src_sec: np.ndarray) -> np.ndarray:
         """Source seconds per output second at each source time (the stretch factor)."""
         slopes = np.diff(self.src_sec) / np.diff(self.out_sec)
@@ -164,18 +172,22 @@ def plan_span(time_map: TimeMap, *, out_start: int, n_out: int, sample_rate_hz: 
     b = math.ceil((src1 + tail_sec) * sr)
     # The margins stretch at the span's edge speeds: a speed change just outside the span
     # would reach the stretcher late (it follows ratio changes with some lag).
+    offset_in = src0 * sr - a  # fractional input index of the first wanted sample
+    whole = math.floor(offset_in)
+    speeds = time_map.slopes_between(src0, max(src0, src1 - 0.5 / sr))
+    if float(speeds.max() - speeds.min()) <= _UNITY_TOLERANCE * float(speeds.max()):
+        # One speed over the whole read (the usual case): no per-sample array needed.
+        factor = round(float(speeds[0]), _FACTOR_DECIMALS)
+        # The output index of input sample i is i / factor.
+        return SpanRead(a, b, factor, round(whole / factor + (offset_in - whole) / factor),
+                        n_out, copy_offset=round(offset_in),
+                        unity=abs(factor - 1.0) < _UNITY_TOLERANCE)
     src_times = np.clip((a + np.arange(b - a)) / sr, src0, max(src0, src1 - 0.5 / sr))
     factors = time_map.slope_at_src(src_times).astype(np.float64)
-    offset_in = src0 * sr - a  # fractional input index of the first wanted sample
-    constant = float(factors.max() - factors.min()) <= _UNITY_TOLERANCE * float(factors.max())
-    if constant:
-        factors = np.full_like(factors, round(float(factors[0]), _FACTOR_DECIMALS))
     # The output index of input sample i is the integral of 1/factor up to i.
-    whole = math.floor(offset_in)
     out_pos = float(np.sum(1.0 / factors[:whole])) + (offset_in - whole) / factors[whole]
-    return SpanRead(a, b, float(factors[0]) if constant else factors, round(out_pos), n_out,
-                    copy_offset=round(offset_in),
-                    unity=constant and abs(factors[0] - 1.0) < _UNITY_TOLERANCE)
+    return SpanRead(a, b, factors, round(out_pos), n_out, copy_offset=round(offset_in),
+                    unity=False)
 
 
 def stretch_source(segment: np.ndarray, read: SpanRead, *, pitch_semitones: float,

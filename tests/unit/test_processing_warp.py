@@ -129,3 +129,24 @@ def test_bar_time_map_locks_a_drifting_song_that_a_constant_map_cannot() -> None
                        settings=fast.with_changes(time_map="constant")), 123.0)
     assert np.max(np.abs(locked - np.median(locked))) < 0.010
     assert np.max(np.abs(drifting - np.median(drifting))) > 0.040
+
+
+def test_plan_span_gives_one_speed_where_the_map_is_steady_and_per_sample_where_not() -> None:
+    from services.processing.warp import plan_span
+
+    # Source second 1..2 plays over 1.1 output seconds; the rest at speed 1.
+    time_map = TimeMap(src_sec=np.array([0.0, 1.0, 2.0, 3.0]),
+                       out_sec=np.array([0.0, 1.0, 2.1, 3.1]))
+    steady = plan_span(time_map, out_start=round(0.3 * SR), n_out=round(0.3 * SR),
+                       sample_rate_hz=SR, margin_sec=0.1, tail_sec=0.1)
+    assert steady.factors == 1.0 and steady.unity
+    assert steady.copy_offset == round(0.1 * SR)
+    slow = plan_span(time_map, out_start=round(1.2 * SR), n_out=round(0.5 * SR),
+                     sample_rate_hz=SR, margin_sec=0.1, tail_sec=0.1)
+    assert slow.factors == pytest.approx(1 / 1.1) and not slow.unity
+    assert slow.out_offset == pytest.approx(0.1 * SR * 1.1, abs=1)
+    across = plan_span(time_map, out_start=round(0.8 * SR), n_out=round(0.5 * SR),
+                       sample_rate_hz=SR, margin_sec=0.1, tail_sec=0.1)
+    assert isinstance(across.factors, np.ndarray)
+    assert across.factors.size == across.src_stop - across.src_start
+    assert set(np.round(across.factors, 6)) == {1.0, round(1 / 1.1, 6)}
