@@ -9,7 +9,7 @@
 | PROCESSING_QUEUE | 8 | renders waiting before callers get 429 |
 | PROCESSING_TIME_MAP | beat | warp knots: beat (lock every beat), bar (downbeats only), constant |
 | PROCESSING_STRETCH_QUALITY | high | Rubber Band engine: high (R3) or fast (R2, about 2x faster) |
-| PROCESSING_RENDER_THREADS | 2 | layers warped at once within one render |
+| PROCESSING_RENDER_THREADS | 2 | stretcher calls (spans of layers) run at once within one render |
 | PROCESSING_CROSSFADE_BEATS | 1.0 | crossfade where a layer continues across sections |
 | PROCESSING_BUS_COMPRESSION | 1 | gentle 2:1 glue compression before the limiter |
 | PROCESSING_PREVIEW_SEC | 30 | longest preview |
@@ -42,7 +42,7 @@ class RenderSettings:
     loop_splice_ms: float = 10.0
     bus_compression: bool = True
     preview_max_sec: float = 30.0
-    render_threads: int = 2  # layers warped at once; does not change the audio
+    render_threads: int = 2  # stretcher calls run at once; does not change the audio
     preview_high_quality: bool = False  # previews favour speed (an audition, ≤ 10 s)
 
     @classmethod
