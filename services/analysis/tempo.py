@@ -23,6 +23,8 @@ FULL_SALIENCE_RATIO = 2.5  # onsets this many times stronger on the beats: salie
 STEADY_MAX_RESIDUAL_SEC = 0.03  # RMS deviation of tracked beats from a constant grid
 STEADY_MIN_INLIERS = 0.65  # share of tracked beats within 70 ms of the grid (trackers
 # wander through drumless breakdowns, so a steady song may keep only two thirds)
+MAX_DRIFT = 0.008  # local tempo this far (0.8 %) from the song's: it drifts, no grid
+DRIFT_WINDOW_BEATS = 16  # local tempo measured over this many tracked beats
 DECISIVE_VOTE = 0.75  # share of tracked beats on one half-beat phase that settles it
 DOUBLE_TIME_RATIO = 1.5  # kick and snare each this much stronger on opposite half-beats
 
@@ -105,6 +107,29 @@ def fit_grid(beats_sec: np.ndarray, *, period_sec: float) -> tuple[float, float,
     residual = beats - (origin + np.round((beats - origin) / half) * half)
     rms = float(np.sqrt(np.mean(residual[inliers] ** 2))) if inliers.any() else np.inf
     return origin, 2.0 * half, rms, float(inliers.mean())
+
+
+def tempo_drift(beats_sec: np.ndarray, *, period_sec: float) -> float:
+    """How far (0.02 = 2 %) the local beat period typically strays from `period_sec`: the
+    upper quartile over windows of DRIFT_WINDOW_BEATS tracked beats (half overlapping)
+    of |local / period_sec - 1|, or 0 when there are too few beats.
+
+    The local period is the Theil-Sen slope of beat time against beat index, which a
+    skipped or doubled beat and the tracker's frame quantisation (11.6 ms) barely move;
+    the first DRIFT_WINDOW_BEATS / 2 beats, where the tracker is still locking on, are
+    left out, and the upper quartile ignores a breakdown where it wandered. A steady
+    song scores well under 0.5 %, a drifting recording or a band that speeds up more,
+    and a constant grid would lose it."""
+    beats = np.asarray(beats_sec, dtype=np.float64)[DRIFT_WINDOW_BEATS // 2:]
+    if len(beats) < DRIFT_WINDOW_BEATS or period_sec <= 0:
+        return 0.0
+    upper = np.triu_indices(DRIFT_WINDOW_BEATS, k=1)
+    deviations = []
+    for start in range(0, len(beats) - DRIFT_WINDOW_BEATS + 1, DRIFT_WINDOW_BEATS // 2):
+        window = beats[start:start + DRIFT_WINDOW_BEATS]
+        slopes = (window[upper[1]] - window[upper[0]]) / (upper[1] - upper[0])
+        deviations.append(abs(float(np.median(slopes)) / period_sec - 1.0))
+    return float(np.percentile(deviations, 75))
 
 
 def grid_beats(*, origin_sec: float, period_sec: float, duration_sec: float) -> np.ndarray:
@@ -229,7 +254,8 @@ def estimate_tempo(mono: np.ndarray, *, sample_rate_hz: int,
     low, high = np.percentile(intervals, [25, 75])
     tracked_period = float(np.mean(intervals[(intervals >= low) & (intervals <= high)]))
     origin, period, rms, inlier_share = fit_grid(ticks, period_sec=tracked_period)
-    if rms >= STEADY_MAX_RESIDUAL_SEC or inlier_share < STEADY_MIN_INLIERS:
+    if (rms >= STEADY_MAX_RESIDUAL_SEC or inlier_share < STEADY_MIN_INLIERS
+            or tempo_drift(ticks, period_sec=period) > MAX_DRIFT):
         tempo_bpm, factor = dj_tempo(60.0 / tracked_period)
         if (onsets is not None and factor == 1.0 and tempo_bpm * 2.0 <= DJ_MAX_BPM * 1.01
                 and is_double_time(_tick_strengths(onsets, ticks))):

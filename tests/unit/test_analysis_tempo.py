@@ -104,3 +104,33 @@ def test_beats_land_on_the_true_beats(name: str) -> None:
     # mir_eval's F-measure window is 70 ms; demand nearly every beat well inside it.
     assert np.mean(np.abs(offsets) < 0.07) >= 0.95
     assert len(beats) <= 1.05 * len(truth.beats_sec) + 1
+
+
+def test_tempo_drift_tells_a_drifting_grid_from_a_jittered_steady_one() -> None:
+    from services.analysis.tempo import MAX_DRIFT, tempo_drift
+
+    rng = np.random.default_rng(3)
+    period_sec = 0.5
+    # A tracker's ticks: quantised to 11.6 ms frames, one skipped beat, a locking-on start.
+    steady = np.round((0.2 + period_sec * np.arange(160)) / 0.0116) * 0.0116
+    steady = np.delete(steady, 70)
+    steady[:4] += rng.normal(0.0, 0.03, 4)
+    assert tempo_drift(steady, period_sec=period_sec) < MAX_DRIFT / 3
+    # The same beats on a tempo that swings ±2 % over 96 beats.
+    durations = period_sec / (1.0 + 0.02 * np.sin(2 * np.pi * np.arange(160) / 96.0))
+    drifting = np.round((0.2 + np.concatenate([[0.0], np.cumsum(durations)])) / 0.0116) * 0.0116
+    assert tempo_drift(drifting, period_sec=period_sec) > 2 * MAX_DRIFT
+    assert tempo_drift(steady[:10], period_sec=period_sec) == 0.0
+
+
+def test_a_drifting_song_keeps_the_tracked_beats_instead_of_a_grid() -> None:
+    from shared.audio_io import to_mono
+    from shared.synth import SongSpec, Variation, synthesize_song
+
+    synth = synthesize_song(SongSpec("drift", 110.0, "E", "minor", 40.0, seed=31,
+                                     style="rock", variation=Variation(tempo_drift=0.025)))
+    estimate = estimate_tempo(to_mono(synth.mix), sample_rate_hz=synth.sample_rate_hz)
+    assert not estimate.steady
+    truth = synth.truth.beats_sec[synth.truth.beats_sec > 5.0]
+    offsets = nearest_offsets_sec(estimate.beats_sec, truth)
+    assert np.mean(np.abs(offsets) < 0.07) > 0.9
