@@ -27,6 +27,12 @@ MAX_DRIFT = 0.008  # local tempo this far (0.8 %) from the song's: it drifts, no
 DRIFT_WINDOW_BEATS = 16  # local tempo measured over this many tracked beats
 DECISIVE_VOTE = 0.75  # share of tracked beats on one half-beat phase that settles it
 DOUBLE_TIME_RATIO = 1.5  # kick and snare each this much stronger on opposite half-beats
+# A beat level has subdivisions (eighths of hats, guitar, piano, syllables): below
+# BARE_SUBDIVISION the onsets between beats are hardly stronger than anywhere, while
+# at half the tempo the in-between beat is at least FULL_SUBDIVISION times as strong.
+BARE_SUBDIVISION = 1.4
+FULL_SUBDIVISION = 2.5
+SWING_FRACTIONS = (0.5, 0.583, 0.667)  # where an off-beat eighth sits, straight to shuffle
 
 
 @dataclass(frozen=True)
@@ -194,6 +200,42 @@ def is_double_time(strengths: np.ndarray) -> bool:
     )
 
 
+def subdivision_salience(onsets: OnsetEnvelopes, beats_sec: np.ndarray) -> float:
+    """How much stronger the broadband onsets are at the off-beat eighth between beats than
+    anywhere (1: no stronger); the off-beat is looked for straight and swung (the best of
+    SWING_FRACTIONS of the beat). 0 without a broadband envelope or with < 2 beats."""
+    envelope = onsets.broadband
+    if envelope is None or len(beats_sec) < 2:
+        return 0.0
+    beats = np.asarray(beats_sec, dtype=np.float64)
+    intervals = np.diff(beats)
+    return max(_relative_strength(envelope, onsets, beats[:-1] + fraction * intervals)
+               for fraction in SWING_FRACTIONS)
+
+
+def counted_double_time(onsets: OnsetEnvelopes | None, beats_sec: np.ndarray) -> bool:
+    """True when `beats_sec` are twice the tempo a listener feels: between them there is
+    no subdivision (BARE_SUBDIVISION), while every other one of them, taken as the beat,
+    has a strong one (the skipped beats carry the eighths: boom-bap's hats counted as
+    beats at 170 instead of 85). Genre-neutral: it asks only whether the beat level is
+    subdivided, which music almost always is."""
+    if onsets is None or onsets.broadband is None or len(beats_sec) < 8:
+        return False
+    if subdivision_salience(onsets, beats_sec) >= BARE_SUBDIVISION:
+        return False
+    beats = np.asarray(beats_sec, dtype=np.float64)
+    return max(subdivision_salience(onsets, beats[phase::2]) for phase in (0, 1)) >= (
+        FULL_SUBDIVISION)
+
+
+def _keep_strong_half(onsets: OnsetEnvelopes, beats_sec: np.ndarray) -> np.ndarray:
+    """Every other beat: the phase on which the kick and snare are stronger."""
+    candidates = [beats_sec[0::2], beats_sec[1::2]]
+    scores = [sum(_relative_strength(env, onsets, c) for env in (onsets.kick, onsets.snare))
+              for c in candidates]
+    return candidates[int(np.argmax(scores))]
+
+
 def onset_autocorrelation(onsets: OnsetEnvelopes) -> np.ndarray:
     """Autocorrelation (n_frames,) of the kick + snare onsets, 1 at lag 0."""
     envelope = (onsets.kick / (onsets.kick.mean() + 1e-9)
@@ -261,6 +303,9 @@ def estimate_tempo(mono: np.ndarray, *, sample_rate_hz: int,
                 and is_double_time(_tick_strengths(onsets, ticks))):
             tempo_bpm, factor = tempo_bpm * 2.0, 2.0
         beats = rescale_beats(ticks, factor=factor)
+        if (onsets is not None and tempo_bpm / 2.0 >= DJ_MIN_BPM * 0.99
+                and counted_double_time(onsets, beats)):
+            tempo_bpm, beats = tempo_bpm / 2.0, _keep_strong_half(onsets, beats)
         median = float(np.median(intervals))
         regularity = float(np.mean(np.abs(intervals - median) <= REGULAR_INTERVAL * median))
         confidence = pulse_confidence(regularity=regularity, beats_sec=beats, onsets=onsets)
@@ -289,5 +334,8 @@ def estimate_tempo(mono: np.ndarray, *, sample_rate_hz: int,
         ]
         origin = candidates[int(np.argmax(scores))]
     beats = grid_beats(origin_sec=origin, period_sec=dj_period, duration_sec=duration_sec)
+    if (onsets is not None and tempo_bpm / 2.0 >= DJ_MIN_BPM * 0.99
+            and counted_double_time(onsets, beats)):
+        tempo_bpm, beats = tempo_bpm / 2.0, _keep_strong_half(onsets, beats)
     confidence = pulse_confidence(regularity=inlier_share, beats_sec=beats, onsets=onsets)
     return TempoEstimate(round(float(tempo_bpm), 3), confidence, beats, steady=True)

@@ -134,3 +134,45 @@ def test_a_drifting_song_keeps_the_tracked_beats_instead_of_a_grid() -> None:
     truth = synth.truth.beats_sec[synth.truth.beats_sec > 5.0]
     offsets = nearest_offsets_sec(estimate.beats_sec, truth)
     assert np.mean(np.abs(offsets) < 0.07) > 0.9
+
+
+def _impulses(times_sec: np.ndarray, *, hop_sec: float, n_frames: int,
+              gains: np.ndarray | None = None) -> np.ndarray:
+    envelope = np.zeros(n_frames, dtype=np.float32)
+    idx = np.round(np.asarray(times_sec) / hop_sec).astype(int)
+    envelope[idx[idx < n_frames]] += 1.0 if gains is None else gains[idx < n_frames]
+    return envelope
+
+
+@pytest.mark.parametrize(("sixteenths", "expected"), [(False, True), (True, False)])
+def test_counted_double_time_needs_bare_beats_and_subdivided_half_beats(
+        sixteenths: bool, expected: bool) -> None:
+    from services.analysis.tempo import counted_double_time
+
+    hop_sec, n_frames = 512 / 22050, 2000
+    # A groove at 85.7 BPM (0.7 s beats) with eighth-note hats; counted at 171.4 the
+    # "beats" are those eighths and nothing sits between them, unless 16ths are played.
+    eighths = np.arange(0.2, 44.0, 0.35)
+    hits = np.concatenate([eighths, eighths + 0.175]) if sixteenths else eighths
+    broadband = _impulses(hits, hop_sec=hop_sec, n_frames=n_frames)
+    kick = _impulses(eighths[::2], hop_sec=hop_sec, n_frames=n_frames)
+    onsets = OnsetEnvelopes(kick=kick, snare=kick.copy(), hop_sec=hop_sec, broadband=broadband)
+    assert counted_double_time(onsets, eighths) is expected
+    # At the felt tempo the subdivision is there, so it is never halved again.
+    assert counted_double_time(onsets, eighths[::2]) is False
+
+
+def test_a_boom_bap_groove_counted_double_is_brought_back_to_its_tempo() -> None:
+    from services.analysis import features
+    from shared.audio_io import resample, to_mono
+    from shared.synth import SongSpec, synthesize_song
+
+    # The stress corpus's boom-bap at 84.8 that the tracker counted at 169.6.
+    synth = synthesize_song(SongSpec("bb", 84.8, "C", "minor", 45.0, seed=2015,
+                                     style="hiphop"))
+    mono = to_mono(synth.mix)
+    spec = features.compute_spectrogram(
+        resample(mono, from_rate_hz=44100, to_rate_hz=22050), sample_rate_hz=22050)
+    estimate = estimate_tempo(mono, sample_rate_hz=44100,
+                              onsets=features.onset_envelopes(spec))
+    assert estimate.tempo_bpm == pytest.approx(84.8, rel=0.04)
