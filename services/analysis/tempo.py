@@ -138,6 +138,24 @@ def tempo_drift(beats_sec: np.ndarray, *, period_sec: float) -> float:
     return float(np.percentile(deviations, 75))
 
 
+def extend_beats(beats_sec: np.ndarray, *, duration_sec: float,
+                 edge_beats: int = 8) -> np.ndarray:
+    """Tracked beats continued back to the start and on to the end of the song at the
+    local period (the median of the first / last `edge_beats` intervals). A tracker starts
+    only once it has locked on, seconds into a song (later still after a drumless intro),
+    and bars and phrases are counted from the first beat, so the beats must begin where
+    the music does."""
+    beats = np.asarray(beats_sec, dtype=np.float64)
+    if len(beats) < 2:
+        return beats
+    intervals = np.diff(beats)
+    head = float(np.median(intervals[:edge_beats]))
+    tail = float(np.median(intervals[-edge_beats:]))
+    before = beats[0] - head * np.arange(int(beats[0] // head), 0, -1)
+    after = beats[-1] + tail * np.arange(1, int((duration_sec - beats[-1]) // tail) + 1)
+    return np.concatenate([before, beats, after[after < duration_sec]])
+
+
 def grid_beats(*, origin_sec: float, period_sec: float, duration_sec: float) -> np.ndarray:
     """A constant grid through `origin_sec`, covering [0, duration_sec)."""
     first = origin_sec - np.floor(origin_sec / period_sec) * period_sec
@@ -306,6 +324,7 @@ def estimate_tempo(mono: np.ndarray, *, sample_rate_hz: int,
         if (onsets is not None and tempo_bpm / 2.0 >= DJ_MIN_BPM * 0.99
                 and counted_double_time(onsets, beats)):
             tempo_bpm, beats = tempo_bpm / 2.0, _keep_strong_half(onsets, beats)
+        beats = extend_beats(beats, duration_sec=duration_sec)
         median = float(np.median(intervals))
         regularity = float(np.mean(np.abs(intervals - median) <= REGULAR_INTERVAL * median))
         confidence = pulse_confidence(regularity=regularity, beats_sec=beats, onsets=onsets)

@@ -176,3 +176,16 @@ def test_a_boom_bap_groove_counted_double_is_brought_back_to_its_tempo() -> None
     estimate = estimate_tempo(mono, sample_rate_hz=44100,
                               onsets=features.onset_envelopes(spec))
     assert estimate.tempo_bpm == pytest.approx(84.8, rel=0.04)
+
+
+def test_extend_beats_reaches_both_ends_of_the_song_at_the_local_period() -> None:
+    from services.analysis.tempo import extend_beats
+
+    # A tracker that locked on at 3.1 s and lost the beat 5 s before the end; the tempo
+    # is slower at the start (0.6 s) than at the end (0.5 s).
+    beats = np.concatenate([3.1 + 0.6 * np.arange(10), 9.1 + 0.5 * np.arange(1, 12)])
+    extended = extend_beats(beats, duration_sec=20.0)
+    assert np.allclose(extended[:5], [0.1, 0.7, 1.3, 1.9, 2.5])
+    assert np.allclose(extended[-10:], 14.6 + 0.5 * np.arange(1, 11))
+    assert extended[-1] < 20.0 and np.all(np.diff(extended) > 0)
+    assert np.array_equal(extend_beats(beats[:1], duration_sec=20.0), beats[:1])
