@@ -27,6 +27,8 @@ from scipy import signal
 from scipy.ndimage import uniform_filter1d
 
 __all__ = [
+    "GROOVES",
+    "HARMONIES",
     "SECTION_LABELS",
     "STEM_NAMES",
     "STYLES",
@@ -34,6 +36,7 @@ __all__ = [
     "SongSpec",
     "SongTruth",
     "SynthSong",
+    "Variation",
     "demo_song_specs",
     "demo_songs",
     "key_to_pitch_class",
@@ -44,6 +47,9 @@ __all__ = [
 STEM_NAMES = ("vocals", "drums", "bass", "other")
 STYLES = ("pop", "house", "hiphop", "dnb", "rock")
 SECTION_LABELS = ("intro", "verse", "chorus", "build", "drop", "breakdown", "bridge", "outro")
+
+GROOVES = ("style", "halftime", "breakbeat", "syncopated", "four")
+HARMONIES = ("tonal", "modal", "ambiguous")
 
 _PITCH_CLASSES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
 _FLAT_ALIASES = {"DB": "C#", "EB": "D#", "GB": "F#", "AB": "G#", "BB": "A#", "CB": "B",
@@ -59,6 +65,50 @@ _MIN_VOCAL_GAP_SEC = 0.6  # silence between two sung phrases (breath), seconds
 
 
 @dataclass(frozen=True)
+class Variation:
+    """Departures from the generator's house style, for stress-testing analysers. The
+    defaults change nothing: a spec with `Variation()` renders the very same samples.
+
+    swing: 0 (straight) .. 1 (triplet shuffle): the off-beat eighth moves from half to two
+    thirds of the beat; every part (drums, bass, stabs, vocal notes) follows it.
+    humanize_ms: standard deviation of random timing errors of each drum and bass hit
+    (the truth beats stay on the grid the players aim at).
+    tempo_drift: peak relative tempo deviation (0.03 = ±3 %) of a slow sinusoidal drift
+    over the song; the truth beats follow it and the truth tempo is the mean tempo.
+    groove: "style" (the style's own drum pattern) | "halftime" (snare on beat 3) |
+    "breakbeat" (syncopated kicks, ghost snares) | "syncopated" (funk kicks off the beat) |
+    "four" (four on the floor).
+    drumless_intro: the intro has only pads (no drums, no bass).
+    vocal_pan: -1 (left) .. 1 (right), constant-power pan of the lead.
+    vocal_double: a second take of the lead (its own vibrato, drift and 10-30 ms lag),
+    the two takes panned hard left and right, as stacked pop vocals are.
+    tuning_hz: frequency of A4 for every pitched part (e.g. 435..445).
+    harmony: "tonal" (the generator's loops) | "modal" (dorian for minor, mixolydian for
+    major: no leading tone) | "ambiguous" (loops that lean to the relative key, the tonic
+    still starting every loop and ending phrases).
+    stem_gain_db: per-stem level changes, e.g. (("vocals", -6.0), ("bass", 6.0)).
+    pad_rolloff: spectral slope of the pad wavetable (1.4: the default; 0.8 brighter,
+    2.5 darker).
+    """
+
+    swing: float = 0.0
+    humanize_ms: float = 0.0
+    tempo_drift: float = 0.0
+    groove: str = "style"
+    drumless_intro: bool = False
+    vocal_pan: float = 0.0
+    vocal_double: bool = False
+    tuning_hz: float = 440.0
+    harmony: str = "tonal"
+    stem_gain_db: tuple[tuple[str, float], ...] = ()
+    pad_rolloff: float = 1.4
+
+    @property
+    def moves_time(self) -> bool:
+        return self.swing != 0.0 or self.tempo_drift != 0.0
+
+
+@dataclass(frozen=True)
 class SongSpec:
     """What to synthesise.
 
@@ -67,6 +117,7 @@ class SongSpec:
     seed: any int; changes melody, patterns, sounds and the grid offset.
     sample_rate_hz: output rate in Hz. style: "pop" | "house" | "hiphop" | "dnb" | "rock".
     with_vocals: False gives a silent vocal stem and no vocal intervals.
+    variation: departures from the house style (see `Variation`); not part of the seed.
     """
 
     name: str
@@ -78,6 +129,7 @@ class SongSpec:
     sample_rate_hz: int = 44100
     style: str = "pop"
     with_vocals: bool = True
+    variation: Variation = Variation()
 
 
 @dataclass(frozen=True)
@@ -220,6 +272,31 @@ _PROGRESSIONS = {
         ((0, "min"), (8, "maj"), (5, "min"), (7, "maj")),   # i VI iv V
     ),
 }
+
+
+# Variation.harmony "modal": dorian minor (major IV) and mixolydian major (flat VII), and
+# "ambiguous": loops that lean towards the relative key; with the scales their melodies use.
+_MODAL_PROGRESSIONS = {
+    "major": (
+        ((0, "maj"), (10, "maj"), (5, "maj"), (0, "maj")),  # I bVII IV I
+        ((0, "maj"), (7, "min"), (5, "maj"), (0, "maj")),   # I v IV I
+    ),
+    "minor": (
+        ((0, "min"), (5, "maj"), (0, "min"), (5, "maj")),   # i IV i IV
+        ((0, "min"), (5, "maj"), (10, "maj"), (0, "min")),  # i IV VII i
+    ),
+}
+_AMBIGUOUS_PROGRESSIONS = {
+    "major": (
+        ((0, "maj"), (9, "min"), (5, "maj"), (9, "min")),   # I vi IV vi
+        ((0, "maj"), (4, "min"), (9, "min"), (5, "maj")),   # I iii vi IV
+    ),
+    "minor": (
+        ((0, "min"), (8, "maj"), (3, "maj"), (10, "maj")),  # i VI III VII
+        ((0, "min"), (3, "maj"), (10, "maj"), (8, "maj")),  # i III VII VI
+    ),
+}
+_MODAL_SCALES = {"major": (0, 2, 4, 5, 7, 9, 10), "minor": (0, 2, 3, 5, 7, 9, 10)}
 
 
 @dataclass(frozen=True)
@@ -468,6 +545,53 @@ def _drum_pattern(style: str, tempo: float, rng: np.random.Generator) -> dict[st
                 snare_kind="clap" if rng.random() < 0.4 else "snare")
 
 
+def _groove_pattern(groove: str, pattern: dict[str, list]) -> dict[str, list]:
+    """`pattern` with its kick, snare and hats replaced by a `Variation.groove`."""
+    eighths = list(range(0, 16, 2))
+    if groove == "halftime":
+        kick, snare = [(0, 1.0), (10, 0.8)], [(8, 1.0)]
+        hat = [(s, 0.7 if s % 4 == 0 else 0.45) for s in eighths]
+    elif groove == "breakbeat":  # after the "amen" break: kicks on 1, 1+, 3+ and 3a
+        kick = [(0, 1.0), (2, 0.8), (10, 0.85), (11, 0.7)]
+        snare = [(4, 1.0), (7, 0.35), (9, 0.35), (12, 1.0), (15, 0.35)]
+        hat = [(s, 0.6) for s in eighths]
+    elif groove == "syncopated":  # funk: kicks on the "a" of one and the "and" of three
+        kick = [(0, 1.0), (3, 0.75), (6, 0.6), (10, 0.85), (13, 0.6)]
+        snare = [(4, 1.0), (12, 1.0), (14, 0.3)]
+        hat = [(s, 0.7 if s % 2 == 0 else 0.35) for s in range(16)]
+    elif groove == "four":
+        kick = [(0, 1.0), (4, 0.9), (8, 0.95), (12, 0.9)]
+        snare = [(4, 0.9), (12, 0.9)]
+        hat = [(s, 0.75) for s in (2, 6, 10, 14)]
+    else:
+        raise ValueError(f"unknown groove {groove!r}; expected one of {GROOVES}")
+    return {**pattern, "kick": kick, "snare": snare, "hat": hat}
+
+
+class _TimeWarp:
+    """Musical time (sixteenth steps from the first downbeat) to seconds for a swung and/or
+    drifting grid: beat k lasts 60 / (tempo * (1 + drift * sin(...))) seconds, and within a
+    beat the off-beat eighth sits at (2 + swing * 2/3) sixteenths instead of 2."""
+
+    def __init__(self, *, offset_sec: float, tempo_bpm: float, variation: Variation,
+                 n_beats: int, phase: float) -> None:
+        k = np.arange(n_beats)
+        # One slow cycle over about 96 beats (two to three minutes), from a seeded phase.
+        factor = 1.0 + variation.tempo_drift * np.sin(2 * np.pi * k / 96.0 + phase)
+        durations_sec = 60.0 / (tempo_bpm * factor)
+        self.beats_sec = offset_sec + np.concatenate([[0.0], np.cumsum(durations_sec)])
+        self.off_steps = 2.0 + variation.swing * 2.0 / 3.0
+
+    def time_sec(self, step: float) -> float:
+        k = int(np.floor(step / 4.0))
+        pos = step - 4.0 * k
+        off = self.off_steps
+        warped = pos * off / 2.0 if pos < 2.0 else off + (pos - 2.0) * (4.0 - off) / 2.0
+        k = min(max(k, 0), len(self.beats_sec) - 2)
+        start, end = self.beats_sec[k], self.beats_sec[k + 1]
+        return float(start + (end - start) * warped / 4.0)
+
+
 # --------------------------------------------------------------------------------------------
 # Pitched parts
 # --------------------------------------------------------------------------------------------
@@ -501,11 +625,12 @@ def _bass_pattern(style: str, rng: np.random.Generator) -> list[tuple[int, int, 
     return options[int(rng.integers(len(options)))]
 
 
-def _bass_note(midi: int, n: int, sr: int, table: np.ndarray) -> np.ndarray:
+def _bass_note(midi: int, n: int, sr: int, table: np.ndarray,
+               tuning_ratio: float = 1.0) -> np.ndarray:
     """Bass note of `n` samples (plus release) with a plucky envelope."""
     rel = int(0.05 * sr)
     total = n + rel
-    f = midi_to_hz(midi)
+    f = midi_to_hz(midi) * tuning_ratio
     t = np.arange(total) / sr
     tone = _lookup(table, f * t) + 0.6 * np.sin(2 * np.pi * f * t)
     env = _env_adsr(total, sr, 0.004, 0.15, 0.65, n, 0.05)
@@ -513,14 +638,14 @@ def _bass_note(midi: int, n: int, sr: int, table: np.ndarray) -> np.ndarray:
 
 
 def _pad_chord(midis: list[int], n: int, sr: int, table: np.ndarray,
-               rng: np.random.Generator) -> np.ndarray:
+               rng: np.random.Generator, tuning_ratio: float = 1.0) -> np.ndarray:
     """Stereo detuned pad chord of `n` samples plus release: voice pairs spread left/right."""
     rel = int(0.25 * sr)
     total = n + rel
     t = np.arange(total) / sr
     out = np.zeros((2, total))
     for m in midis:
-        f = midi_to_hz(m)
+        f = midi_to_hz(m) * tuning_ratio
         for side, cents in ((0, -7.0), (1, 7.0)):
             ph = f * 2 ** (cents / 1200.0) * t + rng.random()
             v = _lookup(table, ph)
@@ -530,13 +655,14 @@ def _pad_chord(midis: list[int], n: int, sr: int, table: np.ndarray,
     return out * env / len(midis)
 
 
-def _stab_chord(midis: list[int], sr: int, table: np.ndarray) -> np.ndarray:
+def _stab_chord(midis: list[int], sr: int, table: np.ndarray,
+                tuning_ratio: float = 1.0) -> np.ndarray:
     """Short bright stereo chord stab (about 0.2 s)."""
     n = int(0.22 * sr)
     t = np.arange(n) / sr
     out = np.zeros((2, n))
     for j, m in enumerate(midis):
-        f = midi_to_hz(m + 12)
+        f = midi_to_hz(m + 12) * tuning_ratio
         v = _lookup(table, f * t)
         pan = 0.35 + 0.3 * (j % 2)
         out[0] += (1 - pan) * v
@@ -627,7 +753,7 @@ def _phrase_melody(rng: np.random.Generator, chords: list[_Chord], scale_pcs: li
 
 
 def _render_phrase(notes: list[_Note], sr: int, table: np.ndarray, rng: np.random.Generator,
-                   level: float) -> tuple[int, np.ndarray]:
+                   level: float, tuning_ratio: float = 1.0) -> tuple[int, np.ndarray]:
     """Mono vocal phrase; returns (start sample, samples). Ends with a 0.12 s release."""
     rel_sec = 0.12
     start = round(notes[0].start * sr)
@@ -648,7 +774,7 @@ def _render_phrase(notes: list[_Note], sr: int, table: np.ndarray, rng: np.rando
     drift_len = max(8, n // int(0.25 * sr) + 2)
     drift = np.interp(t, np.linspace(0, t[-1] + 1e-9, drift_len),
                       rng.normal(0.0, 0.05, drift_len))  # slow pitch wander, semitones
-    f0 = _midi_to_hz_array(midi + vib + drift)
+    f0 = _midi_to_hz_array(midi + vib + drift) * tuning_ratio
     source = _lookup(table, np.cumsum(f0) / sr + rng.random())
     source += 0.015 * rng.standard_normal(n)  # aspiration
 
@@ -672,6 +798,15 @@ def _render_phrase(notes: list[_Note], sr: int, table: np.ndarray, rng: np.rando
     out *= amp
     rms = float(np.sqrt(np.mean(out[:end] ** 2))) + 1e-12
     return start, out * (level * 0.25 / rms)
+
+
+def _warp_note(note: _Note, warp: _TimeWarp, *, grid_start_sec: float,
+               step_sec: float) -> _Note:
+    """`note` planned on the straight grid, moved onto the swung / drifting one."""
+    start_steps = (note.start - grid_start_sec) / step_sec
+    end_steps = start_steps + note.dur / step_sec
+    start = warp.time_sec(start_steps)
+    return _Note(start, warp.time_sec(end_steps) - start, note.midi, note.vowel)
 
 
 def _breath(rng: np.random.Generator, sr: int) -> np.ndarray:
@@ -698,6 +833,11 @@ def synthesize_song(spec: SongSpec) -> SynthSong:
         raise ValueError(f"key_mode must be 'major' or 'minor', not {spec.key_mode!r}")
     if not 30.0 <= spec.tempo_bpm <= 300.0:
         raise ValueError("tempo_bpm must be within 30..300")
+    var = spec.variation
+    if var.harmony not in HARMONIES:
+        raise ValueError(f"unknown harmony {var.harmony!r}; expected one of {HARMONIES}")
+    if var.groove not in GROOVES:
+        raise ValueError(f"unknown groove {var.groove!r}; expected one of {GROOVES}")
     tonic = key_to_pitch_class(spec.key_tonic)
     sr = int(spec.sample_rate_hz)
     n = round(spec.duration_sec * sr)
@@ -707,13 +847,34 @@ def synthesize_song(spec: SongSpec) -> SynthSong:
     rng = np.random.default_rng(_song_seed(spec))
 
     offset = float(rng.uniform(0.05, 0.3))
-    if spec.duration_sec < offset + 4 * bar:
-        raise ValueError("duration_sec must hold at least four bars")
-    n_beats = int(np.floor((spec.duration_sec - offset) / beat - 1e-9)) + 1
-    beats = offset + beat * np.arange(n_beats, dtype=np.float64)
+    # Variations draw from their own generator, so the default stream stays as it was.
+    var_rng = np.random.default_rng([*_song_seed(spec), 0x5EED])
+    warp = None
+    if var.moves_time:
+        warp = _TimeWarp(offset_sec=offset, tempo_bpm=spec.tempo_bpm, variation=var,
+                         n_beats=int(spec.duration_sec / beat * 1.3) + 16,
+                         phase=float(var_rng.uniform(0, 2 * np.pi)))
+    if warp is None:
+        if spec.duration_sec < offset + 4 * bar:
+            raise ValueError("duration_sec must hold at least four bars")
+        n_beats = int(np.floor((spec.duration_sec - offset) / beat - 1e-9)) + 1
+        beats = offset + beat * np.arange(n_beats, dtype=np.float64)
+        n_full_bars = int(np.floor((spec.duration_sec - offset) / bar + 1e-9))
+        n_bars_render = int(np.ceil((spec.duration_sec - offset) / bar))
+    else:
+        grid = warp.beats_sec
+        if spec.duration_sec < grid[16]:
+            raise ValueError("duration_sec must hold at least four bars")
+        beats = grid[grid < spec.duration_sec - 1e-9].copy()
+        n_full_bars = int(np.sum(grid[4::4] <= spec.duration_sec + 1e-9))
+        n_bars_render = int(np.sum(grid[::4] < spec.duration_sec))
     downbeats = beats[::4].copy()
-    n_full_bars = int(np.floor((spec.duration_sec - offset) / bar + 1e-9))
-    n_bars_render = int(np.ceil((spec.duration_sec - offset) / bar))
+
+    def at_sec(b: int, step: float) -> float:
+        """Time of sixteenth `step` of bar `b`."""
+        if warp is None:
+            return offset + b * bar + step * sixteenth
+        return warp.time_sec(16 * b + step)
 
     # ---- form -------------------------------------------------------------------------
     form = _plan_form(spec.style, n_full_bars // 4)
@@ -726,7 +887,11 @@ def synthesize_song(spec: SongSpec) -> SynthSong:
     for si, (label, blocks) in enumerate(form):
         nb = 4 * blocks
         # same arithmetic as `beats`, so section bounds equal the downbeat times exactly
-        sections.append(Section(label, offset + beat * (4 * b0), offset + beat * (4 * (b0 + nb))))
+        if warp is None:
+            sections.append(Section(label, offset + beat * (4 * b0),
+                                    offset + beat * (4 * (b0 + nb))))
+        else:
+            sections.append(Section(label, at_sec(b0, 0), at_sec(b0 + nb, 0)))
         section_first_bar.append(b0)
         bar_label += [label] * nb
         bar_in_section += list(range(nb))
@@ -744,7 +909,8 @@ def synthesize_song(spec: SongSpec) -> SynthSong:
 
     # ---- harmony ---------------------------------------------------------------------
     mode = spec.key_mode
-    progs = _PROGRESSIONS[mode]
+    progs = {"tonal": _PROGRESSIONS, "modal": _MODAL_PROGRESSIONS,
+             "ambiguous": _AMBIGUOUS_PROGRESSIONS}[var.harmony][mode]
     prog_verse = progs[int(rng.integers(len(progs)))]
     prog_chorus = progs[int(rng.integers(len(progs)))]
     hook_labels = ("chorus", "drop")
@@ -755,19 +921,36 @@ def synthesize_song(spec: SongSpec) -> SynthSong:
         return _Chord((tonic + off) % 12, quality)
 
     scale = _MAJOR_SCALE if mode == "major" else _MINOR_SCALE
+    if var.harmony == "modal":
+        scale = _MODAL_SCALES[mode]
     scale_pcs = [(tonic + s) % 12 for s in scale]
+    tuning = var.tuning_hz / 440.0
 
     def bar_start(b: int) -> int:
-        return round((offset + b * bar) * sr)
+        return round(at_sec(b, 0) * sr)
 
     def step_sample(b: int, step: float) -> int:
-        return round((offset + b * bar + step * sixteenth) * sr)
+        return round(at_sec(b, step) * sr)
+
+    def hit_sample(b: int, step: float) -> int:
+        """A played hit: on the grid, or off it by a human error when humanised."""
+        if var.humanize_ms <= 0:
+            return step_sample(b, step)
+        return step_sample(b, step) + round(var_rng.normal(0.0, var.humanize_ms) * sr / 1000)
+
+    def energy(b: int) -> dict[str, float]:
+        if var.drumless_intro and bar_label[b] == "intro":
+            return {**_ENERGY["intro"], "kick": 0.0, "snare": 0.0, "hat": 0.0, "open": 0.0,
+                    "bass": 0.0}
+        return _ENERGY[bar_label[b]]
 
     bar_n = round(bar * sr)
 
     # ---- drums -------------------------------------------------------------------------
     kit = _drum_kit(rng, sr)
     pattern = _drum_pattern(spec.style, spec.tempo_bpm, rng)
+    if var.groove != "style":
+        pattern = _groove_pattern(var.groove, pattern)
     f32 = np.float32
     drums = np.zeros((2, n), f32)
     mono_drums = drums[0]  # kick, snare, toms: centred; copied to the right channel below
@@ -775,12 +958,13 @@ def synthesize_song(spec: SongSpec) -> SynthSong:
     stereo_hits: list[tuple[int, np.ndarray, float]] = []  # crashes and hats, added after
     snare_kind = pattern["snare_kind"]
     for b in range(n_bars_render):
-        e = _ENERGY[bar_label[b]]
+        e = energy(b)
         si = bar_section[b]
         ib = bar_in_section[b]
         last_bar = b < form_bars and ib == section_len(si) - 1 and si < last_si
         next_label = form[si + 1][0] if si < last_si else None
-        if ib == 0:  # section start accent: crash plus a full downbeat kick
+        silent = var.drumless_intro and bar_label[b] == "intro"
+        if ib == 0 and not silent:  # section start accent: crash plus a full downbeat kick
             stereo_hits.append((bar_start(b), kit["crash"], 0.55 if e["kick"] > 0 else 0.3))
             _add(mono_drums, bar_start(b), kit["kick"], 1.0 if e["kick"] > 0 else 0.7)
         fill = last_bar and next_label not in ("breakdown",) and bar_label[b] != "build"
@@ -789,7 +973,7 @@ def synthesize_song(spec: SongSpec) -> SynthSong:
                 continue
             if fill and step >= 8:
                 continue
-            _add(mono_drums, step_sample(b, step), kit["kick"], e["kick"] * vel)
+            _add(mono_drums, hit_sample(b, step), kit["kick"], e["kick"] * vel)
         if bar_label[b] == "build":
             # Snare roll: quarters, then eighths, then sixteenths in the last bar, rising.
             n_sec = section_len(si)
@@ -797,21 +981,21 @@ def synthesize_song(spec: SongSpec) -> SynthSong:
             every = 4 if frac < 0.5 else (2 if ib < n_sec - 1 else 1)
             for step in range(0, 16, every):
                 vel = 0.35 + 0.55 * (ib + step / 16) / n_sec
-                _add(mono_drums, step_sample(b, step), kit["snare"], vel)
+                _add(mono_drums, hit_sample(b, step), kit["snare"], vel)
         else:
             for step, vel in pattern["snare"]:
                 if fill and step >= 8:
                     continue
-                _add(mono_drums, step_sample(b, step), kit[snare_kind], e["snare"] * vel)
+                _add(mono_drums, hit_sample(b, step), kit[snare_kind], e["snare"] * vel)
         if fill and e["snare"] + e["kick"] > 0:
             for j, step in enumerate(range(8, 16)):
                 name = "tom" if j % 4 == 3 else "snare"
-                _add(mono_drums, step_sample(b, step), kit[name], 0.45 + 0.06 * j)
+                _add(mono_drums, hit_sample(b, step), kit[name], 0.45 + 0.06 * j)
         for step, vel in pattern["hat"]:
-            stereo_hits.append((step_sample(b, step), kit["hat"], e["hat"] * vel))
+            stereo_hits.append((hit_sample(b, step), kit["hat"], e["hat"] * vel))
         if e["open"] > 0:
             for step, vel in pattern["open"]:
-                stereo_hits.append((step_sample(b, step), kit["open"], e["open"] * vel))
+                stereo_hits.append((hit_sample(b, step), kit["open"], e["open"] * vel))
     drums[1] = mono_drums
     for start, sound, gain in stereo_hits:
         _add(drums, start, sound if sound.ndim == 2 else hat_pan * sound, gain)
@@ -823,7 +1007,7 @@ def synthesize_song(spec: SongSpec) -> SynthSong:
     bass = bass_st[0]  # centred: copied to the right channel when done
     note_cache: dict[tuple[int, int], np.ndarray] = {}
     for b in range(n_bars_render):
-        g = _ENERGY[bar_label[b]]["bass"]
+        g = energy(b)["bass"]
         if g <= 0:
             continue
         root = 33 + (chord_at(b).root_pc - 9) % 12  # A1 (55 Hz) .. G#2 (104 Hz)
@@ -831,11 +1015,11 @@ def synthesize_song(spec: SongSpec) -> SynthSong:
             key = (root + interval, length)
             if key not in note_cache:
                 ln = round(length * sixteenth * sr * 0.92)
-                note_cache[key] = _bass_note(root + interval, ln, sr, bass_table)
-            _add(bass, step_sample(b, step), note_cache[key], g * (1.0 if step == 0 else 0.85))
+                note_cache[key] = _bass_note(root + interval, ln, sr, bass_table, tuning)
+            _add(bass, hit_sample(b, step), note_cache[key], g * (1.0 if step == 0 else 0.85))
 
     # ---- other (pads, stabs, risers) ---------------------------------------------------
-    pad_table = _wavetable(1.0 / np.arange(1, 13) ** 1.4)
+    pad_table = _wavetable(1.0 / np.arange(1, 13) ** var.pad_rolloff)
     stab_table = _wavetable(1.0 / np.arange(1, 17) ** 1.0)
     other = np.zeros((2, n), f32)
     pad_cache: dict[tuple[int, str], np.ndarray] = {}
@@ -843,16 +1027,16 @@ def synthesize_song(spec: SongSpec) -> SynthSong:
     stab_steps = {"house": (2, 6, 10, 14), "dnb": (0, 6, 12), "pop": (0, 3, 6, 10),
                   "rock": (0, 6, 8, 14), "hiphop": (0, 10)}[spec.style]
     for b in range(n_bars_render):
-        e = _ENERGY[bar_label[b]]
+        e = energy(b)
         ch = chord_at(b)
         key = (ch.root_pc, ch.quality)
         if key not in pad_cache:
-            pad_cache[key] = _pad_chord(_voicing(ch), bar_n, sr, pad_table, rng)
-            stab_cache[key] = _stab_chord(_voicing(ch)[1:], sr, stab_table)
+            pad_cache[key] = _pad_chord(_voicing(ch), bar_n, sr, pad_table, rng, tuning)
+            stab_cache[key] = _stab_chord(_voicing(ch)[1:], sr, stab_table, tuning)
         _add(other, bar_start(b), pad_cache[key], e["pad"])
         if e["stab"] > 0:
             for step in stab_steps:
-                _add(other, step_sample(b, step), stab_cache[key], 1.6 * e["stab"])
+                _add(other, hit_sample(b, step), stab_cache[key], 1.6 * e["stab"])
     for si, (label, blocks) in enumerate(form):
         if label != "build":
             continue
@@ -865,6 +1049,7 @@ def synthesize_song(spec: SongSpec) -> SynthSong:
     # ---- vocals ------------------------------------------------------------------------
     vocals_st = np.zeros((2, n), f32)
     vocals = vocals_st[0]  # centred: copied to the right channel when done
+    double = np.zeros(n, f32) if var.vocal_double else None  # the second take
     vocal_intervals: list[tuple[float, float]] = []
     if spec.with_vocals:
         voc_table = _wavetable(1.0 / np.arange(1, 25) ** 1.0)
@@ -893,12 +1078,22 @@ def synthesize_song(spec: SongSpec) -> SynthSong:
                 if not notes:
                     continue
                 prev = notes[-1].midi
-                a, sig = _render_phrase(notes, sr, voc_table, phrase_rng, level)
+                if warp is not None:
+                    notes = [_warp_note(nt, warp, grid_start_sec=offset, step_sec=sixteenth)
+                             for nt in notes]
+                a, sig = _render_phrase(notes, sr, voc_table, phrase_rng, level, tuning)
                 _add(vocals, a, sig)
                 br = _breath(phrase_rng, sr)
                 _add(vocals, a - len(br) - int(0.06 * sr), br, level)
                 s0 = a / sr
                 s1 = (a + len(sig)) / sr
+                if double is not None:
+                    take_rng = np.random.default_rng([*seed_words, SECTION_LABELS.index(label),
+                                                      p, 8])
+                    lag = round(take_rng.uniform(0.01, 0.03) * sr)
+                    a2, sig2 = _render_phrase(notes, sr, voc_table, take_rng, level, tuning)
+                    _add(double, a2 + lag, sig2)
+                    s1 = (a2 + lag + len(sig2)) / sr
                 if vocal_intervals and s0 - vocal_intervals[-1][1] < 0.5:
                     vocal_intervals[-1] = (vocal_intervals[-1][0], s1)
                 else:
@@ -906,8 +1101,14 @@ def synthesize_song(spec: SongSpec) -> SynthSong:
 
     # ---- mix ---------------------------------------------------------------------------
     bass_st[1] = bass
-    vocals_st[1] = vocals
+    vocals_st[1] = vocals if double is None else double
+    if var.vocal_pan != 0.0:
+        angle = (var.vocal_pan + 1.0) * np.pi / 4.0  # constant power, centre = unity
+        vocals_st[0] *= f32(np.sqrt(2.0) * np.cos(angle))
+        vocals_st[1] *= f32(np.sqrt(2.0) * np.sin(angle))
     stems = {"vocals": vocals_st, "drums": drums, "bass": bass_st, "other": other}
+    for name, gain_db in var.stem_gain_db:
+        stems[name] *= f32(10.0 ** (gain_db / 20.0))
     # Tail after the last section: cosine fade to silence at the very end of the song.
     tail_a = min(bar_start(form_bars), n - 1)
     fade = (np.cos(np.linspace(0.0, np.pi / 2, n - tail_a)) ** 2).astype(f32)
@@ -923,8 +1124,11 @@ def synthesize_song(spec: SongSpec) -> SynthSong:
         stems[name] *= scale_gain
         mix += stems[name]
 
+    truth_tempo_bpm = float(spec.tempo_bpm)
+    if warp is not None and len(beats) > 1:  # the mean tempo of the drifting grid
+        truth_tempo_bpm = 60.0 * (len(beats) - 1) / float(beats[-1] - beats[0])
     truth = SongTruth(
-        tempo_bpm=float(spec.tempo_bpm),
+        tempo_bpm=truth_tempo_bpm,
         key=f"{_PITCH_CLASSES[tonic]} {mode}",
         beats_sec=beats,
         downbeats_sec=downbeats,

@@ -1,8 +1,8 @@
 """Accuracy and speed of the analysis against ground truth, beside plain Essentia.
 
     python -m services.analysis.bench [--songs 24] [--seed 1000] [--workers 2] [--verbose]
-                                      [--length 45 80] [--sample-rate 44100]
-                                      [--real-audio DIR | --no-real]
+                                      [--corpus default|stress] [--length 45 80]
+                                      [--sample-rate 44100] [--real-audio DIR | --no-real]
 
 A corpus of annotated songs is synthesised with `shared.synth` (six styles from 80 to
 175 BPM, every one of the 24 keys, forms with builds, drops and breakdowns, a sung-like
@@ -16,6 +16,13 @@ trimmed), and voicing from `mir_eval.melody`. Tempo Acc1 / Acc2 (Gouyon et al. 2
 the share of songs within 4 % of the true tempo, Acc2 also accepting ×2, ×3, ×1/2, ×1/3.
 Drop recall: true drops with an estimated section labelled "drop" starting within 3 s.
 Speed is audio seconds per CPU second of the analysing process (× realtime per core).
+
+`--corpus stress` synthesises songs the analysis was not tuned on (`stress_specs`): any
+style at any tempo from 80 to 175 BPM, each song with three departures from the house
+style drawn in turn from swing, humanised timing, tempo drift, another groove (half-time,
+breakbeat, syncopated, four on the floor), a drumless intro, a panned or doubled lead,
+detuning (A4 = 435-445 Hz), modal or ambiguous harmony, other stem levels and a brighter
+or darker pad; the variations are in the song names.
 
 The real recordings of ../shared/real-audio (found beside the repository, or given with
 --real-audio) are analysed too when present, each scored on the truth it has.
@@ -91,6 +98,90 @@ def corpus_specs(n_songs: int, *, seed: int, length_sec: tuple[float, float] = (
             key_mode=("major", "minor")[key % 2], duration_sec=float(rng.uniform(*length_sec)),
             seed=seed + i, style=synth_style, with_vocals=bool(i % 6 != 5),
             sample_rate_hz=sample_rate_hz))
+    return specs
+
+
+STRESS_VARIATIONS = ("swing", "humanize", "drift", "groove", "drumless_intro", "vocal",
+                     "tuning", "harmony", "levels", "timbre")
+STRESS_PER_SONG = 3
+
+
+def _stress_variation(kind: str, rng: np.random.Generator, *, turn: int
+                      ) -> tuple[dict[str, Any], str]:
+    """Variation fields for one kind of departure, and a short tag for the song name;
+    `turn` (how often this kind came before) alternates its two flavours."""
+    if kind == "swing":
+        swing = float(np.round(rng.uniform(0.3, 1.0), 2))
+        return {"swing": swing}, f"swing{swing:g}"
+    if kind == "humanize":
+        ms = float(np.round(rng.uniform(5.0, 15.0), 1))
+        return {"humanize_ms": ms}, f"hum{ms:g}ms"
+    if kind == "drift":
+        drift = float(np.round(rng.uniform(0.01, 0.03), 3))
+        return {"tempo_drift": drift}, f"drift{drift:g}"
+    if kind == "groove":
+        groove = str(rng.choice(["halftime", "breakbeat", "syncopated", "four"]))
+        return {"groove": groove}, groove
+    if kind == "drumless_intro":
+        return {"drumless_intro": True}, "nodrumintro"
+    if kind == "vocal":
+        if turn % 2 == 0:
+            return {"vocal_double": True}, "vocdouble"
+        pan = float(np.round(rng.choice([-1, 1]) * rng.uniform(0.4, 0.8), 2))
+        return {"vocal_pan": pan}, f"vocpan{pan:g}"
+    if kind == "tuning":
+        hz = float(np.round(rng.uniform(435.0, 445.0), 1))
+        return {"tuning_hz": hz}, f"A{hz:g}"
+    if kind == "harmony":
+        harmony = str(rng.choice(["modal", "ambiguous"]))
+        return {"harmony": harmony}, harmony
+    if kind == "levels":
+        if turn % 2 == 0:
+            db = float(np.round(rng.uniform(-9.0, -4.0), 1))
+            return {"stem_gain_db": (("vocals", db),)}, f"voc{db:g}dB"
+        db = float(np.round(rng.uniform(4.0, 8.0), 1))
+        return {"stem_gain_db": (("bass", db), ("drums", -3.0))}, f"bass+{db:g}dB"
+    rolloff = (0.8, 2.5)[turn % 2]
+    return {"pad_rolloff": rolloff}, f"pad{rolloff:g}"
+
+
+def stress_specs(n_songs: int, *, seed: int, length_sec: tuple[float, float] = (45.0, 80.0),
+                 sample_rate_hz: int = 44100) -> list[Any]:
+    """`n_songs` SongSpecs with variations the analysis was not tuned on (see the module
+    docstring): every kind of variation equally often, keys covering all 24 in turn."""
+    from shared.synth import STYLES, SongSpec, Variation
+
+    rng = np.random.default_rng(seed)
+    specs = []
+    keys: list[int] = []
+    kinds: list[str] = []
+    turns = dict.fromkeys(STRESS_VARIATIONS, 0)
+    for i in range(n_songs):
+        if not keys:
+            keys = list(rng.permutation(24))
+        key = int(keys.pop())
+        chosen: list[str] = []
+        while len(chosen) < STRESS_PER_SONG:
+            if not kinds:
+                kinds = list(rng.permutation(STRESS_VARIATIONS))
+            kind = kinds.pop()
+            if kind not in chosen:
+                chosen.append(kind)
+        fields: dict[str, Any] = {}
+        tags = []
+        for kind in chosen:
+            more, tag = _stress_variation(kind, rng, turn=turns[kind])
+            turns[kind] += 1
+            fields.update(more)
+            tags.append(tag)
+        style = str(rng.choice(STYLES))
+        tempo = float(np.round(rng.uniform(80.0, 175.0), 1))
+        specs.append(SongSpec(
+            name=f"{i:02d}-{style}-{tempo:g}-{'-'.join(tags)}", tempo_bpm=tempo,
+            key_tonic=TONICS[key // 2], key_mode=("major", "minor")[key % 2],
+            duration_sec=float(rng.uniform(*length_sec)), seed=seed + i, style=style,
+            with_vocals=bool(rng.random() < 0.85), sample_rate_hz=sample_rate_hz,
+            variation=Variation(**fields)))
     return specs
 
 
@@ -269,6 +360,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--songs", type=int, default=24, help="synthetic songs (default 24)")
     parser.add_argument("--seed", type=int, default=1000, help="corpus seed (default 1000)")
+    parser.add_argument("--corpus", choices=("default", "stress"), default="default",
+                        help="synthetic corpus: the house styles or the stress variations")
     parser.add_argument("--workers", type=int, default=2, help="processes (default 2)")
     parser.add_argument("--length", type=float, nargs=2, default=(45.0, 80.0),
                         metavar=("MIN_SEC", "MAX_SEC"), help="song lengths (default 45 80)")
@@ -278,8 +371,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--verbose", "-v", action="store_true", help="print every song")
     args = parser.parse_args(argv)
 
-    specs = corpus_specs(args.songs, seed=args.seed, length_sec=tuple(args.length),
-                         sample_rate_hz=args.sample_rate)
+    make_specs = stress_specs if args.corpus == "stress" else corpus_specs
+    specs = make_specs(args.songs, seed=args.seed, length_sec=tuple(args.length),
+                       sample_rate_hz=args.sample_rate)
     jobs: list[tuple[str, Any]] = [("synth", s) for s in specs]
     real_root = None if args.no_real else real_audio_dir(args.real_audio)
     if real_root is not None:
@@ -297,7 +391,8 @@ def main(argv: list[str] | None = None) -> int:
     real_rows = [r for (kind, _), r in zip(jobs, rows, strict=True) if kind == "real"]
     if args.verbose:
         print_rows(synth_rows)
-    print_table(f"Synthetic corpus, seed {args.seed}", synth_rows)
+    if synth_rows:
+        print_table(f"Synthetic {args.corpus} corpus, seed {args.seed}", synth_rows)
     if real_rows:
         print(f"\nReal recordings ({real_root}): truth where annotated; ours/essentia")
         print_rows(real_rows)

@@ -143,12 +143,15 @@ def pool_segments(values: np.ndarray, *, frame_times_sec: np.ndarray,
 
 @dataclass(frozen=True)
 class OnsetEnvelopes:
-    """Onset strength of the kick band (30-150 Hz) and of the snare/clap crack band
-    (1-5 kHz), each (n_frames,) >= 0 at `hop_sec`."""
+    """Onset strength of the kick band (30-150 Hz), of the snare/clap crack band
+    (1-5 kHz) and of the whole spectrum (30 Hz-11 kHz: every instrument's notes and hits),
+    each (n_frames,) >= 0 at `hop_sec`; `broadband` may be None (tests that need only the
+    drums)."""
 
     kick: np.ndarray
     snare: np.ndarray
     hop_sec: float
+    broadband: np.ndarray | None = None
 
     def strength_at(self, envelope: np.ndarray, times_sec: np.ndarray) -> np.ndarray:
         """Envelope value at each time (n,), taking the peak within one frame either side:
@@ -166,4 +169,5 @@ def onset_envelopes(spec: Spectrogram) -> OnsetEnvelopes:
         kick=band_flux(spec, low_hz=30.0, high_hz=150.0),
         snare=band_flux(spec, low_hz=1000.0, high_hz=5000.0),
         hop_sec=spec.hop_sec,
+        broadband=band_flux(spec, low_hz=30.0, high_hz=11000.0),
     )

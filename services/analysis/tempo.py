@@ -23,8 +23,16 @@ FULL_SALIENCE_RATIO = 2.5  # onsets this many times stronger on the beats: salie
 STEADY_MAX_RESIDUAL_SEC = 0.03  # RMS deviation of tracked beats from a constant grid
 STEADY_MIN_INLIERS = 0.65  # share of tracked beats within 70 ms of the grid (trackers
 # wander through drumless breakdowns, so a steady song may keep only two thirds)
+MAX_DRIFT = 0.008  # local tempo this far (0.8 %) from the song's: it drifts, no grid
+DRIFT_WINDOW_BEATS = 16  # local tempo measured over this many tracked beats
 DECISIVE_VOTE = 0.75  # share of tracked beats on one half-beat phase that settles it
 DOUBLE_TIME_RATIO = 1.5  # kick and snare each this much stronger on opposite half-beats
+# A beat level has subdivisions (eighths of hats, guitar, piano, syllables): below
+# BARE_SUBDIVISION the onsets between beats are hardly stronger than anywhere, while
+# at half the tempo the in-between beat is at least FULL_SUBDIVISION times as strong.
+BARE_SUBDIVISION = 1.4
+FULL_SUBDIVISION = 2.5
+SWING_FRACTIONS = (0.5, 0.583, 0.667)  # where an off-beat eighth sits, straight to shuffle
 
 
 @dataclass(frozen=True)
@@ -107,6 +115,47 @@ def fit_grid(beats_sec: np.ndarray, *, period_sec: float) -> tuple[float, float,
     return origin, 2.0 * half, rms, float(inliers.mean())
 
 
+def tempo_drift(beats_sec: np.ndarray, *, period_sec: float) -> float:
+    """How far (0.02 = 2 %) the local beat period typically strays from `period_sec`: the
+    upper quartile over windows of DRIFT_WINDOW_BEATS tracked beats (half overlapping)
+    of |local / period_sec - 1|, or 0 when there are too few beats.
+
+    The local period is the Theil-Sen slope of beat time against beat index, which a
+    skipped or doubled beat and the tracker's frame quantisation (11.6 ms) barely move;
+    the first DRIFT_WINDOW_BEATS / 2 beats, where the tracker is still locking on, are
+    left out, and the upper quartile ignores a breakdown where it wandered. A steady
+    song scores well under 0.5 %, a drifting recording or a band that speeds up more,
+    and a constant grid would lose it."""
+    beats = np.asarray(beats_sec, dtype=np.float64)[DRIFT_WINDOW_BEATS // 2:]
+    if len(beats) < DRIFT_WINDOW_BEATS or period_sec <= 0:
+        return 0.0
+    upper = np.triu_indices(DRIFT_WINDOW_BEATS, k=1)
+    deviations = []
+    for start in range(0, len(beats) - DRIFT_WINDOW_BEATS + 1, DRIFT_WINDOW_BEATS // 2):
+        window = beats[start:start + DRIFT_WINDOW_BEATS]
+        slopes = (window[upper[1]] - window[upper[0]]) / (upper[1] - upper[0])
+        deviations.append(abs(float(np.median(slopes)) / period_sec - 1.0))
+    return float(np.percentile(deviations, 75))
+
+
+def extend_beats(beats_sec: np.ndarray, *, duration_sec: float,
+                 edge_beats: int = 8) -> np.ndarray:
+    """Tracked beats continued back to the start and on to the end of the song at the
+    local period (the median of the first / last `edge_beats` intervals). A tracker starts
+    only once it has locked on, seconds into a song (later still after a drumless intro),
+    and bars and phrases are counted from the first beat, so the beats must begin where
+    the music does."""
+    beats = np.asarray(beats_sec, dtype=np.float64)
+    if len(beats) < 2:
+        return beats
+    intervals = np.diff(beats)
+    head = float(np.median(intervals[:edge_beats]))
+    tail = float(np.median(intervals[-edge_beats:]))
+    before = beats[0] - head * np.arange(int(beats[0] // head), 0, -1)
+    after = beats[-1] + tail * np.arange(1, int((duration_sec - beats[-1]) // tail) + 1)
+    return np.concatenate([before, beats, after[after < duration_sec]])
+
+
 def grid_beats(*, origin_sec: float, period_sec: float, duration_sec: float) -> np.ndarray:
     """A constant grid through `origin_sec`, covering [0, duration_sec)."""
     first = origin_sec - np.floor(origin_sec / period_sec) * period_sec
@@ -169,6 +218,42 @@ def is_double_time(strengths: np.ndarray) -> bool:
     )
 
 
+def subdivision_salience(onsets: OnsetEnvelopes, beats_sec: np.ndarray) -> float:
+    """How much stronger the broadband onsets are at the off-beat eighth between beats than
+    anywhere (1: no stronger); the off-beat is looked for straight and swung (the best of
+    SWING_FRACTIONS of the beat). 0 without a broadband envelope or with < 2 beats."""
+    envelope = onsets.broadband
+    if envelope is None or len(beats_sec) < 2:
+        return 0.0
+    beats = np.asarray(beats_sec, dtype=np.float64)
+    intervals = np.diff(beats)
+    return max(_relative_strength(envelope, onsets, beats[:-1] + fraction * intervals)
+               for fraction in SWING_FRACTIONS)
+
+
+def counted_double_time(onsets: OnsetEnvelopes | None, beats_sec: np.ndarray) -> bool:
+    """True when `beats_sec` are twice the tempo a listener feels: between them there is
+    no subdivision (BARE_SUBDIVISION), while every other one of them, taken as the beat,
+    has a strong one (the skipped beats carry the eighths: boom-bap's hats counted as
+    beats at 170 instead of 85). Genre-neutral: it asks only whether the beat level is
+    subdivided, which music almost always is."""
+    if onsets is None or onsets.broadband is None or len(beats_sec) < 8:
+        return False
+    if subdivision_salience(onsets, beats_sec) >= BARE_SUBDIVISION:
+        return False
+    beats = np.asarray(beats_sec, dtype=np.float64)
+    return max(subdivision_salience(onsets, beats[phase::2]) for phase in (0, 1)) >= (
+        FULL_SUBDIVISION)
+
+
+def _keep_strong_half(onsets: OnsetEnvelopes, beats_sec: np.ndarray) -> np.ndarray:
+    """Every other beat: the phase on which the kick and snare are stronger."""
+    candidates = [beats_sec[0::2], beats_sec[1::2]]
+    scores = [sum(_relative_strength(env, onsets, c) for env in (onsets.kick, onsets.snare))
+              for c in candidates]
+    return candidates[int(np.argmax(scores))]
+
+
 def onset_autocorrelation(onsets: OnsetEnvelopes) -> np.ndarray:
     """Autocorrelation (n_frames,) of the kick + snare onsets, 1 at lag 0."""
     envelope = (onsets.kick / (onsets.kick.mean() + 1e-9)
@@ -229,12 +314,17 @@ def estimate_tempo(mono: np.ndarray, *, sample_rate_hz: int,
     low, high = np.percentile(intervals, [25, 75])
     tracked_period = float(np.mean(intervals[(intervals >= low) & (intervals <= high)]))
     origin, period, rms, inlier_share = fit_grid(ticks, period_sec=tracked_period)
-    if rms >= STEADY_MAX_RESIDUAL_SEC or inlier_share < STEADY_MIN_INLIERS:
+    if (rms >= STEADY_MAX_RESIDUAL_SEC or inlier_share < STEADY_MIN_INLIERS
+            or tempo_drift(ticks, period_sec=period) > MAX_DRIFT):
         tempo_bpm, factor = dj_tempo(60.0 / tracked_period)
         if (onsets is not None and factor == 1.0 and tempo_bpm * 2.0 <= DJ_MAX_BPM * 1.01
                 and is_double_time(_tick_strengths(onsets, ticks))):
             tempo_bpm, factor = tempo_bpm * 2.0, 2.0
         beats = rescale_beats(ticks, factor=factor)
+        if (onsets is not None and tempo_bpm / 2.0 >= DJ_MIN_BPM * 0.99
+                and counted_double_time(onsets, beats)):
+            tempo_bpm, beats = tempo_bpm / 2.0, _keep_strong_half(onsets, beats)
+        beats = extend_beats(beats, duration_sec=duration_sec)
         median = float(np.median(intervals))
         regularity = float(np.mean(np.abs(intervals - median) <= REGULAR_INTERVAL * median))
         confidence = pulse_confidence(regularity=regularity, beats_sec=beats, onsets=onsets)
@@ -263,5 +353,8 @@ def estimate_tempo(mono: np.ndarray, *, sample_rate_hz: int,
         ]
         origin = candidates[int(np.argmax(scores))]
     beats = grid_beats(origin_sec=origin, period_sec=dj_period, duration_sec=duration_sec)
+    if (onsets is not None and tempo_bpm / 2.0 >= DJ_MIN_BPM * 0.99
+            and counted_double_time(onsets, beats)):
+        tempo_bpm, beats = tempo_bpm / 2.0, _keep_strong_half(onsets, beats)
     confidence = pulse_confidence(regularity=inlier_share, beats_sec=beats, onsets=onsets)
     return TempoEstimate(round(float(tempo_bpm), 3), confidence, beats, steady=True)

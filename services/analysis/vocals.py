@@ -12,6 +12,13 @@ sung when
 
 Gaps under 0.5 s are bridged and intervals under 0.3 s dropped.
 
+A lead panned off centre (`lead_pan`): "the centre" is then the lead's own direction. The
+same test is run with the mix projected onto each pan position from -0.8 to 0.8 (what
+cancels is then whatever sits at that position); a position that passes clearly more
+frames than the centre (PAN_GAIN, and at least PAN_MIN_SHARE of the song) is taken. On
+the stress corpus this lifts the three panned-lead songs from 0.55-0.64 to 0.85-0.90
+frame accuracy and changes no song with a centred lead or none.
+
 Measured by `make bench-analysis` (10 ms frames): 0.94 frame accuracy on the synthetic
 corpus (voicing recall 0.90, false alarm 0.03); on the real recordings 0.91 (Potassium),
 0.83 (On the run) but 0.60 / 0.33 on Lithium, whose stacked vocals are panned wide.
@@ -42,18 +49,50 @@ MIN_CENTRE_SHARE_DB = -3.0
 MERGE_GAP_SEC = 0.5
 MIN_INTERVAL_SEC = 0.3
 MEDIAN_BLOCK = 64  # rows or columns per block of the running medians
+LEAD_PANS = (-0.8, -0.6, -0.4, -0.2, 0.2, 0.4, 0.6, 0.8)  # off-centre positions tried
+PAN_GAIN = 1.1  # an off-centre position must pass 10 % more frames than the centre
+PAN_MIN_SHARE = 0.05  # and at least 5 % of the song's frames
 
 
-def _mid_side(left: np.ndarray, right: np.ndarray, band: np.ndarray
-              ) -> tuple[np.ndarray, np.ndarray]:
-    """Magnitudes (n_band_bins, n_frames) of the centre (L+R)/2 and the sides (L-R)/2."""
-    mids, sides = [], []
+def _channel_spectra(left: np.ndarray, right: np.ndarray, band: np.ndarray
+                     ) -> tuple[np.ndarray, np.ndarray]:
+    """Complex STFTs (n_band_bins, n_frames) of the left and right channels in `band`."""
+    lefts, rights = [], []
     for spec_left, spec_right in zip(
             stft_blocks(left, n_fft=N_FFT, hop_samples=HOP_SAMPLES),
             stft_blocks(right, n_fft=N_FFT, hop_samples=HOP_SAMPLES), strict=True):
-        mids.append(np.abs(spec_left[:, band] + spec_right[:, band]) / 2.0)
-        sides.append(np.abs(spec_left[:, band] - spec_right[:, band]) / 2.0)
-    return np.concatenate(mids).T, np.concatenate(sides).T
+        lefts.append(spec_left[:, band])
+        rights.append(spec_right[:, band])
+    return np.concatenate(lefts).T, np.concatenate(rights).T
+
+
+def _pan_mid_side(spec_left: np.ndarray, spec_right: np.ndarray, *, pan: float
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """Magnitudes of the mix projected onto a constant-power pan position (-1 left ..
+    1 right) and of its orthogonal remainder, in which a source panned there cancels;
+    scaled so that pan 0 gives the usual (L+R)/2 and (L-R)/2."""
+    if pan == 0.0:
+        return np.abs(spec_left + spec_right) / 2.0, np.abs(spec_left - spec_right) / 2.0
+    angle = (pan + 1.0) * np.pi / 4.0
+    gain_left, gain_right = np.cos(angle) / np.sqrt(2.0), np.sin(angle) / np.sqrt(2.0)
+    return (np.abs(gain_left * spec_left + gain_right * spec_right),
+            np.abs(gain_right * spec_left - gain_left * spec_right))
+
+
+def _lead_frames(mid: np.ndarray, side: np.ndarray, harmonic_mask: np.ndarray, *,
+                 window_frames: int) -> np.ndarray:
+    """The level and centre-share tests of the module docstring for one pan position:
+    (n_frames,) bool."""
+    centre_mask = np.clip(1.0 - side / (mid + 1e-9), 0.0, 1.0) ** 2
+    harmonic_energy = ((mid * harmonic_mask) ** 2).sum(axis=0)
+    centre_energy = ((mid * harmonic_mask * centre_mask) ** 2).sum(axis=0)
+    if not np.any(centre_energy > 0):
+        return np.zeros(mid.shape[1], dtype=bool)
+    harmonic_db = 10.0 * np.log10(uniform_filter1d(harmonic_energy, window_frames) + 1e-12)
+    centre_db = 10.0 * np.log10(uniform_filter1d(centre_energy, window_frames) + 1e-12)
+    loud = centre_db > np.percentile(centre_db, 98) - LEVEL_RANGE_DB
+    centred = centre_db - harmonic_db > MIN_CENTRE_SHARE_DB
+    return loud & centred
 
 
 def _median(values: np.ndarray, *, size: int, axis: int) -> np.ndarray:
@@ -84,24 +123,26 @@ def vocal_frames(stereo: np.ndarray, *, sample_rate_hz: int) -> tuple[np.ndarray
     left, right = audio[0], audio[-1]  # mono input: both sides are the one channel
     freqs = np.fft.rfftfreq(N_FFT, 1.0 / VOCAL_RATE_HZ)
     band = (freqs >= BAND_HZ[0]) & (freqs <= BAND_HZ[1])
-    mid, side = _mid_side(left, right, band)
+    spec_left, spec_right = _channel_spectra(left, right, band)
+    mid, side = _pan_mid_side(spec_left, spec_right, pan=0.0)
     hop_sec = HOP_SAMPLES / VOCAL_RATE_HZ
     # Soft masks: harmonic-vs-percussive by median filtering (Fitzgerald 2010), and
     # centre-vs-sides from how much of each bin cancels in L-R.
     harmonic = _median(mid, size=max(3, int(HARMONIC_KERNEL_SEC / hop_sec) | 1), axis=1)
     percussive = _median(mid, size=PERCUSSIVE_KERNEL_BINS, axis=0)
     harmonic_mask = harmonic**2 / (harmonic**2 + percussive**2 + 1e-12)
-    centre_mask = np.clip(1.0 - side / (mid + 1e-9), 0.0, 1.0) ** 2
-    harmonic_energy = ((mid * harmonic_mask) ** 2).sum(axis=0)
-    centre_energy = ((mid * harmonic_mask * centre_mask) ** 2).sum(axis=0)
     window = max(1, round(SMOOTH_SEC / hop_sec))
-    harmonic_db = 10.0 * np.log10(uniform_filter1d(harmonic_energy, window) + 1e-12)
-    centre_db = 10.0 * np.log10(uniform_filter1d(centre_energy, window) + 1e-12)
-    if not np.any(centre_energy > 0):
-        return np.zeros(len(centre_db), dtype=bool), hop_sec
-    loud = centre_db > np.percentile(centre_db, 98) - LEVEL_RANGE_DB
-    centred = centre_db - harmonic_db > MIN_CENTRE_SHARE_DB
-    return loud & centred, hop_sec
+    frames = _lead_frames(mid, side, harmonic_mask, window_frames=window)
+    if audio.shape[0] < 2:
+        return frames, hop_sec
+    best = frames
+    for pan in LEAD_PANS:
+        candidate = _lead_frames(*_pan_mid_side(spec_left, spec_right, pan=pan),
+                                 harmonic_mask, window_frames=window)
+        if (candidate.sum() > PAN_GAIN * max(int(best.sum()), 1)
+                and candidate.mean() >= PAN_MIN_SHARE):
+            best = candidate
+    return best, hop_sec
 
 
 def mask_to_intervals(mask: np.ndarray, *, hop_sec: float,

@@ -18,11 +18,11 @@ from starlette.routing import Route
 
 from services.orchestrator.breaker import BREAKER
 from services.orchestrator.claude_planner import plan_with_claude
-from services.orchestrator.effects import EFFECTS_VOCABULARY
 from services.orchestrator.idempotency import PlanLedger, check_key
 from services.orchestrator.rules_planner import plan_rules
 from services.orchestrator.settings import ClaudeSettings, planner_mode, service_api_key
 from shared.contracts.orchestrator import MasterplanRequest
+from shared.effects import EFFECTS_VOCABULARY
 from shared.errors import BadRequest, Unprocessable
 from shared.storage import get_storage
 from shared.web import create_app, json_response, read_model

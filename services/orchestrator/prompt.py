@@ -13,13 +13,13 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from services.orchestrator.effects import vocabulary_markdown
 from services.orchestrator.form import PHRASE_BARS
 from services.orchestrator.roles import Roles
 from services.orchestrator.sources import downbeat_grid, vocal_phrases
 from services.orchestrator.validation import bar_sec, vocal_time_sec
 from shared.contracts.analysis import AnalysisResult
 from shared.contracts.orchestrator import ENERGY_CURVES, Masterplan
+from shared.effects import vocabulary_markdown
 
 TOOL_NAME = "submit_masterplan"
 MAX_PHRASES_SHOWN = 40

@@ -16,11 +16,11 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from services.orchestrator.effects import has_low_cut, parse_effect, validate_effects
 from services.orchestrator.form import DEFAULT_DURATION_RANGE_SEC
 from shared.camelot import normalize_key
 from shared.contracts.analysis import AnalysisResult
 from shared.contracts.orchestrator import Masterplan, TimelineSection
+from shared.effects import canonical_effects, has_low_cut, parse_effects
 
 STEMS = ("vocals", "drums", "bass", "other", "instrumental", "full")
 VOLUME_RANGE_DB = (-60.0, 6.0)
@@ -207,10 +207,10 @@ def _check_layers(plan: Masterplan, songs: Mapping[str, Analysis],
         seen: set[tuple[str, str]] = set()
         for j, layer in enumerate(section.layers):
             where = f"timeline[{i}].layers[{j}]"
-            warnings.extend(validate_effects(layer.effects, where=where))
-            # Known effects in their canonical spelling; unknown ones stay for the renderer
-            # to skip (it warns too).
-            layer.effects = [_canonical(effect) for effect in layer.effects]
+            warnings.extend(parse_effects(layer.effects, where=where)[1])
+            # Known effects in the canonical spelling of what the renderer will do; unknown
+            # ones stay for the renderer to skip (it warns too).
+            layer.effects = canonical_effects(layer.effects)
             if (layer.songId, layer.stem) in seen:
                 warnings.append(f"{where} repeats {layer.songId}/{layer.stem} in one section")
             seen.add((layer.songId, layer.stem))
@@ -233,10 +233,6 @@ def _check_layers(plan: Masterplan, songs: Mapping[str, Analysis],
             warnings.append(f"timeline[{i}] had {len(bass)} bass layers; kept "
                             f"{keeper.songId}/{keeper.stem} and cut the others' low end")
 
-
-def _canonical(text: str) -> str:
-    effect = parse_effect(text)
-    return effect.text if effect is not None else text
 
 
 def _songs_by_id(analyses: Iterable[Analysis]) -> dict[str, Analysis]:

@@ -1,140 +1,28 @@
-"""The effects a masterplan layer may name, parsed tolerantly and applied to a layer.
+"""The DSP of the effects vocabulary: each parsed effect applied to a layer's buffer.
 
-Names and parameters match the orchestrator's vocabulary (services/orchestrator/effects.py):
-`name` or `name:parameter`. Parsing forgives case, spaces, hyphens and a few aliases
-("High Pass 2kHz", "LPF(800)", "sweep up"); an unknown effect or a bad parameter is a
-warning sentence for the response, never an error. All effects run on a layer's buffer
-(float32 (2, n)); the section occupies samples [section_start, section_start +
-section_length) of that buffer, the rest is crossfade pre-roll or effect tail.
+The vocabulary itself (names, parameters, parsing, warnings) is defined once in
+shared/effects.py. All effects run on a layer's buffer (float32 (2, n)); the section
+occupies samples [section_start, section_start + section_length) of that buffer, the rest
+is crossfade pre-roll or effect tail.
 """
 
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass
-from fractions import Fraction
 
 import numpy as np
 import pedalboard
 from scipy import signal
 
-EFFECTS_VOCABULARY: dict[str, str] = {
-    "highpass": "highpass[:cutoff_hz] — high-pass filter, 24 dB/oct (default 200 Hz).",
-    "lowpass": "lowpass[:cutoff_hz] — low-pass filter, 24 dB/oct (default 800 Hz).",
-    "filter_sweep_up": "filter_sweep_up — a low-pass opening from 300 Hz to fully open "
-    "across the section.",
-    "filter_sweep_down": "filter_sweep_down — a low-pass closing from fully open to 300 Hz "
-    "across the section.",
-    "reverb": "reverb[:mix] — room reverb, wet mix 0–1 (default 0.3); its tail rings on "
-    "past the section when the layer stops.",
-    "delay": "delay[:note] — echo synced to targetBPM: n/d, 'd' dotted, 't' triplet "
-    "(default 1/8).",
-    "fade_in": "fade_in[:bars] — fade in over the first bars (default: the whole section).",
-    "fade_out": "fade_out[:bars] — fade out over the last bars (default: the whole section).",
-    "sidechain": "sidechain[:depth_db] — duck under the kick of the other song's drum layer "
-    "in the section (else its own song's, else on every beat), depth 0–24 dB (default 6).",
-    "eq_swap_low": "eq_swap_low — cut this layer below 150 Hz for the section so another "
-    "layer's bass owns the low end.",
-}
-TAIL_EFFECTS = frozenset({"reverb", "delay"})
-_DEFAULTS = {"highpass": 200.0, "lowpass": 800.0, "reverb": 0.3, "fade_in": 0.0,
-             "fade_out": 0.0, "sidechain": 6.0, "delay": 0.5}
-_RANGES = {"highpass": (20.0, 20000.0), "lowpass": (20.0, 20000.0), "reverb": (0.0, 1.0),
-           "fade_in": (0.0, 64.0), "fade_out": (0.0, 64.0), "sidechain": (0.0, 24.0)}
-_ALIASES = {"hpf": "highpass", "hp": "highpass", "lpf": "lowpass", "lp": "lowpass",
-            "sweepup": "filter_sweep_up", "filtersweep": "filter_sweep_up",
-            "sweepdown": "filter_sweep_down", "echo": "delay", "duck": "sidechain",
-            "pump": "sidechain", "eqswap": "eq_swap_low", "bassswap": "eq_swap_low",
-            "fadein": "fade_in", "fadeout": "fade_out"}
-_COMPACT = {re.sub("[^a-z]", "", name): name for name in EFFECTS_VOCABULARY}
-_NOTE_RE = re.compile(r"^(\d{1,2})/(\d{1,2})([dt]?)$")
-_NUMBER_RE = re.compile(r"^([0-9]*\.?[0-9]+)(khz|k|hz|db|bars?|%)?$")
+from shared.effects import Effect, delay_time_sec, parse_effect
+
 SWEEP_LOW_HZ = 300.0
 EQ_SWAP_HZ = 150.0
 _SWEEP_BLOCK = 1024  # 23 ms cutoff steps: fine enough for a sweep over bars
-
-
-@dataclass(frozen=True)
-class Effect:
-    """A parsed effect; `value` in the effect's unit (Hz, wet mix, bars, dB, or beats for
-    delay), None for effects without a parameter."""
-
-    name: str
-    value: float | None
-    text: str
-
-
-def _split(text: str) -> tuple[str, str]:
-    match = re.search(r"[:=(]|\d", text)
-    if not match:
-        return text, ""
-    cut = match.start()
-    return text[:cut], text[cut:].lstrip(":=(").rstrip(")")
-
-
-def parse_effect(text: object) -> tuple[Effect | None, str | None]:
-    """(effect, None) when understood; (None, warning) when not; (effect, warning) when a
-    parameter was out of range and got clamped."""
-    if not isinstance(text, str) or not text.strip():
-        return None, f"effect {text!r} is not a name; ignored"
-    raw_name, raw_param = _split(text.strip().lower())
-    compact = re.sub("[^a-z]", "", raw_name)
-    name = _COMPACT.get(compact) or _ALIASES.get(compact)
-    if name is None:
-        known = ", ".join(EFFECTS_VOCABULARY)
-        return None, f"unknown effect {text!r} ignored (known: {known})"
-    param = re.sub(r"\s+", "", raw_param)
-    if name in ("filter_sweep_up", "filter_sweep_down", "eq_swap_low"):
-        return Effect(name, None, name), None
-    if name == "delay":
-        return _parse_delay(text, param)
-    if not param:
-        return Effect(name, _DEFAULTS[name], name), None
-    match = _NUMBER_RE.match(param)
-    if not match:
-        return Effect(name, _DEFAULTS[name], name), (
-            f"effect {text!r}: parameter {param!r} not understood; used the default")
-    value = float(match.group(1))
-    unit = match.group(2) or ""
-    if unit in ("k", "khz"):
-        value *= 1000.0
-    if unit == "%":
-        value /= 100.0
-    low, high = _RANGES[name]
-    if not low <= value <= high:
-        clamped = min(max(value, low), high)
-        return Effect(name, clamped, f"{name}:{clamped:g}"), (
-            f"effect {text!r}: {value:g} is outside {low:g}–{high:g}; used {clamped:g}")
-    return Effect(name, value, f"{name}:{value:g}"), None
-
-
-def _parse_delay(text: str, param: str) -> tuple[Effect | None, str | None]:
-    note = param or "1/8"
-    match = _NOTE_RE.match(note)
-    if not match or int(match.group(1)) == 0 or int(match.group(2)) == 0:
-        return Effect("delay", _DEFAULTS["delay"], "delay:1/8"), (
-            f"effect {text!r}: note {note!r} not understood; used 1/8")
-    whole = Fraction(int(match.group(1)), int(match.group(2)))
-    whole *= {"d": Fraction(3, 2), "t": Fraction(2, 3)}.get(match.group(3), Fraction(1))
-    beats = float(whole * 4)
-    if beats > 16:
-        return Effect("delay", _DEFAULTS["delay"], "delay:1/8"), (
-            f"effect {text!r}: an echo longer than 4 bars is not a delay; used 1/8")
-    return Effect("delay", beats, f"delay:{note}"), None
-
-
-def parse_effects(texts: tuple[str, ...] | list[str], *, where: str) -> tuple[list[Effect],
-                                                                              list[str]]:
-    """Parse a layer's effects; warnings are prefixed with `where`."""
-    effects, warnings = [], []
-    for text in texts:
-        effect, warning = parse_effect(text)
-        if effect is not None:
-            effects.append(effect)
-        if warning:
-            warnings.append(f"{where}: {warning}")
-    return effects, warnings
+# pedalboard Delay settings for the tempo-synced echo.
+_DELAY_FEEDBACK = 0.35
+_DELAY_MIX = 0.3
 
 
 @dataclass(frozen=True)
@@ -237,9 +125,19 @@ def grid_pump(n: int, ctx: EffectContext) -> np.ndarray:
 
 def _sidechain(audio: np.ndarray, effect: Effect, ctx: EffectContext) -> np.ndarray:
     env = ctx.kick_envelope if ctx.kick_envelope is not None else grid_pump(audio.shape[1], ctx)
-    depth_db = effect.value if effect.value is not None else _DEFAULTS["sidechain"]
+    depth_db = _value(effect)
     gain = 10 ** (-depth_db * env / 20.0)
     return (audio * gain[None, :]).astype(np.float32)
+
+
+def _value(effect: Effect) -> float:
+    """The effect's parameter, or the vocabulary's default for an Effect built without one."""
+    if effect.value is not None:
+        return effect.value
+    default, _ = parse_effect(effect.name)
+    if default is None or default.value is None:
+        raise ValueError(f"effect {effect.name!r} has no numeric parameter")
+    return default.value
 
 
 def apply_effect(audio: np.ndarray, effect: Effect, ctx: EffectContext) -> np.ndarray:
@@ -247,21 +145,21 @@ def apply_effect(audio: np.ndarray, effect: Effect, ctx: EffectContext) -> np.nd
     sr = ctx.sample_rate_hz
     name = effect.name
     if name in ("highpass", "lowpass"):
-        return butter_filter(audio, cutoff_hz=effect.value or _DEFAULTS[name],
+        return butter_filter(audio, cutoff_hz=_value(effect),
                              kind=name.replace("pass", ""), sample_rate_hz=sr)
     if name == "eq_swap_low":
         return butter_filter(audio, cutoff_hz=EQ_SWAP_HZ, kind="high", sample_rate_hz=sr)
     if name in ("filter_sweep_up", "filter_sweep_down"):
         return filter_sweep(audio, ctx=ctx, rising=name == "filter_sweep_up")
     if name == "reverb":
-        mix = effect.value if effect.value is not None else _DEFAULTS["reverb"]
+        mix = _value(effect)
         reverb = pedalboard.Reverb(room_size=0.6, damping=0.5, wet_level=mix,
                                    dry_level=1.0 - 0.5 * mix, width=1.0)
         return reverb(audio.astype(np.float32), sr)
     if name == "delay":
-        beats = effect.value or _DEFAULTS["delay"]
-        delay = pedalboard.Delay(delay_seconds=beats * 60.0 / ctx.tempo_bpm, feedback=0.35,
-                                 mix=0.3)
+        echo = Effect("delay", _value(effect), effect.text)
+        delay = pedalboard.Delay(delay_seconds=delay_time_sec(echo, tempo_bpm=ctx.tempo_bpm),
+                                 feedback=_DELAY_FEEDBACK, mix=_DELAY_MIX)
         return delay(audio.astype(np.float32), sr)
     if name in ("fade_in", "fade_out"):
         return _fade(audio, effect, ctx)

@@ -29,14 +29,11 @@ from services.processing.arrange import (
 from services.processing.dry_pool import DryPool
 from services.processing.effects import (
     EQ_SWAP_HZ,
-    TAIL_EFFECTS,
-    Effect,
     EffectContext,
     apply_effects,
     butter_filter,
     kick_envelope,
     low_band,
-    parse_effects,
 )
 from services.processing.layers import fade_curve, render_dry
 from services.processing.mastering import master
@@ -48,6 +45,7 @@ from services.processing.warp import (
     key_shift_semitones,
 )
 from shared.contracts.orchestrator import Masterplan
+from shared.effects import TAIL_EFFECTS, Effect, parse_effects, removes_lows
 from shared.errors import Unprocessable
 
 _SILENT_SECTION_DB = -60.0  # a section's pre-master RMS under this counts as a hole
@@ -271,11 +269,8 @@ def render_plan(plan: Masterplan, materials: Mapping[str, SongMaterial], *,
                 where = f"section {section.index + 1}, {p.song_id!r} {p.stem}"
                 effects, notes = parse_effects(p.effects, where=where)
                 effect_warnings.extend(notes)
-                low_cut = any(e.name == "eq_swap_low" or (e.name == "highpass" and
-                                                          (e.value or 0) >= 100)
-                              for e in effects)
                 layers.append(_Layer(p, pool.result(p), effects,
-                                     p.stem in BASS_STEMS and not low_cut))
+                                     p.stem in BASS_STEMS and not removes_lows(effects)))
             dry[index] = layers
             owners[index] = _settle_bass(section, layers, sr, warnings)
         return dry[index]

@@ -20,6 +20,7 @@ import numpy as np
 from services.separation.chunks import iter_chunks, overlap_add_blocks
 from services.separation.dsp import STEMS, separate_dsp, stream_dsp
 from services.separation.settings import SeparationSettings
+from services.separation.spill import SpilledAudio, mono_mean_std
 from shared.audio_io import resample
 
 log = logging.getLogger(__name__)
@@ -34,6 +35,9 @@ class SeparatorUnavailable(RuntimeError):
 class Separator(Protocol):
     name: str  # the response's `backend`
     model: str | None  # the response's `model`
+    # True when `stream` reads its input only as pieces `samples[:, a:b]`, so the caller
+    # may hand it a `SpilledAudio` instead of an array held in memory.
+    reads_pieces: bool
 
     def separate(self, samples: np.ndarray, sample_rate_hz: int) -> dict[str, np.ndarray]:
         """float32 (channels, n) → {"vocals", "drums", "bass", "other"} → (channels, n)."""
@@ -63,6 +67,7 @@ class DspSeparator:
 
     name = DSP_BACKEND
     model: str | None = None
+    reads_pieces = False  # the whole-song cue pass works on the array
 
     def separate(self, samples: np.ndarray, sample_rate_hz: int) -> dict[str, np.ndarray]:
         return separate_dsp(samples, sample_rate_hz=sample_rate_hz)
@@ -104,6 +109,7 @@ class DemucsSeparator:
     """
 
     name = "demucs"
+    reads_pieces = True
 
     def __init__(self, *, weights_dir: Path | None, model_name: str, threads: int, device: str,
                  chunk_sec: float = 30.0, overlap_sec: float = 1.0) -> None:
@@ -152,16 +158,17 @@ class DemucsSeparator:
         return collect(self.stream(samples, sample_rate_hz), samples)
 
     def stream(
-        self, samples: np.ndarray, sample_rate_hz: int
+        self, samples: np.ndarray | SpilledAudio, sample_rate_hz: int
     ) -> Iterator[tuple[int, dict[str, np.ndarray]]]:
         model = self.load()  # before the generator starts, so failures surface at once
-        samples = np.asarray(samples, dtype=np.float32)
-        if samples.ndim == 1:
-            samples = samples[None, :]
+        if isinstance(samples, np.ndarray):
+            samples = np.asarray(samples, dtype=np.float32)
+            if samples.ndim == 1:
+                samples = samples[None, :]
         # Normalise as demucs' own CLI does, with whole-song statistics: the models were
         # trained on unit-variance input.
-        reference = samples.mean(axis=0)
-        mean, std = float(reference.mean()), max(float(reference.std()), 1e-8)
+        mean, std = mono_mean_std(samples)
+        std = max(std, 1e-8)
         pieces = (
             (start, end, weights,
              self._separate_piece(model, samples[:, start:end], sample_rate_hz,
@@ -182,7 +189,10 @@ class DemucsSeparator:
         mix = resample(mix, from_rate_hz=sample_rate_hz, to_rate_hz=model.samplerate)
         wav = (torch.from_numpy(np.ascontiguousarray(mix)) - mean) / std
         with torch.inference_mode():
-            out = apply_model(model, wav[None], split=True, overlap=0.25,
+            # shifts=0: demucs' default (1) offsets the input by a random amount, so the
+            # same song gave different stems on every run; without it the stems are
+            # reproducible and each piece is 1 s shorter to compute.
+            out = apply_model(model, wav[None], shifts=0, split=True, overlap=0.25,
                               device=self._device, progress=False)[0]
         out = (out * std + mean).cpu().numpy()
         stems = _to_four_stems(dict(zip(model.sources, out, strict=True)), mix)

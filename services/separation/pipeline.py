@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections.abc import Iterable, Iterator, Mapping
@@ -11,6 +12,7 @@ import numpy as np
 from services.separation.backends import Separator
 from services.separation.cache import cached_stems, store_stem_blocks
 from services.separation.dsp import STEMS
+from services.separation.spill import SpilledAudio
 from shared.audio_io import decode_audio
 from shared.contracts.separation import ALL_STEMS
 from shared.errors import MeshError
@@ -64,15 +66,21 @@ def separate_and_store(
     if done is not None:
         return done
     audio = decode_audio(data)
+    shape, sample_rate_hz = audio.samples.shape, audio.sample_rate_hz
+    duration_sec = audio.duration_sec
     started = time.perf_counter()
-    keys = store_stem_blocks(
-        storage, prefix,
-        checked_blocks(separator.stream(audio.samples, audio.sample_rate_hz),
-                       separator_name=separator.name, shape=audio.samples.shape),
-        names=STEMS, sample_rate_hz=audio.sample_rate_hz, channels=audio.channels,
-    )
+    with contextlib.ExitStack() as stack:
+        samples: np.ndarray | SpilledAudio = audio.samples
+        if separator.reads_pieces:
+            samples = stack.enter_context(SpilledAudio(audio.samples))
+        del audio  # from here the separator's input is the only copy of the song
+        keys = store_stem_blocks(
+            storage, prefix,
+            checked_blocks(separator.stream(samples, sample_rate_hz),
+                           separator_name=separator.name, shape=shape),
+            names=STEMS, sample_rate_hz=sample_rate_hz, channels=shape[0],
+        )
     elapsed_sec = time.perf_counter() - started
     log.info("separated %.1f s of audio with %s in %.1f s (%.1fx realtime)",
-             audio.duration_sec, separator.name, elapsed_sec,
-             audio.duration_sec / max(elapsed_sec, 1e-9))
+             duration_sec, separator.name, elapsed_sec, duration_sec / max(elapsed_sec, 1e-9))
     return keys

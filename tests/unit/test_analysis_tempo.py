@@ -104,3 +104,88 @@ def test_beats_land_on_the_true_beats(name: str) -> None:
     # mir_eval's F-measure window is 70 ms; demand nearly every beat well inside it.
     assert np.mean(np.abs(offsets) < 0.07) >= 0.95
     assert len(beats) <= 1.05 * len(truth.beats_sec) + 1
+
+
+def test_tempo_drift_tells_a_drifting_grid_from_a_jittered_steady_one() -> None:
+    from services.analysis.tempo import MAX_DRIFT, tempo_drift
+
+    rng = np.random.default_rng(3)
+    period_sec = 0.5
+    # A tracker's ticks: quantised to 11.6 ms frames, one skipped beat, a locking-on start.
+    steady = np.round((0.2 + period_sec * np.arange(160)) / 0.0116) * 0.0116
+    steady = np.delete(steady, 70)
+    steady[:4] += rng.normal(0.0, 0.03, 4)
+    assert tempo_drift(steady, period_sec=period_sec) < MAX_DRIFT / 3
+    # The same beats on a tempo that swings ±2 % over 96 beats.
+    durations = period_sec / (1.0 + 0.02 * np.sin(2 * np.pi * np.arange(160) / 96.0))
+    drifting = np.round((0.2 + np.concatenate([[0.0], np.cumsum(durations)])) / 0.0116) * 0.0116
+    assert tempo_drift(drifting, period_sec=period_sec) > 2 * MAX_DRIFT
+    assert tempo_drift(steady[:10], period_sec=period_sec) == 0.0
+
+
+def test_a_drifting_song_keeps_the_tracked_beats_instead_of_a_grid() -> None:
+    from shared.audio_io import to_mono
+    from shared.synth import SongSpec, Variation, synthesize_song
+
+    synth = synthesize_song(SongSpec("drift", 110.0, "E", "minor", 40.0, seed=31,
+                                     style="rock", variation=Variation(tempo_drift=0.025)))
+    estimate = estimate_tempo(to_mono(synth.mix), sample_rate_hz=synth.sample_rate_hz)
+    assert not estimate.steady
+    truth = synth.truth.beats_sec[synth.truth.beats_sec > 5.0]
+    offsets = nearest_offsets_sec(estimate.beats_sec, truth)
+    assert np.mean(np.abs(offsets) < 0.07) > 0.9
+
+
+def _impulses(times_sec: np.ndarray, *, hop_sec: float, n_frames: int,
+              gains: np.ndarray | None = None) -> np.ndarray:
+    envelope = np.zeros(n_frames, dtype=np.float32)
+    idx = np.round(np.asarray(times_sec) / hop_sec).astype(int)
+    envelope[idx[idx < n_frames]] += 1.0 if gains is None else gains[idx < n_frames]
+    return envelope
+
+
+@pytest.mark.parametrize(("sixteenths", "expected"), [(False, True), (True, False)])
+def test_counted_double_time_needs_bare_beats_and_subdivided_half_beats(
+        sixteenths: bool, expected: bool) -> None:
+    from services.analysis.tempo import counted_double_time
+
+    hop_sec, n_frames = 512 / 22050, 2000
+    # A groove at 85.7 BPM (0.7 s beats) with eighth-note hats; counted at 171.4 the
+    # "beats" are those eighths and nothing sits between them, unless 16ths are played.
+    eighths = np.arange(0.2, 44.0, 0.35)
+    hits = np.concatenate([eighths, eighths + 0.175]) if sixteenths else eighths
+    broadband = _impulses(hits, hop_sec=hop_sec, n_frames=n_frames)
+    kick = _impulses(eighths[::2], hop_sec=hop_sec, n_frames=n_frames)
+    onsets = OnsetEnvelopes(kick=kick, snare=kick.copy(), hop_sec=hop_sec, broadband=broadband)
+    assert counted_double_time(onsets, eighths) is expected
+    # At the felt tempo the subdivision is there, so it is never halved again.
+    assert counted_double_time(onsets, eighths[::2]) is False
+
+
+def test_a_boom_bap_groove_counted_double_is_brought_back_to_its_tempo() -> None:
+    from services.analysis import features
+    from shared.audio_io import resample, to_mono
+    from shared.synth import SongSpec, synthesize_song
+
+    # The stress corpus's boom-bap at 84.8 that the tracker counted at 169.6.
+    synth = synthesize_song(SongSpec("bb", 84.8, "C", "minor", 45.0, seed=2015,
+                                     style="hiphop"))
+    mono = to_mono(synth.mix)
+    spec = features.compute_spectrogram(
+        resample(mono, from_rate_hz=44100, to_rate_hz=22050), sample_rate_hz=22050)
+    estimate = estimate_tempo(mono, sample_rate_hz=44100,
+                              onsets=features.onset_envelopes(spec))
+    assert estimate.tempo_bpm == pytest.approx(84.8, rel=0.04)
+
+
+def test_extend_beats_reaches_both_ends_of_the_song_at_the_local_period() -> None:
+    from services.analysis.tempo import extend_beats
+
+    # A tracker that locked on at 3.1 s and lost the beat 5 s before the end; the tempo
+    # is slower at the start (0.6 s) than at the end (0.5 s).
+    beats = np.concatenate([3.1 + 0.6 * np.arange(10), 9.1 + 0.5 * np.arange(1, 12)])
+    extended = extend_beats(beats, duration_sec=20.0)
+    assert np.allclose(extended[:5], [0.1, 0.7, 1.3, 1.9, 2.5])
+    assert np.allclose(extended[-10:], 14.6 + 0.5 * np.arange(1, 11))
+    assert extended[-1] < 20.0 and np.all(np.diff(extended) > 0)
+    assert np.array_equal(extend_beats(beats[:1], duration_sec=20.0), beats[:1])

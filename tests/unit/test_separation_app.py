@@ -168,6 +168,7 @@ class ShortSeparator:
     """Returns stems one second too short: a broken backend."""
 
     name = "broken"
+    reads_pieces = False
     model = None
 
     def stream(self, samples: np.ndarray, sample_rate_hz: int) -> Iterator[Any]:

@@ -31,6 +31,31 @@ def test_mono_and_other_sample_rates() -> None:
     assert decoded.channels == 1 and decoded.sample_rate_hz == 22050
 
 
+def _wav(frames: np.ndarray, subtype: str = "FLOAT") -> bytes:
+    buf = io.BytesIO()
+    sf.write(buf, frames, 44100, format="WAV", subtype=subtype)
+    return buf.getvalue()
+
+
+def test_surround_folds_to_stereo_and_loud_samples_are_clipped() -> None:
+    t = np.arange(6 * 44100) / 44100
+    left, right = 0.2 * np.sin(2 * np.pi * 440 * t), 0.2 * np.sin(2 * np.pi * 660 * t)
+    # 4 channels L R Ls Rs: the fold averages the even and the odd channels.
+    frames = np.stack([left, right, 0.5 * left, 3.0 * right], axis=1).astype(np.float32)
+    decoded = decode_audio(_wav(frames), limits=LIMITS)
+    assert decoded.samples.shape == (2, frames.shape[0])
+    np.testing.assert_allclose(decoded.samples[0], 0.75 * left, atol=1e-6)
+    np.testing.assert_allclose(decoded.samples[1], np.clip(2.0 * right, -1, 1), atol=1e-6)
+    assert decoded.samples.flags.c_contiguous
+
+
+def test_nan_samples_are_422() -> None:
+    frames = np.full((6 * 44100, 2), 0.1, dtype=np.float32)
+    frames[5 * 44100, 1] = np.nan
+    with pytest.raises(Unprocessable, match="NaN"):
+        decode_audio(_wav(frames), limits=LIMITS)
+
+
 def test_not_audio_is_415() -> None:
     with pytest.raises(UnsupportedMediaType):
         decode_audio(b"%PDF-1.7 this is a document" * 100, limits=LIMITS)
