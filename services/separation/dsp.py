@@ -24,6 +24,7 @@ from services.separation.chunks import Piece, iter_chunks, overlap_add_blocks
 from services.separation.cues import SongCues, song_cues
 from services.separation.masks import MaskParams, centre_weight, hpss_medians, stem_masks
 from services.separation.melody import melody_on_frames
+from services.separation.repetition import share_on_grid
 from services.separation.stft import fft_size_for, istft, n_frames_for, stft
 
 STEMS: tuple[str, ...] = ("vocals", "drums", "bass", "other")
@@ -66,6 +67,13 @@ def separate_chunk(
         window_sec=n_fft / sample_rate_hz,
         start_sec=start_sec,
     )
+    repeating = None
+    if cues.repeat_share.size:
+        repeating = share_on_grid(cues.repeat_share, share_hop_sec=cues.repeat_hop_sec,
+                                  share_bin_hz=cues.repeat_bin_hz, freqs_hz=freqs_hz,
+                                  n_frames=magnitude.shape[1],
+                                  frame_hop_sec=hop_length / sample_rate_hz,
+                                  start_sec=start_sec)
     masks = stem_masks(
         magnitude,
         medians=hpss_medians(magnitude, params=params.masks),
@@ -74,6 +82,7 @@ def separate_chunk(
         bass_overtone_ratio=cues.kick_reference,
         params=params.masks,
         centre=centre_weight(spectrum),
+        repeating=repeating,
     )
     stems: dict[str, np.ndarray] = {}
     residual = samples.astype(np.float32, copy=True)

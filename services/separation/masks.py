@@ -57,6 +57,15 @@ class MaskParams:
     # sits in the side channel (wide pads, panned stabs, stereo reverb) loses vocal share
     # as centre_weight ** this (0 turns the prior off; mono input is all centre).
     vocal_centre_power: float = 1.0
+    # Repetition (`repetition`): each frame's `repeat_neighbours` most similar frames, at
+    # least `repeat_min_gap_sec` away, model the repeating accompaniment; a comb bin's
+    # vocal share is scaled by its non-repeating share ** `vocal_repeat_power`.
+    repetition: bool = True
+    repeat_neighbours: int = 9
+    repeat_min_gap_sec: float = 1.0
+    vocal_repeat_power: float = 1.0
+    # The melody source is unsteady ** (1 - mix) * non-repeating ** mix.
+    melody_repeat_mix: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -197,6 +206,7 @@ def stem_masks(
     bass_overtone_ratio: float,
     params: MaskParams,
     centre: np.ndarray | None = None,
+    repeating: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
     """Masks for "vocals", "drums" and "bass" (each (bins, frames) float32 in [0, 1],
     summing to at most one); the "other" mask is one minus their sum.
@@ -222,6 +232,8 @@ def stem_masks(
     vocals = comb * np.maximum(peak_share, harmonic_share)
     if centre is not None and params.vocal_centre_power > 0:
         vocals *= centre ** params.vocal_centre_power
+    if repeating is not None and params.vocal_repeat_power > 0:
+        vocals *= (1.0 - repeating) ** params.vocal_repeat_power
     drums = percussive_share * (1.0 - vocals)
     low = lowpass_weight(freqs_hz, crossover_hz=params.bass_crossover_hz,
                          octaves=params.crossover_octaves)[:, None]
