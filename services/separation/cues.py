@@ -7,8 +7,14 @@ reference). Deciding them per chunk made the stems depend on the chunk size, so 
 pass runs on a 22.05 kHz mono copy (a quarter of the full-rate work; the 2048-point
 STFT keeps the same 10.8 Hz bins and 23 ms hop), chunk by chunk:
 
-- the unsteady part of the mid signal above 150 Hz (held chords and the bass removed)
-  is overlap-added into one melody source for the whole song, and Melodia runs once;
+- the repeating-pattern model (`repetition`, REPET-SIM) finds, for every frame, the
+  most similar frames of the same 60 s cue chunk and keeps the song's repeating share
+  of every bin (float16, about 50 MB for a 10-minute song); the chunk pass reads its
+  part of it, so the result does not depend on the separator's chunk size;
+- the non-repeating (or, with repetition off, unsteady) part of the mid signal above
+  150 Hz, centred bins only, is overlap-added into one melody source for the whole
+  song, and Melodia runs once: with the repeating accompaniment gone it follows the
+  voice far more often;
 - the sub-bass overtone ratios of every frame are pooled for one kick reference.
 """
 
@@ -76,16 +82,15 @@ def song_cues(
         stereo = stft(low_rate[:, start:end], n_fft=n_fft, hop_length=hop_length)
         spectrum = stereo.mean(axis=0)
         magnitude = np.abs(spectrum)
-        harmonic = median_along_time(magnitude, kernel=params.harmonic_kernel_frames)
-        foreground = 1.0 - soft_mask(harmonic, magnitude, power=params.mask_power)
         if params.repetition:
-            # The non-repeating part: the repeating accompaniment no longer competes with
-            # the voice for Melodia's salience.
-            share = _add_chunk_share(repeat_share, magnitude, start=start, weights=weights,
-                                     hop_length=hop_length, params=params)
-            nonrep = 1.0 - share
-            foreground = (foreground ** (1.0 - params.melody_repeat_mix)
-                          * nonrep ** params.melody_repeat_mix)
+            # The non-repeating part: the repeating accompaniment (drums, bass, chords)
+            # no longer competes with the voice for Melodia's salience.
+            foreground = 1.0 - _add_chunk_share(repeat_share, magnitude, start=start,
+                                                weights=weights, hop_length=hop_length,
+                                                params=params)
+        else:
+            harmonic = median_along_time(magnitude, kernel=params.harmonic_kernel_frames)
+            foreground = 1.0 - soft_mask(harmonic, magnitude, power=params.mask_power)
         # Centred bins only: lead vocals sit in the centre, wide pads and stabs do not.
         centre = centre_weight(stereo) ** params.vocal_centre_power
         source[start:end] += weights * istft(spectrum * foreground * above_bass * centre,

@@ -20,9 +20,16 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from services.separation.bassline import BassParams, bass_f0
 from services.separation.chunks import Piece, iter_chunks, overlap_add_blocks
 from services.separation.cues import SongCues, song_cues
-from services.separation.masks import MaskParams, centre_weight, hpss_medians, stem_masks
+from services.separation.masks import (
+    MaskParams,
+    centre_weight,
+    hpss_medians,
+    soft_mask,
+    stem_masks,
+)
 from services.separation.melody import melody_on_frames
 from services.separation.repetition import share_on_grid
 from services.separation.stft import fft_size_for, istft, n_frames_for, stft
@@ -74,15 +81,22 @@ def separate_chunk(
                                   n_frames=magnitude.shape[1],
                                   frame_hop_sec=hop_length / sample_rate_hz,
                                   start_sec=start_sec)
+    medians = hpss_medians(magnitude, params=params.masks)
+    centre = centre_weight(spectrum)
+    # The bass line follows the harmonic, centred energy (kick transients and wide pads
+    # would pull the f0 away).
+    harmonic = soft_mask(medians.harmonic, medians.percussive, power=params.masks.mask_power)
+    bass_line = bass_f0(magnitude * harmonic * centre, freqs_hz=freqs_hz, params=BassParams())
     masks = stem_masks(
         magnitude,
-        medians=hpss_medians(magnitude, params=params.masks),
+        medians=medians,
         freqs_hz=freqs_hz,
         melody=melody,
         bass_overtone_ratio=cues.kick_reference,
         params=params.masks,
-        centre=centre_weight(spectrum),
+        centre=centre,
         repeating=repeating,
+        bass_f0_hz=bass_line,
     )
     stems: dict[str, np.ndarray] = {}
     residual = samples.astype(np.float32, copy=True)

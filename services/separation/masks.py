@@ -14,7 +14,12 @@ takes the rest, so applying them to each channel's STFT reconstructs the mix exa
    so the time median misses it; on the comb the test is "narrow spectral peak" instead
    (magnitude against the frequency median), which claims it back from the drums. The
    comb fades out below ~200 Hz, and side-channel (uncentred) bins lose vocal share.
-4. Bass: harmonic energy not claimed by vocals, below a smooth crossover (~220 Hz).
+   Within the comb, energy that the song's repeating pattern explains (`repetition`:
+   the same bins in the most similar other bars) is accompaniment, not voice.
+4. Bass: harmonic energy not claimed by vocals, below a smooth crossover (~220 Hz),
+   centred bins only (bass is mixed to the centre, pads are wide). Where the bass line
+   has a note (`bassline`), the sub-bass below ~100 Hz goes to the bass on the note's
+   harmonic comb and to the kick off it.
 5. Other: whatever is left.
 """
 
@@ -25,6 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.ndimage import median_filter
 
+from services.separation.bassline import BassParams, bass_comb
 from services.separation.melody import MelodyTrack
 
 EPS = 1e-10
@@ -64,8 +70,14 @@ class MaskParams:
     repeat_neighbours: int = 9
     repeat_min_gap_sec: float = 1.0
     vocal_repeat_power: float = 1.0
-    # The melody source is unsteady ** (1 - mix) * non-repeating ** mix.
-    melody_repeat_mix: float = 1.0
+    # Bass lines are mixed to the centre too: bass share scaled by centre ** this.
+    bass_centre_power: float = 1.0
+    # Bass line (`bassline`): in frames with a bass note the sub-bass below `bass_sub_hz`
+    # is split between the note's harmonic comb (bass) and the rest (the kick). Above
+    # it the crossover stays: giving the bass its comb there lost more to the pads'
+    # low partials than it gained.
+    bass_comb: bool = True
+    bass_sub_hz: float = 100.0
 
 
 @dataclass(frozen=True)
@@ -207,6 +219,7 @@ def stem_masks(
     params: MaskParams,
     centre: np.ndarray | None = None,
     repeating: np.ndarray | None = None,
+    bass_f0_hz: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
     """Masks for "vocals", "drums" and "bass" (each (bins, frames) float32 in [0, 1],
     summing to at most one); the "other" mask is one minus their sum.
@@ -238,6 +251,15 @@ def stem_masks(
     low = lowpass_weight(freqs_hz, crossover_hz=params.bass_crossover_hz,
                          octaves=params.crossover_octaves)[:, None]
     bass = np.clip(1.0 - vocals - drums, 0.0, 1.0) * low
+    if bass_f0_hz is not None and params.bass_comb and np.any(bass_f0_hz > 0):
+        comb_b = bass_comb(freqs_hz, bass_f0_hz, params=BassParams())
+        voiced = (bass_f0_hz > 0)[None, :]
+        sub = (freqs_hz < params.bass_sub_hz)[:, None] & voiced
+        open_sub = 1.0 - vocals
+        drums = np.where(sub, open_sub * (1.0 - comb_b), drums)
+        bass = np.where(sub, open_sub * comb_b, bass)
+    if centre is not None and params.bass_centre_power > 0:
+        bass *= centre ** params.bass_centre_power
     return {
         "vocals": vocals.astype(np.float32),
         "drums": drums.astype(np.float32),
