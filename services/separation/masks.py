@@ -15,7 +15,8 @@ takes the rest, so applying them to each channel's STFT reconstructs the mix exa
    (magnitude against the frequency median), which claims it back from the drums. The
    comb fades out below ~200 Hz, and side-channel (uncentred) bins lose vocal share.
    Within the comb, energy that the song's repeating pattern explains (`repetition`:
-   the same bins in the most similar other bars) is accompaniment, not voice.
+   the same bins in the most similar other bars) is accompaniment, not voice; off the
+   comb, vocals take a share of the non-repeating, centred energy (`vocal_floor_gain`).
 4. Bass: harmonic energy not claimed by vocals, below a smooth crossover (~220 Hz),
    centred bins only (bass is mixed to the centre, pads are wide). Where the bass line
    has a note (`bassline`), the sub-bass below ~100 Hz goes to the bass on the note's
@@ -70,6 +71,11 @@ class MaskParams:
     repeat_neighbours: int = 9
     repeat_min_gap_sec: float = 1.0
     vocal_repeat_power: float = 1.0
+    # Off the comb (and where the melody tracker hears no voice) the vocals still take
+    # this share of the non-repeating, centred energy between vocal_min_hz and
+    # vocal_max_hz: Melodia misses about a quarter of the sung frames, and consonants,
+    # breaths and formant noise lie off any comb.
+    vocal_floor_gain: float = 0.5
     # Bass lines are mixed to the centre too: bass share scaled by centre ** this.
     bass_centre_power: float = 1.0
     # Bass line (`bassline`): in frames with a bass note the sub-bass below `bass_sub_hz`
@@ -235,10 +241,10 @@ def stem_masks(
 
     comb = comb_mask(freqs_hz, melody, n_harmonics=params.n_harmonics,
                      width_hz=params.comb_width_hz)
-    comb *= (freqs_hz <= params.vocal_max_hz)[:, None]
+    band = (freqs_hz <= params.vocal_max_hz).astype(np.float32)
     if params.vocal_min_hz > 0:
-        comb *= 1.0 - lowpass_weight(freqs_hz, crossover_hz=params.vocal_min_hz,
-                                     octaves=1.0)[:, None]
+        band *= 1.0 - lowpass_weight(freqs_hz, crossover_hz=params.vocal_min_hz, octaves=1.0)
+    comb *= band[:, None]
     # On the comb a bin is vocal when it stands out as a narrow peak over its neighbours.
     peak_share = soft_mask(magnitude, params.vocal_peak_margin * medians.percussive,
                            power=params.mask_power)
@@ -247,6 +253,11 @@ def stem_masks(
         vocals *= centre ** params.vocal_centre_power
     if repeating is not None and params.vocal_repeat_power > 0:
         vocals *= (1.0 - repeating) ** params.vocal_repeat_power
+    if repeating is not None and params.vocal_floor_gain > 0:
+        floor = params.vocal_floor_gain * (1.0 - repeating) * band[:, None]
+        if centre is not None:
+            floor *= centre
+        vocals = np.maximum(vocals, floor)
     drums = percussive_share * (1.0 - vocals)
     low = lowpass_weight(freqs_hz, crossover_hz=params.bass_crossover_hz,
                          octaves=params.crossover_octaves)[:, None]
