@@ -70,7 +70,7 @@ class MaskParams:
     repetition: bool = True
     repeat_neighbours: int = 9
     repeat_min_gap_sec: float = 1.0
-    vocal_repeat_power: float = 1.0
+    vocal_repeat_power: float = 0.25
     # Off the comb (and where the melody tracker hears no voice) the vocals still take
     # this share of the non-repeating, centred energy between vocal_min_hz and
     # vocal_max_hz: Melodia misses about a quarter of the sung frames, and consonants,
