@@ -62,7 +62,7 @@ def test_the_non_repeating_melody_is_separated_from_the_loop() -> None:
     mix = background + lead
     spectrum = stft(mix, n_fft=N_FFT, hop_length=HOP)
     share = song_repeating_share(np.abs(spectrum), frame_hop_sec=HOP / SR)
-    assert share.shape == spectrum.shape and 0.0 <= share.min() and share.max() <= 1.0
+    assert share.shape == spectrum.shape and share.min() >= 0.0 and share.max() <= 1.0
     lead_estimate = istft(spectrum * (1.0 - share), hop_length=HOP, length_samples=mix.size)
     background_estimate = mix - lead_estimate
     # The mix itself scores about -0.5 dB for the lead and 0.5 dB for the loop; the
