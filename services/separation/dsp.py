@@ -1,22 +1,23 @@
-"""The embedded DSP separator: HPSS + predominant-melody comb masks, chunked.
+"""The embedded DSP separator: HPSS, repetition, melody and bass-line combs, chunked.
 
 Pure numpy/scipy/Essentia, no model weights. The four stems (vocals, drums, bass, other)
 sum back to the mix exactly: masks are computed on the mid channel, applied to every
 channel's STFT, and "other" is the time-domain residual of the mix minus the other three.
 
-Two passes: `cues.song_cues` gathers the song-level decisions (melody f0, kick reference)
-cheaply over the whole song, then the masks are built chunk by chunk (default 30 s with
-1 s overlap) and recombined with complementary linear cross-fades, so working memory
-stays bounded (about 50 MB of spectrogram per chunk) however long the song is. Each
-chunk's stems sum to the chunk's mix and the cross-fade weights sum to one, so the
-exact-sum property survives; the song-level cues keep the result independent of the
-chunk size up to the cross-fades.
+Two passes: `cues.song_cues` gathers the song-level decisions (melody f0, kick reference,
+the repeating-pattern model) cheaply over the whole song, then the masks are built chunk
+by chunk (default 30 s with 1 s overlap) and recombined with complementary linear
+cross-fades, so working memory stays bounded (about 100 MB of spectrogram per chunk)
+however long the song is. Each chunk is separated on two STFT windows (93 and 186 ms)
+and the two results are averaged. Each chunk's stems sum to the chunk's mix and the
+cross-fade weights sum to one, so the exact-sum property survives; the song-level cues
+keep the result independent of the chunk size up to the cross-fades.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -38,32 +39,50 @@ STEMS: tuple[str, ...] = ("vocals", "drums", "bass", "other")
 MASKED_STEMS: tuple[str, ...] = ("vocals", "drums", "bass")  # "other" is the residual
 CUE_CHUNK_SEC = 60.0  # chunking of the cheap whole-song cue pass (~10 MB per chunk)
 CUE_OVERLAP_SEC = 2.0
+KERNEL_WINDOW_SEC = 0.0929  # MaskParams' median kernels are given for this window
 
 
 @dataclass(frozen=True)
 class DspParams:
     masks: MaskParams = field(default_factory=MaskParams)
     window_sec: float = 0.0929  # STFT window: 4096 samples at 44.1 kHz, hop a quarter
+    # The chunk pass separates on each of these windows and averages (see
+    # `separate_chunk`); empty: window_sec alone. The cue pass uses window_sec.
+    chunk_windows_sec: tuple[float, ...] = (0.0929, 0.1858)
     chunk_sec: float = 30.0
     overlap_sec: float = 1.0
 
 
-def separate_chunk(
+def _odd(value: float) -> int:
+    return max(3, 2 * round((value - 1) / 2) + 1)
+
+
+def mask_params_for(params: MaskParams, *, window_ratio: float) -> MaskParams:
+    """`params` (kernels given for the reference window) for a window `window_ratio`
+    times as long: the same median lengths in seconds and hertz."""
+    if window_ratio == 1.0:
+        return params
+    return replace(params,
+                   harmonic_kernel_frames=_odd(params.harmonic_kernel_frames / window_ratio),
+                   percussive_kernel_bins=_odd(params.percussive_kernel_bins * window_ratio))
+
+
+def masked_stems(
     samples: np.ndarray,
     *,
     sample_rate_hz: int,
     cues: SongCues,
     start_sec: float,
-    params: DspParams,
+    n_fft: int,
+    params: MaskParams,
 ) -> dict[str, np.ndarray]:
-    """Separate one chunk (float (channels, n), starting `start_sec` into the song) with
-    the song's cues; returns stem → (channels, n)."""
+    """The masked stems (vocals, drums, bass) of one chunk (float (channels, n)) on an
+    STFT of `n_fft` points, hop a quarter; stem → (channels, n)."""
     length_samples = samples.shape[1]
-    n_fft = fft_size_for(sample_rate_hz, window_sec=params.window_sec)
     hop_length = n_fft // 4
     spectrum = stft(samples, n_fft=n_fft, hop_length=hop_length)  # (channels, bins, frames)
     # The masks follow the mid signal (a side-only sound is rare and lands in "other");
-    # the stereo image only tempers the vocal mask (`masks.centre_weight`).
+    # the stereo image only tempers the vocal and bass masks (`masks.centre_weight`).
     magnitude = np.abs(spectrum.mean(axis=0))
     freqs_hz = np.fft.rfftfreq(n_fft, d=1.0 / sample_rate_hz).astype(np.float32)
     melody = melody_on_frames(
@@ -81,11 +100,11 @@ def separate_chunk(
                                   n_frames=magnitude.shape[1],
                                   frame_hop_sec=hop_length / sample_rate_hz,
                                   start_sec=start_sec)
-    medians = hpss_medians(magnitude, params=params.masks)
+    medians = hpss_medians(magnitude, params=params)
     centre = centre_weight(spectrum)
     # The bass line follows the harmonic, centred energy (kick transients and wide pads
     # would pull the f0 away).
-    harmonic = soft_mask(medians.harmonic, medians.percussive, power=params.masks.mask_power)
+    harmonic = soft_mask(medians.harmonic, medians.percussive, power=params.mask_power)
     bass_line = bass_f0(magnitude * harmonic * centre, freqs_hz=freqs_hz, params=BassParams())
     masks = stem_masks(
         magnitude,
@@ -93,18 +112,42 @@ def separate_chunk(
         freqs_hz=freqs_hz,
         melody=melody,
         bass_overtone_ratio=cues.kick_reference,
-        params=params.masks,
+        params=params,
         centre=centre,
         repeating=repeating,
         bass_f0_hz=bass_line,
     )
-    stems: dict[str, np.ndarray] = {}
-    residual = samples.astype(np.float32, copy=True)
-    for name in MASKED_STEMS:
-        stems[name] = istft(spectrum * masks[name][None], hop_length=hop_length,
-                            length_samples=length_samples)
-        residual -= stems[name]
-    stems["other"] = residual
+    return {name: istft(spectrum * masks[name][None], hop_length=hop_length,
+                        length_samples=length_samples) for name in MASKED_STEMS}
+
+
+def separate_chunk(
+    samples: np.ndarray,
+    *,
+    sample_rate_hz: int,
+    cues: SongCues,
+    start_sec: float,
+    params: DspParams,
+) -> dict[str, np.ndarray]:
+    """Separate one chunk (float (channels, n), starting `start_sec` into the song) with
+    the song's cues; returns stem → (channels, n).
+
+    The masked stems are the mean of the separations on each STFT of
+    `params.chunk_windows_sec`: a short window follows drum hits and moving voices, a
+    long one resolves low notes and the partials of dense chords, and their errors are
+    partly independent, so the mean beats either one. "other" is the residual."""
+    reference = fft_size_for(sample_rate_hz, window_sec=KERNEL_WINDOW_SEC)
+    windows = params.chunk_windows_sec or (params.window_sec,)
+    stems = {name: np.zeros(samples.shape, dtype=np.float32) for name in MASKED_STEMS}
+    for window_sec in windows:
+        n_fft = fft_size_for(sample_rate_hz, window_sec=window_sec)
+        parts = masked_stems(samples, sample_rate_hz=sample_rate_hz, cues=cues,
+                             start_sec=start_sec, n_fft=n_fft,
+                             params=mask_params_for(params.masks,
+                                                    window_ratio=n_fft / reference))
+        for name, part in parts.items():
+            stems[name] += part / len(windows)
+    stems["other"] = samples.astype(np.float32) - sum(stems.values())
     return stems
 
 

@@ -175,3 +175,15 @@ def test_overlap_add_blocks_tile_and_match_a_plain_overlap_add(
         out[:, start:covered] = block["x"]
     assert covered == length
     np.testing.assert_allclose(out, expected, atol=1e-6)
+
+
+def test_mask_kernels_keep_their_length_in_seconds_and_hertz() -> None:
+    from services.separation.dsp import mask_params_for
+    from services.separation.masks import MaskParams
+
+    base = MaskParams(harmonic_kernel_frames=31, percussive_kernel_bins=9)
+    assert mask_params_for(base, window_ratio=1.0) == base
+    longer = mask_params_for(base, window_ratio=2.0)  # half the frames, twice the bins
+    assert longer.harmonic_kernel_frames in (15, 17)
+    assert longer.percussive_kernel_bins in (17, 19)
+    assert longer.harmonic_kernel_frames % 2 == 1 and longer.percussive_kernel_bins % 2 == 1
