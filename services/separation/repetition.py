@@ -59,7 +59,12 @@ def repeating_share(magnitude: np.ndarray, neighbours: np.ndarray) -> np.ndarray
     """Share of each bin (bins, frames) in [0, 1] explained by the repeating model: the
     median magnitude over each frame's similar frames (`similar_frames`), capped at the
     frame's own magnitude, divided by it."""
-    model = np.median(magnitude[:, neighbours], axis=1)  # (bins, frames)
+    gathered = magnitude[:, neighbours]  # (bins, n_neighbours, frames)
+    # The middle order statistic by partition: the median for an odd count (the lower
+    # median for an even one), several times faster than np.median.
+    middle = neighbours.shape[0] // 2 - (1 - neighbours.shape[0] % 2)
+    gathered.partition(middle, axis=1)
+    model = gathered[:, middle]
     return np.minimum(model, magnitude) / np.maximum(magnitude, EPS)
 
 

@@ -182,8 +182,8 @@ def test_mask_kernels_keep_their_length_in_seconds_and_hertz() -> None:
     from services.separation.masks import MaskParams
 
     base = MaskParams(harmonic_kernel_frames=31, percussive_kernel_bins=9)
-    assert mask_params_for(base, window_ratio=1.0) == base
-    longer = mask_params_for(base, window_ratio=2.0)  # half the frames, twice the bins
-    assert longer.harmonic_kernel_frames in (15, 17)
+    assert mask_params_for(base, bin_ratio=1.0, hop_ratio=1.0) == base
+    longer = mask_params_for(base, bin_ratio=2.0, hop_ratio=4.0)  # twice the bins
+    assert longer.harmonic_kernel_frames in (7, 9)  # a quarter of the frames
     assert longer.percussive_kernel_bins in (17, 19)
     assert longer.harmonic_kernel_frames % 2 == 1 and longer.percussive_kernel_bins % 2 == 1
