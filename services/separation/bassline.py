@@ -6,7 +6,7 @@ has overtones (2f, 3f, ...) that reach above the kick's band, the kick's tail ha
 So the f0 of each frame is the candidate whose harmonics 1..H carry the most harmonic,
 centred energy (square-root magnitudes, the fundamental weighted least, so a bare kick
 sine cannot win on its own), smoothed over a few frames; a frame is voiced when that
-salience is a fair share of the chunk's strong frames. Bass lines are mixed to the
+salience stands out from the frame's other candidates. Bass lines are mixed to the
 centre and pads usually are not, so the caller passes the centre-weighted magnitude.
 """
 
@@ -26,7 +26,10 @@ class BassParams:
     max_hz: float = 250.0
     steps_per_semitone: int = 4
     smooth_frames: int = 5  # median filter over frames on log f0
-    voicing: float = 0.3  # a frame is voiced above this share of the 90th-pct salience
+    # A frame is voiced when its best candidate's salience is this many times the
+    # frame's mean salience over all candidates (a frame-local test, so the result does
+    # not depend on how the song is chunked).
+    voicing: float = 1.5
     n_harmonics: int = 10  # comb teeth
     width_hz: float = 3.0  # half width of a tooth, besides `width_ratio` · frequency
     width_ratio: float = 0.015
@@ -55,8 +58,8 @@ def bass_f0(
     best = np.argmax(salience, axis=0)
     peak = salience[best, np.arange(n_frames)]
     log_f0 = median_filter(np.log2(candidates[best]), size=params.smooth_frames, mode="nearest")
-    floor = params.voicing * float(np.percentile(peak, 90))
-    voiced = median_filter(peak > floor, size=params.smooth_frames, mode="nearest")
+    voiced = peak > params.voicing * salience.mean(axis=0) + 1e-12
+    voiced = median_filter(voiced, size=params.smooth_frames, mode="nearest")
     return np.where(voiced, 2.0 ** log_f0, 0.0).astype(np.float32)
 
 

@@ -156,6 +156,15 @@ def separate_chunk(
     return stems
 
 
+def _largest_hop(params: DspParams, sample_rate_hz: int) -> int:
+    """The longest STFT hop of the chunk pass: chunks start on multiples of it, so every
+    STFT's frames sit on one song-wide grid (frames off that grid made the masks, and
+    with them the stems, depend on where a chunk began)."""
+    windows = params.chunk_windows or ((params.window_sec, 4),)
+    return max(fft_size_for(sample_rate_hz, window_sec=window_sec) // overlap
+               for window_sec, overlap in windows)
+
+
 def _as_channels(samples: np.ndarray, sample_rate_hz: int) -> np.ndarray:
     samples = np.asarray(samples, dtype=np.float32)
     if samples.ndim == 1:
@@ -182,6 +191,7 @@ def dsp_pieces(
     for start, end, weights in iter_chunks(
         samples.shape[1], chunk_samples=round(params.chunk_sec * sample_rate_hz),
         overlap_samples=round(params.overlap_sec * sample_rate_hz),
+        align_samples=_largest_hop(params, sample_rate_hz),
     ):
         chunk = separate_chunk(samples[:, start:end], sample_rate_hz=sample_rate_hz, cues=cues,
                                start_sec=start / sample_rate_hz, params=params)

@@ -93,8 +93,9 @@ def test_result_does_not_depend_on_chunk_size() -> None:
     chunked = separate_dsp(mix, sample_rate_hz=SR, params=DspParams(chunk_sec=6.0))
     assert np.max(np.abs(sum(chunked.values()) - mix)) < 1e-4
     for name in STEMS:
-        # Same stems up to edge effects in the cross-fades: 15 dB below the stem itself.
-        assert sdr_db(whole[name], chunked[name]) > 15.0, name
+        # Same stems up to edge effects in the cross-fades (chunks start on the STFT
+        # grid, so only the medians' edges differ): 25 dB below the stem itself.
+        assert sdr_db(whole[name], chunked[name]) > 25.0, name
 
 
 def test_mono_input_gives_mono_stems() -> None:
@@ -126,13 +127,17 @@ def _random_layouts(count: int) -> list[tuple[int, int, int]]:
 
 
 @pytest.mark.parametrize(("length", "chunk", "overlap"), _random_layouts(40))
+@pytest.mark.parametrize("align", [1, 4096])
 def test_chunks_cover_the_signal_and_weights_sum_to_one(
-    length: int, chunk: int, overlap: int
+    length: int, chunk: int, overlap: int, align: int
 ) -> None:
-    bounds = chunk_bounds(length, chunk_samples=chunk, overlap_samples=overlap)
+    chunk = max(chunk, 3 * overlap)  # as iter_chunks makes them
+    bounds = chunk_bounds(length, chunk_samples=chunk, overlap_samples=overlap,
+                          align_samples=align)
     total = np.zeros(length)
     for index, (start, end) in enumerate(bounds):
-        assert 0 <= start < end <= length
+        assert 0 <= start < end <= length and start % align == 0
+        assert end - start > overlap or len(bounds) == 1
         total[start:end] += crossfade_weights(
             end - start,
             fade_in_samples=overlap if index > 0 else 0,
