@@ -19,7 +19,7 @@ takes the rest, so applying them to each channel's STFT reconstructs the mix exa
    comb, vocals take a share of the non-repeating, centred energy (`vocal_floor_gain`).
 4. Bass: harmonic energy not claimed by vocals, below a smooth crossover (~220 Hz),
    centred bins only (bass is mixed to the centre, pads are wide). Where the bass line
-   has a note (`bassline`), the sub-bass below ~100 Hz goes to the bass on the note's
+   has a note (`bassline`), the sub-bass below ~100 Hz leans to the bass on the note's
    harmonic comb and to the kick off it.
 5. Other: whatever is left.
 """
@@ -79,10 +79,11 @@ class MaskParams:
     # Bass lines are mixed to the centre too: bass share scaled by centre ** this.
     bass_centre_power: float = 1.0
     # Bass line (`bassline`): in frames with a bass note the sub-bass below `bass_sub_hz`
-    # is split between the note's harmonic comb (bass) and the rest (the kick). Above
-    # it the crossover stays: giving the bass its comb there lost more to the pads'
-    # low partials than it gained.
-    bass_comb: bool = True
+    # is split between the note's harmonic comb (bass) and the rest (the kick), blended
+    # with the HPSS/overtone split by `bass_comb_weight` (0: off): the comb alone
+    # misjudged real basses that glide or wobble. Above `bass_sub_hz` the crossover
+    # stays: giving the bass its comb there lost more to the pads' partials than it won.
+    bass_comb_weight: float = 0.5
     bass_sub_hz: float = 100.0
 
 
@@ -262,13 +263,15 @@ def stem_masks(
     low = lowpass_weight(freqs_hz, crossover_hz=params.bass_crossover_hz,
                          octaves=params.crossover_octaves)[:, None]
     bass = np.clip(1.0 - vocals - drums, 0.0, 1.0) * low
-    if bass_f0_hz is not None and params.bass_comb and np.any(bass_f0_hz > 0):
+    if bass_f0_hz is not None and params.bass_comb_weight > 0 and np.any(bass_f0_hz > 0):
         comb_b = bass_comb(freqs_hz, bass_f0_hz, params=BassParams())
         voiced = (bass_f0_hz > 0)[None, :]
         sub = (freqs_hz < params.bass_sub_hz)[:, None] & voiced
         open_sub = 1.0 - vocals
-        drums = np.where(sub, open_sub * (1.0 - comb_b), drums)
-        bass = np.where(sub, open_sub * comb_b, bass)
+        weight = params.bass_comb_weight
+        drums = np.where(sub, weight * open_sub * (1.0 - comb_b) + (1.0 - weight) * drums,
+                         drums)
+        bass = np.where(sub, weight * open_sub * comb_b + (1.0 - weight) * bass, bass)
     if centre is not None and params.bass_centre_power > 0:
         bass *= centre ** params.bass_centre_power
     return {
