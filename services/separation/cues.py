@@ -74,7 +74,9 @@ def song_cues(
     ratios: list[np.ndarray] = []
     energies: list[np.ndarray] = []
     n_song_frames = n_frames_for(mono.size, hop_length=hop_length)
-    repeat_share = np.zeros((freqs_hz.size, n_song_frames), dtype=np.float32)
+    # float16 (a share in [0, 1] needs no more): 50 MB for a 10-minute song.
+    n_share_frames = n_song_frames if params.repetition else 0
+    repeat_share = np.zeros((freqs_hz.size, n_share_frames), dtype=np.float16)
     for start, end, weights in iter_chunks(
         mono.size, chunk_samples=round(chunk_sec * MELODY_RATE_HZ),
         overlap_samples=round(overlap_sec * MELODY_RATE_HZ),
@@ -104,10 +106,8 @@ def song_cues(
                                        relative_confidence=params.melody_confidence)
     reference = kick_reference(np.concatenate(ratios), np.concatenate(energies),
                                quantile=params.overtone_quantile)
-    if not params.repetition:
-        repeat_share = repeat_share[:0, :0]
     return SongCues(f0_hz=f0_hz, melody_hop_sec=melody_hop_sec, kick_reference=reference,
-                    repeat_share=repeat_share.astype(np.float16),
+                    repeat_share=repeat_share,
                     repeat_hop_sec=hop_length / MELODY_RATE_HZ,
                     repeat_bin_hz=MELODY_RATE_HZ / n_fft)
 
@@ -128,5 +128,6 @@ def _add_chunk_share(
     song_frames = np.arange(first, last)
     offsets = song_frames * hop_length - start
     local = np.clip(np.rint(offsets / hop_length).astype(int), 0, share.shape[1] - 1)
-    song_share[:, first:last] += share[:, local] * weights[offsets][None, :]
+    song_share[:, first:last] += (share[:, local] * weights[offsets][None, :]).astype(
+        song_share.dtype)
     return share
