@@ -192,3 +192,15 @@ def test_mask_kernels_keep_their_length_in_seconds_and_hertz() -> None:
     assert longer.harmonic_kernel_frames in (7, 9)  # a quarter of the frames
     assert longer.percussive_kernel_bins in (17, 19)
     assert longer.harmonic_kernel_frames % 2 == 1 and longer.percussive_kernel_bins % 2 == 1
+
+
+@pytest.mark.parametrize(("frames", "kernel"), [(200, 31), (40, 9), (10, 31), (1, 3)])
+def test_median_along_time_matches_a_per_row_reflecting_median(frames: int, kernel: int) -> None:
+    from scipy.ndimage import median_filter
+
+    from services.separation.masks import median_along_time
+
+    rng = np.random.default_rng(frames)
+    magnitude = np.abs(rng.standard_normal((17, frames))).astype(np.float32)
+    expected = np.stack([median_filter(row, size=kernel, mode="reflect") for row in magnitude])
+    np.testing.assert_array_equal(median_along_time(magnitude, kernel=kernel), expected)
