@@ -45,15 +45,17 @@ HELD_OUT_SEED = 9000  # corpus seeds start here; tests and tuning use small seed
 Separate = Callable[[np.ndarray, int], dict[str, np.ndarray]]
 
 
-def corpus_specs(n_songs: int, duration_sec: float) -> list[SongSpec]:
-    """Songs cycling through every style and several keys, tempo jittered per song."""
+def corpus_specs(n_songs: int, duration_sec: float, *, first_seed: int = HELD_OUT_SEED
+                 ) -> list[SongSpec]:
+    """Songs cycling through every style and several keys, tempo jittered per song; seeds
+    first_seed, first_seed + 1, ... (another first seed gives another held-out corpus)."""
     specs = []
     for index in range(n_songs):
         style = STYLES[index % len(STYLES)]
         tonic, mode = KEYS[index % len(KEYS)]
         tempo = TEMPO_BPM[style] * (1.0 + 0.04 * ((index * 7) % 5 - 2))
         specs.append(SongSpec(f"bench_{style}_{index}", tempo, tonic, mode, duration_sec,
-                              seed=HELD_OUT_SEED + index, style=style))
+                              seed=first_seed + index, style=style))
     return specs
 
 
@@ -113,7 +115,8 @@ def timed(func: Callable[[], Any]) -> tuple[Any, float, float]:
     return result, time.perf_counter() - wall, time.process_time() - cpu
 
 
-def bench_synthetic(n_songs: int, duration_sec: float) -> dict[str, Any]:
+def bench_synthetic(n_songs: int, duration_sec: float, *, first_seed: int = HELD_OUT_SEED
+                    ) -> dict[str, Any]:
     methods: dict[str, Callable[[np.ndarray, int, dict[str, np.ndarray]], dict]] = {
         "dsp (ours)": lambda mix, sr, truth: separate_dsp(mix, sample_rate_hz=sr),
         "plain HPSS + band": lambda mix, sr, truth: hpss_baseline(mix, sr),
@@ -122,7 +125,7 @@ def bench_synthetic(n_songs: int, duration_sec: float) -> dict[str, Any]:
     rows: dict[str, dict[str, list[float]]] = {m: {n: [] for n in STEMS} for m in methods}
     audio_sec = cpu_sec = wall_sec = 0.0
     per_song = []
-    for spec in corpus_specs(n_songs, duration_sec):
+    for spec in corpus_specs(n_songs, duration_sec, first_seed=first_seed):
         song = synthesize_song(spec)
         for method, run in methods.items():
             stems, wall, cpu = timed(functools.partial(run, song.mix, song.sample_rate_hz,
@@ -139,7 +142,8 @@ def bench_synthetic(n_songs: int, duration_sec: float) -> dict[str, Any]:
                 print(f"  {spec.name:<18} " + " ".join(f"{k}={v:5.2f}" for k, v in
                                                        scores.items())
                       + f"  avg={np.mean(list(scores.values())):5.2f}", flush=True)
-    table = _print_table(f"Synthesised corpus: {n_songs} songs × {duration_sec:.0f} s", rows)
+    table = _print_table(f"Synthesised corpus: {n_songs} songs × {duration_sec:.0f} s, seeds "
+                         f"{first_seed}..{first_seed + n_songs - 1}", rows)
     speed = {"audio_sec": audio_sec, "cpu_sec": round(cpu_sec, 2),
              "x_realtime_per_core": round(audio_sec / max(cpu_sec, 1e-9), 1),
              "x_realtime_wall": round(audio_sec / max(wall_sec, 1e-9), 1)}
@@ -287,6 +291,8 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--songs", type=int, default=10)
     parser.add_argument("--duration-sec", type=float, default=20.0)
+    parser.add_argument("--first-seed", type=int, default=HELD_OUT_SEED,
+                        help="first seed of the synthetic corpus (another held-out set)")
     # One htdemucs training segment (7.8 s): a shorter clip is padded to it anyway.
     parser.add_argument("--demucs-clip-sec", type=float, default=7.8)
     parser.add_argument("--demucs-threads", type=int,
@@ -302,7 +308,8 @@ def main(argv: list[str] | None = None) -> None:
     if args.memory_child:
         memory_child(args.memory_child, args.memory_backend)
         return
-    results: dict[str, Any] = {"synthetic": bench_synthetic(args.songs, args.duration_sec)}
+    results: dict[str, Any] = {"synthetic": bench_synthetic(args.songs, args.duration_sec,
+                                                            first_seed=args.first_seed)}
     if not args.skip_real:
         results["real"] = bench_real()
     if not args.skip_demucs:

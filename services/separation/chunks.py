@@ -14,14 +14,22 @@ import numpy as np
 
 
 def chunk_bounds(
-    length_samples: int, *, chunk_samples: int, overlap_samples: int
+    length_samples: int, *, chunk_samples: int, overlap_samples: int, align_samples: int = 1
 ) -> list[tuple[int, int]]:
-    """Equal chunks [start, end) covering the signal; neighbours share `overlap_samples`."""
+    """Equal chunks [start, end) covering the signal; neighbours share `overlap_samples`.
+
+    Every start is a multiple of `align_samples`, so STFT frames with a hop dividing it
+    fall on the same song-wide grid whatever the chunk size (the last chunk may then be
+    shorter, but always longer than the overlap).
+    """
     if length_samples <= chunk_samples:
         return [(0, length_samples)]
+    align_samples = max(1, align_samples)
     stride = chunk_samples - overlap_samples
     n_chunks = math.ceil((length_samples - overlap_samples) / stride)
     stride = math.ceil((length_samples - overlap_samples) / n_chunks)
+    stride = math.ceil(stride / align_samples) * align_samples
+    n_chunks = math.ceil((length_samples - overlap_samples) / stride)
     return [
         (i * stride, min(length_samples, i * stride + stride + overlap_samples))
         for i in range(n_chunks)
@@ -44,7 +52,7 @@ def crossfade_weights(
 
 
 def iter_chunks(
-    length_samples: int, *, chunk_samples: int, overlap_samples: int
+    length_samples: int, *, chunk_samples: int, overlap_samples: int, align_samples: int = 1
 ) -> Iterator[tuple[int, int, np.ndarray]]:
     """(start, end, cross-fade weights) for each chunk of a signal, in order.
 
@@ -53,7 +61,7 @@ def iter_chunks(
     """
     chunk_samples = max(chunk_samples, 3 * overlap_samples, 1)
     bounds = chunk_bounds(length_samples, chunk_samples=chunk_samples,
-                          overlap_samples=overlap_samples)
+                          overlap_samples=overlap_samples, align_samples=align_samples)
     for index, (start, end) in enumerate(bounds):
         weights = crossfade_weights(
             end - start,

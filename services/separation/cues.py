@@ -7,14 +7,20 @@ reference). Deciding them per chunk made the stems depend on the chunk size, so 
 pass runs on a 22.05 kHz mono copy (a quarter of the full-rate work; the 2048-point
 STFT keeps the same 10.8 Hz bins and 23 ms hop), chunk by chunk:
 
-- the unsteady part of the mid signal above 150 Hz (held chords and the bass removed)
-  is overlap-added into one melody source for the whole song, and Melodia runs once;
+- the repeating-pattern model (`repetition`, REPET-SIM) finds, for every frame, the
+  most similar frames of the same 60 s cue chunk and keeps the song's repeating share
+  of every bin (float16, about 50 MB for a 10-minute song); the chunk pass reads its
+  part of it, so the result does not depend on the separator's chunk size;
+- the non-repeating (or, with repetition off, unsteady) part of the mid signal above
+  150 Hz, centred bins only, is overlap-added into one melody source for the whole
+  song, and Melodia runs once: with the repeating accompaniment gone it follows the
+  voice far more often;
 - the sub-bass overtone ratios of every frame are pooled for one kick reference.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -28,7 +34,8 @@ from services.separation.masks import (
     soft_mask,
 )
 from services.separation.melody import MELODY_RATE_HZ, melody_f0
-from services.separation.stft import fft_size_for, istft, stft
+from services.separation.repetition import song_repeating_share
+from services.separation.stft import fft_size_for, istft, n_frames_for, stft
 from shared.audio_io import resample
 
 MELODY_MIN_HZ = 150.0  # below this lies the bass; the sung melody's overtones lie above
@@ -39,6 +46,11 @@ class SongCues:
     f0_hz: np.ndarray  # predominant melody per melody frame (0 = unvoiced), float32
     melody_hop_sec: float  # melody frame i is centred at i * melody_hop_sec
     kick_reference: float  # overtone ratio of a bass note (0 = no kick detection)
+    # Repeating share of each bin (`repetition`), (bins, frames) float16: bin k at
+    # k * repeat_bin_hz, frame i centred at i * repeat_hop_sec; empty when not computed.
+    repeat_share: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.float16))
+    repeat_hop_sec: float = 0.0
+    repeat_bin_hz: float = 0.0
 
 
 def song_cues(
@@ -61,6 +73,10 @@ def song_cues(
     source = np.zeros_like(mono)
     ratios: list[np.ndarray] = []
     energies: list[np.ndarray] = []
+    n_song_frames = n_frames_for(mono.size, hop_length=hop_length)
+    # float16 (a share in [0, 1] needs no more): 50 MB for a 10-minute song.
+    n_share_frames = n_song_frames if params.repetition else 0
+    repeat_share = np.zeros((freqs_hz.size, n_share_frames), dtype=np.float16)
     for start, end, weights in iter_chunks(
         mono.size, chunk_samples=round(chunk_sec * MELODY_RATE_HZ),
         overlap_samples=round(overlap_sec * MELODY_RATE_HZ),
@@ -68,11 +84,18 @@ def song_cues(
         stereo = stft(low_rate[:, start:end], n_fft=n_fft, hop_length=hop_length)
         spectrum = stereo.mean(axis=0)
         magnitude = np.abs(spectrum)
-        harmonic = median_along_time(magnitude, kernel=params.harmonic_kernel_frames)
-        unsteady = 1.0 - soft_mask(harmonic, magnitude, power=params.mask_power)
+        if params.repetition:
+            # The non-repeating part: the repeating accompaniment (drums, bass, chords)
+            # no longer competes with the voice for Melodia's salience.
+            foreground = 1.0 - _add_chunk_share(repeat_share, magnitude, start=start,
+                                                weights=weights, hop_length=hop_length,
+                                                params=params)
+        else:
+            harmonic = median_along_time(magnitude, kernel=params.harmonic_kernel_frames)
+            foreground = 1.0 - soft_mask(harmonic, magnitude, power=params.mask_power)
         # Centred bins only: lead vocals sit in the centre, wide pads and stabs do not.
         centre = centre_weight(stereo) ** params.vocal_centre_power
-        source[start:end] += weights * istft(spectrum * unsteady * above_bass * centre,
+        source[start:end] += weights * istft(spectrum * foreground * above_bass * centre,
                                              hop_length=hop_length,
                                              length_samples=end - start)
         ratio, energy = overtone_ratio(magnitude, freqs_hz=freqs_hz,
@@ -83,4 +106,28 @@ def song_cues(
                                        relative_confidence=params.melody_confidence)
     reference = kick_reference(np.concatenate(ratios), np.concatenate(energies),
                                quantile=params.overtone_quantile)
-    return SongCues(f0_hz=f0_hz, melody_hop_sec=melody_hop_sec, kick_reference=reference)
+    return SongCues(f0_hz=f0_hz, melody_hop_sec=melody_hop_sec, kick_reference=reference,
+                    repeat_share=repeat_share,
+                    repeat_hop_sec=hop_length / MELODY_RATE_HZ,
+                    repeat_bin_hz=MELODY_RATE_HZ / n_fft)
+
+
+def _add_chunk_share(
+    song_share: np.ndarray, magnitude: np.ndarray, *, start: int, weights: np.ndarray,
+    hop_length: int, params: MaskParams,
+) -> np.ndarray:
+    """Add one cue chunk's repeating share (its frames at start + j * hop) into the song's
+    (frame g at g * hop), weighted by the chunk's cross-fade at each song frame."""
+    share = song_repeating_share(magnitude, frame_hop_sec=hop_length / MELODY_RATE_HZ,
+                                 n_neighbours=params.repeat_neighbours,
+                                 min_gap_sec=params.repeat_min_gap_sec)
+    first = -(-start // hop_length)
+    last = min(song_share.shape[1], (start + weights.size - 1) // hop_length + 1)
+    if last <= first:
+        return share
+    song_frames = np.arange(first, last)
+    offsets = song_frames * hop_length - start
+    local = np.clip(np.rint(offsets / hop_length).astype(int), 0, share.shape[1] - 1)
+    song_share[:, first:last] += (share[:, local] * weights[offsets][None, :]).astype(
+        song_share.dtype)
+    return share

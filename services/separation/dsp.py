@@ -1,43 +1,128 @@
-"""The embedded DSP separator: HPSS + predominant-melody comb masks, chunked.
+"""The embedded DSP separator: HPSS, repetition, melody and bass-line combs, chunked.
 
 Pure numpy/scipy/Essentia, no model weights. The four stems (vocals, drums, bass, other)
 sum back to the mix exactly: masks are computed on the mid channel, applied to every
 channel's STFT, and "other" is the time-domain residual of the mix minus the other three.
 
-Two passes: `cues.song_cues` gathers the song-level decisions (melody f0, kick reference)
-cheaply over the whole song, then the masks are built chunk by chunk (default 30 s with
-1 s overlap) and recombined with complementary linear cross-fades, so working memory
-stays bounded (about 50 MB of spectrogram per chunk) however long the song is. Each
-chunk's stems sum to the chunk's mix and the cross-fade weights sum to one, so the
-exact-sum property survives; the song-level cues keep the result independent of the
-chunk size up to the cross-fades.
+Two passes: `cues.song_cues` gathers the song-level decisions (melody f0, kick reference,
+the repeating-pattern model) cheaply over the whole song, then the masks are built chunk
+by chunk (default 30 s with 1 s overlap) and recombined with complementary linear
+cross-fades, so working memory stays bounded (about 100 MB of spectrogram per chunk)
+however long the song is. Each chunk is separated on two STFT windows (93 and 186 ms)
+and the two results are averaged. Each chunk's stems sum to the chunk's mix and the
+cross-fade weights sum to one, so the exact-sum property survives; the song-level cues
+keep the result independent of the chunk size up to the cross-fades.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from services.separation.bassline import BassParams, bass_f0
 from services.separation.chunks import Piece, iter_chunks, overlap_add_blocks
 from services.separation.cues import SongCues, song_cues
-from services.separation.masks import MaskParams, centre_weight, hpss_medians, stem_masks
+from services.separation.masks import (
+    MaskParams,
+    centre_weight,
+    hpss_medians,
+    soft_mask,
+    stem_masks,
+)
 from services.separation.melody import melody_on_frames
+from services.separation.repetition import share_on_grid
 from services.separation.stft import fft_size_for, istft, n_frames_for, stft
 
 STEMS: tuple[str, ...] = ("vocals", "drums", "bass", "other")
 MASKED_STEMS: tuple[str, ...] = ("vocals", "drums", "bass")  # "other" is the residual
 CUE_CHUNK_SEC = 60.0  # chunking of the cheap whole-song cue pass (~10 MB per chunk)
 CUE_OVERLAP_SEC = 2.0
+KERNEL_WINDOW_SEC = 0.0929  # MaskParams' kernels are for this window, hop a quarter
 
 
 @dataclass(frozen=True)
 class DspParams:
     masks: MaskParams = field(default_factory=MaskParams)
     window_sec: float = 0.0929  # STFT window: 4096 samples at 44.1 kHz, hop a quarter
+    # The chunk pass separates on each of these STFTs, (window in seconds, frames per
+    # window), and averages (see `separate_chunk`); empty: window_sec with hop a quarter.
+    # The long window steps by half a window: as good as a quarter, at half the cost.
+    # The cue pass uses window_sec.
+    chunk_windows: tuple[tuple[float, int], ...] = ((0.0929, 4), (0.1858, 2))
     chunk_sec: float = 30.0
     overlap_sec: float = 1.0
+
+
+def _odd(value: float) -> int:
+    return max(3, 2 * round((value - 1) / 2) + 1)
+
+
+def mask_params_for(params: MaskParams, *, bin_ratio: float, hop_ratio: float) -> MaskParams:
+    """`params` (kernels given for the reference STFT) for an STFT whose bins are
+    `bin_ratio` times narrower and whose hop is `hop_ratio` times longer: the same
+    median lengths in seconds and hertz."""
+    if bin_ratio == 1.0 and hop_ratio == 1.0:
+        return params
+    return replace(params,
+                   harmonic_kernel_frames=_odd(params.harmonic_kernel_frames / hop_ratio),
+                   percussive_kernel_bins=_odd(params.percussive_kernel_bins * bin_ratio))
+
+
+def masked_stems(
+    samples: np.ndarray,
+    *,
+    sample_rate_hz: int,
+    cues: SongCues,
+    start_sec: float,
+    n_fft: int,
+    overlap: int,
+    params: MaskParams,
+) -> dict[str, np.ndarray]:
+    """The masked stems (vocals, drums, bass) of one chunk (float (channels, n)) on an
+    STFT of `n_fft` points and hop n_fft / overlap; stem → (channels, n)."""
+    length_samples = samples.shape[1]
+    hop_length = n_fft // overlap
+    spectrum = stft(samples, n_fft=n_fft, hop_length=hop_length)  # (channels, bins, frames)
+    # The masks follow the mid signal (a side-only sound is rare and lands in "other");
+    # the stereo image only tempers the vocal and bass masks (`masks.centre_weight`).
+    magnitude = np.abs(spectrum.mean(axis=0))
+    freqs_hz = np.fft.rfftfreq(n_fft, d=1.0 / sample_rate_hz).astype(np.float32)
+    melody = melody_on_frames(
+        cues.f0_hz,
+        melody_hop_sec=cues.melody_hop_sec,
+        n_frames=n_frames_for(length_samples, hop_length=hop_length),
+        frame_hop_sec=hop_length / sample_rate_hz,
+        window_sec=n_fft / sample_rate_hz,
+        start_sec=start_sec,
+    )
+    repeating = None
+    if cues.repeat_share.size:
+        repeating = share_on_grid(cues.repeat_share, share_hop_sec=cues.repeat_hop_sec,
+                                  share_bin_hz=cues.repeat_bin_hz, freqs_hz=freqs_hz,
+                                  n_frames=magnitude.shape[1],
+                                  frame_hop_sec=hop_length / sample_rate_hz,
+                                  start_sec=start_sec)
+    medians = hpss_medians(magnitude, params=params)
+    centre = centre_weight(spectrum)
+    # The bass line follows the harmonic, centred energy (kick transients and wide pads
+    # would pull the f0 away).
+    harmonic = soft_mask(medians.harmonic, medians.percussive, power=params.mask_power)
+    bass_line = bass_f0(magnitude * harmonic * centre, freqs_hz=freqs_hz, params=BassParams())
+    masks = stem_masks(
+        magnitude,
+        medians=medians,
+        freqs_hz=freqs_hz,
+        melody=melody,
+        bass_overtone_ratio=cues.kick_reference,
+        params=params,
+        centre=centre,
+        repeating=repeating,
+        bass_f0_hz=bass_line,
+    )
+    return {name: istft(spectrum * masks[name][None], hop_length=hop_length,
+                        length_samples=length_samples) for name in MASKED_STEMS}
 
 
 def separate_chunk(
@@ -49,40 +134,35 @@ def separate_chunk(
     params: DspParams,
 ) -> dict[str, np.ndarray]:
     """Separate one chunk (float (channels, n), starting `start_sec` into the song) with
-    the song's cues; returns stem → (channels, n)."""
-    length_samples = samples.shape[1]
-    n_fft = fft_size_for(sample_rate_hz, window_sec=params.window_sec)
-    hop_length = n_fft // 4
-    spectrum = stft(samples, n_fft=n_fft, hop_length=hop_length)  # (channels, bins, frames)
-    # The masks follow the mid signal (a side-only sound is rare and lands in "other");
-    # the stereo image only tempers the vocal mask (`masks.centre_weight`).
-    magnitude = np.abs(spectrum.mean(axis=0))
-    freqs_hz = np.fft.rfftfreq(n_fft, d=1.0 / sample_rate_hz).astype(np.float32)
-    melody = melody_on_frames(
-        cues.f0_hz,
-        melody_hop_sec=cues.melody_hop_sec,
-        n_frames=n_frames_for(length_samples, hop_length=hop_length),
-        frame_hop_sec=hop_length / sample_rate_hz,
-        window_sec=n_fft / sample_rate_hz,
-        start_sec=start_sec,
-    )
-    masks = stem_masks(
-        magnitude,
-        medians=hpss_medians(magnitude, params=params.masks),
-        freqs_hz=freqs_hz,
-        melody=melody,
-        bass_overtone_ratio=cues.kick_reference,
-        params=params.masks,
-        centre=centre_weight(spectrum),
-    )
-    stems: dict[str, np.ndarray] = {}
-    residual = samples.astype(np.float32, copy=True)
-    for name in MASKED_STEMS:
-        stems[name] = istft(spectrum * masks[name][None], hop_length=hop_length,
-                            length_samples=length_samples)
-        residual -= stems[name]
-    stems["other"] = residual
+    the song's cues; returns stem → (channels, n).
+
+    The masked stems are the mean of the separations on each STFT of
+    `params.chunk_windows`: a short window follows drum hits and moving voices, a
+    long one resolves low notes and the partials of dense chords, and their errors are
+    partly independent, so the mean beats either one. "other" is the residual."""
+    reference = fft_size_for(sample_rate_hz, window_sec=KERNEL_WINDOW_SEC)
+    windows = params.chunk_windows or ((params.window_sec, 4),)
+    stems = {name: np.zeros(samples.shape, dtype=np.float32) for name in MASKED_STEMS}
+    for window_sec, overlap in windows:
+        n_fft = fft_size_for(sample_rate_hz, window_sec=window_sec)
+        mask_params = mask_params_for(params.masks, bin_ratio=n_fft / reference,
+                                      hop_ratio=(n_fft / overlap) / (reference / 4))
+        parts = masked_stems(samples, sample_rate_hz=sample_rate_hz, cues=cues,
+                             start_sec=start_sec, n_fft=n_fft, overlap=overlap,
+                             params=mask_params)
+        for name, part in parts.items():
+            stems[name] += part / len(windows)
+    stems["other"] = samples.astype(np.float32) - sum(stems.values())
     return stems
+
+
+def _largest_hop(params: DspParams, sample_rate_hz: int) -> int:
+    """The longest STFT hop of the chunk pass: chunks start on multiples of it, so every
+    STFT's frames sit on one song-wide grid (frames off that grid made the masks, and
+    with them the stems, depend on where a chunk began)."""
+    windows = params.chunk_windows or ((params.window_sec, 4),)
+    return max(fft_size_for(sample_rate_hz, window_sec=window_sec) // overlap
+               for window_sec, overlap in windows)
 
 
 def _as_channels(samples: np.ndarray, sample_rate_hz: int) -> np.ndarray:
@@ -111,6 +191,7 @@ def dsp_pieces(
     for start, end, weights in iter_chunks(
         samples.shape[1], chunk_samples=round(params.chunk_sec * sample_rate_hz),
         overlap_samples=round(params.overlap_sec * sample_rate_hz),
+        align_samples=_largest_hop(params, sample_rate_hz),
     ):
         chunk = separate_chunk(samples[:, start:end], sample_rate_hz=sample_rate_hz, cues=cues,
                                start_sec=start / sample_rate_hz, params=params)

@@ -14,7 +14,13 @@ takes the rest, so applying them to each channel's STFT reconstructs the mix exa
    so the time median misses it; on the comb the test is "narrow spectral peak" instead
    (magnitude against the frequency median), which claims it back from the drums. The
    comb fades out below ~200 Hz, and side-channel (uncentred) bins lose vocal share.
-4. Bass: harmonic energy not claimed by vocals, below a smooth crossover (~220 Hz).
+   Within the comb, energy that the song's repeating pattern explains (`repetition`:
+   the same bins in the most similar other bars) is accompaniment, not voice; off the
+   comb, vocals take a share of the non-repeating, centred energy (`vocal_floor_gain`).
+4. Bass: harmonic energy not claimed by vocals, below a smooth crossover (~220 Hz),
+   centred bins only (bass is mixed to the centre, pads are wide). Where the bass line
+   has a note (`bassline`), the sub-bass below ~100 Hz leans to the bass on the note's
+   harmonic comb and to the kick off it.
 5. Other: whatever is left.
 """
 
@@ -25,6 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.ndimage import median_filter
 
+from services.separation.bassline import BassParams, bass_comb
 from services.separation.melody import MelodyTrack
 
 EPS = 1e-10
@@ -57,6 +64,27 @@ class MaskParams:
     # sits in the side channel (wide pads, panned stabs, stereo reverb) loses vocal share
     # as centre_weight ** this (0 turns the prior off; mono input is all centre).
     vocal_centre_power: float = 1.0
+    # Repetition (`repetition`): each frame's `repeat_neighbours` most similar frames, at
+    # least `repeat_min_gap_sec` away, model the repeating accompaniment; a comb bin's
+    # vocal share is scaled by its non-repeating share ** `vocal_repeat_power`.
+    repetition: bool = True
+    repeat_neighbours: int = 9
+    repeat_min_gap_sec: float = 1.0
+    vocal_repeat_power: float = 0.25
+    # Off the comb (and where the melody tracker hears no voice) the vocals still take
+    # this share of the non-repeating, centred energy between vocal_min_hz and
+    # vocal_max_hz: Melodia misses about a quarter of the sung frames, and consonants,
+    # breaths and formant noise lie off any comb.
+    vocal_floor_gain: float = 0.5
+    # Bass lines are mixed to the centre too: bass share scaled by centre ** this.
+    bass_centre_power: float = 1.0
+    # Bass line (`bassline`): in frames with a bass note the sub-bass below `bass_sub_hz`
+    # is split between the note's harmonic comb (bass) and the rest (the kick), blended
+    # with the HPSS/overtone split by `bass_comb_weight` (0: off): the comb alone
+    # misjudged real basses that glide or wobble. Above `bass_sub_hz` the crossover
+    # stays: giving the bass its comb there lost more to the pads' partials than it won.
+    bass_comb_weight: float = 0.5
+    bass_sub_hz: float = 100.0
 
 
 @dataclass(frozen=True)
@@ -68,15 +96,25 @@ class Medians:
 
 
 def median_along_time(magnitude: np.ndarray, *, kernel: int) -> np.ndarray:
-    """Median over `kernel` frames for each bin; (bins, frames) → same shape.
+    """Median over `kernel` frames for each bin; (bins, frames) → same shape, each row
+    reflected at its ends (scipy's "reflect").
 
-    Row by row, because scipy's 1-D rank filter is several times faster than the
-    n-D one with a (1, k) footprint.
+    The rows are reflect-padded and laid end to end, so that one 1-D rank filter does
+    them all: scipy's 1-D filter is several times faster than the n-D one with a (1, k)
+    footprint, and one call saves the per-row overhead.
     """
-    out = np.empty_like(magnitude)
-    for row in range(magnitude.shape[0]):
-        out[row] = median_filter(magnitude[row], size=kernel, mode="reflect")
-    return out
+    magnitude = np.asarray(magnitude, dtype=np.float32)
+    half = kernel // 2
+    if half == 0 or magnitude.size == 0:
+        return magnitude.copy()
+    if magnitude.shape[1] <= half:  # rows too short to pad by reflection: row by row
+        out = np.empty_like(magnitude)
+        for row in range(magnitude.shape[0]):
+            out[row] = median_filter(magnitude[row], size=kernel, mode="reflect")
+        return out
+    padded = np.pad(magnitude, ((0, 0), (half, half)), mode="symmetric")
+    filtered = median_filter(padded.ravel(), size=kernel, mode="reflect")
+    return filtered.reshape(padded.shape)[:, half:half + magnitude.shape[1]]
 
 
 def median_along_freq(magnitude: np.ndarray, *, kernel: int) -> np.ndarray:
@@ -197,6 +235,8 @@ def stem_masks(
     bass_overtone_ratio: float,
     params: MaskParams,
     centre: np.ndarray | None = None,
+    repeating: np.ndarray | None = None,
+    bass_f0_hz: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
     """Masks for "vocals", "drums" and "bass" (each (bins, frames) float32 in [0, 1],
     summing to at most one); the "other" mask is one minus their sum.
@@ -212,20 +252,41 @@ def stem_masks(
 
     comb = comb_mask(freqs_hz, melody, n_harmonics=params.n_harmonics,
                      width_hz=params.comb_width_hz)
-    comb *= (freqs_hz <= params.vocal_max_hz)[:, None]
+    band = (freqs_hz <= params.vocal_max_hz).astype(np.float32)
     if params.vocal_min_hz > 0:
-        comb *= 1.0 - lowpass_weight(freqs_hz, crossover_hz=params.vocal_min_hz,
-                                     octaves=1.0)[:, None]
+        band *= 1.0 - lowpass_weight(freqs_hz, crossover_hz=params.vocal_min_hz, octaves=1.0)
+    comb *= band[:, None]
     # On the comb a bin is vocal when it stands out as a narrow peak over its neighbours.
     peak_share = soft_mask(magnitude, params.vocal_peak_margin * medians.percussive,
                            power=params.mask_power)
     vocals = comb * np.maximum(peak_share, harmonic_share)
     if centre is not None and params.vocal_centre_power > 0:
         vocals *= centre ** params.vocal_centre_power
+    if repeating is not None and params.vocal_repeat_power > 0:
+        vocals *= (1.0 - repeating) ** params.vocal_repeat_power
+    if repeating is not None and params.vocal_floor_gain > 0:
+        floor = params.vocal_floor_gain * (1.0 - repeating) * band[:, None]
+        if centre is not None:
+            floor *= centre
+        vocals = np.maximum(vocals, floor)
     drums = percussive_share * (1.0 - vocals)
     low = lowpass_weight(freqs_hz, crossover_hz=params.bass_crossover_hz,
                          octaves=params.crossover_octaves)[:, None]
     bass = np.clip(1.0 - vocals - drums, 0.0, 1.0) * low
+    if bass_f0_hz is not None and params.bass_comb_weight > 0 and np.any(bass_f0_hz > 0):
+        # Only the sub-bass rows (a prefix of the ascending bins) change.
+        n_sub = int(np.count_nonzero(freqs_hz < params.bass_sub_hz))
+        comb_b = bass_comb(freqs_hz[:n_sub], bass_f0_hz, params=BassParams())
+        voiced = (bass_f0_hz > 0)[None, :]
+        open_sub = 1.0 - vocals[:n_sub]
+        weight = params.bass_comb_weight
+        drums[:n_sub] = np.where(
+            voiced, weight * open_sub * (1.0 - comb_b) + (1.0 - weight) * drums[:n_sub],
+            drums[:n_sub])
+        bass[:n_sub] = np.where(
+            voiced, weight * open_sub * comb_b + (1.0 - weight) * bass[:n_sub], bass[:n_sub])
+    if centre is not None and params.bass_centre_power > 0:
+        bass *= centre ** params.bass_centre_power
     return {
         "vocals": vocals.astype(np.float32),
         "drums": drums.astype(np.float32),

@@ -93,8 +93,9 @@ def test_result_does_not_depend_on_chunk_size() -> None:
     chunked = separate_dsp(mix, sample_rate_hz=SR, params=DspParams(chunk_sec=6.0))
     assert np.max(np.abs(sum(chunked.values()) - mix)) < 1e-4
     for name in STEMS:
-        # Same stems up to edge effects in the cross-fades: 15 dB below the stem itself.
-        assert sdr_db(whole[name], chunked[name]) > 15.0, name
+        # Same stems up to edge effects in the cross-fades (chunks start on the STFT
+        # grid, so only the medians' edges differ): 25 dB below the stem itself.
+        assert sdr_db(whole[name], chunked[name]) > 25.0, name
 
 
 def test_mono_input_gives_mono_stems() -> None:
@@ -126,13 +127,17 @@ def _random_layouts(count: int) -> list[tuple[int, int, int]]:
 
 
 @pytest.mark.parametrize(("length", "chunk", "overlap"), _random_layouts(40))
+@pytest.mark.parametrize("align", [1, 4096])
 def test_chunks_cover_the_signal_and_weights_sum_to_one(
-    length: int, chunk: int, overlap: int
+    length: int, chunk: int, overlap: int, align: int
 ) -> None:
-    bounds = chunk_bounds(length, chunk_samples=chunk, overlap_samples=overlap)
+    chunk = max(chunk, 3 * overlap)  # as iter_chunks makes them
+    bounds = chunk_bounds(length, chunk_samples=chunk, overlap_samples=overlap,
+                          align_samples=align)
     total = np.zeros(length)
     for index, (start, end) in enumerate(bounds):
-        assert 0 <= start < end <= length
+        assert 0 <= start < end <= length and start % align == 0
+        assert end - start > overlap or len(bounds) == 1
         total[start:end] += crossfade_weights(
             end - start,
             fade_in_samples=overlap if index > 0 else 0,
@@ -175,3 +180,27 @@ def test_overlap_add_blocks_tile_and_match_a_plain_overlap_add(
         out[:, start:covered] = block["x"]
     assert covered == length
     np.testing.assert_allclose(out, expected, atol=1e-6)
+
+
+def test_mask_kernels_keep_their_length_in_seconds_and_hertz() -> None:
+    from services.separation.dsp import mask_params_for
+    from services.separation.masks import MaskParams
+
+    base = MaskParams(harmonic_kernel_frames=31, percussive_kernel_bins=9)
+    assert mask_params_for(base, bin_ratio=1.0, hop_ratio=1.0) == base
+    longer = mask_params_for(base, bin_ratio=2.0, hop_ratio=4.0)  # twice the bins
+    assert longer.harmonic_kernel_frames in (7, 9)  # a quarter of the frames
+    assert longer.percussive_kernel_bins in (17, 19)
+    assert longer.harmonic_kernel_frames % 2 == 1 and longer.percussive_kernel_bins % 2 == 1
+
+
+@pytest.mark.parametrize(("frames", "kernel"), [(200, 31), (40, 9), (10, 31), (1, 3)])
+def test_median_along_time_matches_a_per_row_reflecting_median(frames: int, kernel: int) -> None:
+    from scipy.ndimage import median_filter
+
+    from services.separation.masks import median_along_time
+
+    rng = np.random.default_rng(frames)
+    magnitude = np.abs(rng.standard_normal((17, frames))).astype(np.float32)
+    expected = np.stack([median_filter(row, size=kernel, mode="reflect") for row in magnitude])
+    np.testing.assert_array_equal(median_along_time(magnitude, kernel=kernel), expected)

@@ -1,0 +1,60 @@
+"""Bass-line f0 and its comb: a bass line over a kick-like low sine."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from services.separation.bassline import BassParams, bass_comb, bass_f0
+from services.separation.metrics import sdr_db
+from services.separation.stft import istft, stft
+
+SR = 22050
+N_FFT = 2048
+HOP = 512
+NOTES_HZ = (65.4, 87.3, 98.0, 73.4)  # C2 F2 G2 D2, one a second
+
+
+def bass_and_kick(seconds: float = 8.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(bass, kick, f0 per sample): a bass with overtones (1, 0.5, 0.33, ...) and a
+    decaying 45 Hz sine every half second, the kick's tail."""
+    n = round(seconds * SR)
+    f0 = np.repeat(NOTES_HZ, SR)
+    f0 = np.tile(f0, int(np.ceil(n / f0.size)))[:n]
+    phase = 2 * np.pi * np.cumsum(f0) / SR
+    bass = 0.2 * sum(np.sin(k * phase) / k for k in range(1, 7))
+    kick = np.zeros(n)
+    hit = np.sin(2 * np.pi * 45.0 * np.arange(SR // 2) / SR) * np.exp(-np.arange(SR // 2) / 3000)
+    for start in range(0, n - hit.size + 1, hit.size):
+        kick[start:start + hit.size] += 0.4 * hit
+    return bass.astype(np.float32), kick.astype(np.float32), f0
+
+
+def test_bass_f0_follows_the_notes_not_the_kick() -> None:
+    bass, kick, f0 = bass_and_kick()
+    magnitude = np.abs(stft(bass + kick, n_fft=N_FFT, hop_length=HOP))
+    freqs_hz = np.fft.rfftfreq(N_FFT, d=1.0 / SR).astype(np.float32)
+    estimate = bass_f0(magnitude, freqs_hz=freqs_hz, params=BassParams())
+    truth = f0[np.minimum(np.arange(estimate.size) * HOP, f0.size - 1)]
+    cents = 1200 * np.abs(np.log2(np.maximum(estimate, 1.0) / truth))
+    assert np.mean(cents < 50) > 0.85
+
+
+def test_the_comb_splits_the_sub_bass_between_bass_and_kick() -> None:
+    bass, kick, _ = bass_and_kick()
+    mix = bass + kick
+    spectrum = stft(mix, n_fft=N_FFT, hop_length=HOP)
+    freqs_hz = np.fft.rfftfreq(N_FFT, d=1.0 / SR).astype(np.float32)
+    f0_hz = bass_f0(np.abs(spectrum), freqs_hz=freqs_hz, params=BassParams())
+    comb = bass_comb(freqs_hz, f0_hz, params=BassParams())
+    assert comb.shape == spectrum.shape and comb.min() >= 0.0 and comb.max() <= 1.0
+    bass_estimate = istft(spectrum * comb, hop_length=HOP, length_samples=mix.size)
+    kick_estimate = mix - bass_estimate
+    assert sdr_db(bass, bass_estimate) > sdr_db(bass, mix) + 6.0
+    assert sdr_db(kick, kick_estimate) > sdr_db(kick, mix) + 6.0
+
+
+def test_silence_is_unvoiced() -> None:
+    freqs_hz = np.fft.rfftfreq(N_FFT, d=1.0 / SR).astype(np.float32)
+    silent = np.zeros((freqs_hz.size, 20), dtype=np.float32)
+    assert not np.any(bass_f0(silent, freqs_hz=freqs_hz, params=BassParams()))
+    assert not np.any(bass_comb(freqs_hz, np.zeros(20, np.float32), params=BassParams()))
