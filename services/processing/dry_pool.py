@@ -25,6 +25,7 @@ from services.processing.arrange import Placement, SongContext
 from services.processing.layers import SpanJob, plan_spans, splice_spans
 from services.processing.material import SongMaterial
 from services.processing.settings import RenderSettings
+from services.processing.stretch import keeps_formants
 from services.processing.warp import cut_span, stretch_source
 
 _Key = tuple[object, ...]
@@ -62,7 +63,8 @@ class DryPool:
                                                         job.read.src_stop)
         return stretch_source(segment, job.read, pitch_semitones=self._shifts[p.song_id],
                               sample_rate_hz=self._settings.sample_rate_hz,
-                              high_quality=self._settings.stretch_high_quality)
+                              high_quality=self._settings.stretch_high_quality,
+                              preserve_formants=keeps_formants(p.stem))
 
     def submit(self, p: Placement) -> None:
         """Queue every stretch `p` needs that is not queued yet."""

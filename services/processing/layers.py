@@ -24,6 +24,7 @@ import numpy as np
 from services.processing.arrange import Piece, Placement, SongContext
 from services.processing.material import SongMaterial
 from services.processing.settings import RenderSettings
+from services.processing.stretch import keeps_formants
 from services.processing.warp import (
     SpanRead,
     TimeMap,
@@ -137,6 +138,7 @@ def render_dry(p: Placement, material: SongMaterial, ctx: SongContext, *, pitch:
     for job in jobs:
         segment = material.stem_audio(p.stem, job.read.src_start, job.read.src_stop)
         source = stretch_source(segment, job.read, pitch_semitones=pitch, sample_rate_hz=sr,
-                                high_quality=settings.stretch_high_quality)
+                                high_quality=settings.stretch_high_quality,
+                                preserve_formants=keeps_formants(p.stem))
         audios.append(cut_span(source, job.read.source_offset(pitch), n_out=job.read.n_out))
     return splice_spans(p, jobs, audios)

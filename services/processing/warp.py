@@ -29,7 +29,7 @@ import numpy as np
 
 from services.processing.material import SongAnalysis, SongMaterial
 from services.processing.settings import TimeMapMode
-from services.processing.stretch import time_stretch
+from services.processing.stretch import keeps_formants, time_stretch
 from shared.camelot import parse_key
 
 # (output beats per source beat, preference penalty in log-stretch units)
@@ -191,14 +191,16 @@ def plan_span(time_map: TimeMap, *, out_start: int, n_out: int, sample_rate_hz: 
 
 
 def stretch_source(segment: np.ndarray, read: SpanRead, *, pitch_semitones: float,
-                   sample_rate_hz: int, high_quality: bool) -> np.ndarray:
+                   sample_rate_hz: int, high_quality: bool,
+                   preserve_formants: bool = True) -> np.ndarray:
     """What the span is cut from (at `read.source_offset(pitch_semitones)`): the
     stretcher's output for `segment` (2, src_stop - src_start), or for a unity copy the
     segment itself."""
     if read.unity and pitch_semitones == 0:
         return segment
     return time_stretch(segment, sample_rate_hz=sample_rate_hz, factors=read.factors,
-                        pitch_semitones=pitch_semitones, high_quality=high_quality)
+                        pitch_semitones=pitch_semitones, high_quality=high_quality,
+                        preserve_formants=preserve_formants)
 
 
 def cut_span(source: np.ndarray, offset: int, *, n_out: int) -> np.ndarray:
@@ -226,5 +228,6 @@ def stretch_span(material: SongMaterial, stem: str, *, time_map: TimeMap, out_st
                      high_quality=high_quality, margin_sec=margin_sec, tail_sec=tail_sec)
     segment = material.stem_audio(stem, read.src_start, read.src_stop)
     source = stretch_source(segment, read, pitch_semitones=pitch_semitones,
-                            sample_rate_hz=sr, high_quality=high_quality)
+                            sample_rate_hz=sr, high_quality=high_quality,
+                            preserve_formants=keeps_formants(stem))
     return cut_span(source, read.source_offset(pitch_semitones), n_out=n_out)
