@@ -112,7 +112,7 @@ class DemucsSeparator:
     reads_pieces = True
 
     def __init__(self, *, weights_dir: Path | None, model_name: str, threads: int, device: str,
-                 chunk_sec: float = 30.0, overlap_sec: float = 1.0) -> None:
+                 chunk_sec: float = 15.0, overlap_sec: float = 1.0) -> None:
         self.weights_dir = weights_dir  # None only when downloads are allowed
         self.model: str | None = model_name
         self.threads = threads

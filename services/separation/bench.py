@@ -264,8 +264,10 @@ def memory_child(wav_path: str, backend: str) -> None:
 
 def bench_memory(duration_sec: float, backend: str) -> dict[str, Any]:
     """Peak RSS of a fresh process separating and storing a long song. backend "dsp", or
-    "demucs": full-size HTDemucs with random weights (slow on CPU: 2 min is plenty to
-    show the bound, since pieces of DEMUCS_CHUNK_SEC are processed one at a time)."""
+    "demucs": full-size HTDemucs with random weights (~6 min for 10 minutes of audio on 2
+    quiet cores). Measure the real length: the song's bytes and the pieces in flight
+    count beside the model's forward pass (HTDemucs, 10 min: 1624 MB with the whole song
+    in memory and 30 s pieces; 1341 MB spilled with 15 s pieces)."""
     with tempfile.TemporaryDirectory(prefix="bench-long-") as folder:
         wav = Path(folder) / "long.wav"
         long_song_wav(wav, duration_sec)

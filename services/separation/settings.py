@@ -20,7 +20,7 @@ class SeparationSettings:
     demucs_weights_dir: Path | None  # DEMUCS_WEIGHTS_DIR: a demucs --repo folder
     demucs_model: str  # DEMUCS_MODEL: model name (a bag .yaml or a signature) in that folder
     device: str  # SEPARATION_DEVICE: "cpu", "cuda" or "auto"
-    demucs_chunk_sec: float = 30.0  # DEMUCS_CHUNK_SEC: piece length that bounds memory
+    demucs_chunk_sec: float = 15.0  # DEMUCS_CHUNK_SEC: piece length that bounds memory
     # DEMUCS_ALLOW_DOWNLOAD=1: fetch DEMUCS_MODEL from demucs' own hub when the folder
     # lacks it. Off by default: the service must never block on the network.
     demucs_allow_download: bool = False
@@ -36,7 +36,7 @@ class SeparationSettings:
             demucs_weights_dir=Path(weights) if weights else None,
             demucs_model=env_str("DEMUCS_MODEL", "htdemucs"),
             device=env_str("SEPARATION_DEVICE", "auto"),
-            demucs_chunk_sec=max(10.0, env_float("DEMUCS_CHUNK_SEC", 30.0)),
+            demucs_chunk_sec=max(10.0, env_float("DEMUCS_CHUNK_SEC", 15.0)),
             demucs_allow_download=env_str("DEMUCS_ALLOW_DOWNLOAD", "0").lower()
             in ("1", "true", "yes"),
         )
