@@ -22,11 +22,10 @@ from concurrent.futures import Future, ThreadPoolExecutor
 import numpy as np
 
 from services.processing.arrange import Placement, SongContext
-from services.processing.layers import SpanJob, plan_spans, splice_spans
+from services.processing.layers import SpanJob, plan_spans, splice_spans, stretch_job
 from services.processing.material import SongMaterial
 from services.processing.settings import RenderSettings
-from services.processing.stretch import keeps_formants
-from services.processing.warp import cut_span, stretch_source
+from services.processing.warp import cut_span
 
 _Key = tuple[object, ...]
 
@@ -59,12 +58,8 @@ class DryPool:
         return (p.song_id, p.stem, self._shifts[p.song_id], *job.read.stretch_key())
 
     def _stretch(self, p: Placement, job: SpanJob) -> np.ndarray:
-        segment = self._materials[p.song_id].stem_audio(p.stem, job.read.src_start,
-                                                        job.read.src_stop)
-        return stretch_source(segment, job.read, pitch_semitones=self._shifts[p.song_id],
-                              sample_rate_hz=self._settings.sample_rate_hz,
-                              high_quality=self._settings.stretch_high_quality,
-                              preserve_formants=keeps_formants(p.stem))
+        return stretch_job(self._materials[p.song_id], p.stem, job.read,
+                           pitch=self._shifts[p.song_id], settings=self._settings)
 
     def submit(self, p: Placement) -> None:
         """Queue every stretch `p` needs that is not queued yet."""

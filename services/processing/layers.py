@@ -128,17 +128,22 @@ def splice_spans(p: Placement, jobs: list[SpanJob], audios: list[np.ndarray]) ->
     return out * np.float32(10 ** (p.volume_db / 20))
 
 
+def stretch_job(material: SongMaterial, stem: str, read: SpanRead, *, pitch: int,
+                settings: RenderSettings) -> np.ndarray:
+    """What one span of `stem` is cut from (at `read.source_offset(pitch)`): its source
+    samples through the stretcher, with the settings every stem of a song shares."""
+    segment = material.stem_audio(stem, read.src_start, read.src_stop)
+    return stretch_source(segment, read, pitch_semitones=pitch,
+                          sample_rate_hz=settings.sample_rate_hz,
+                          high_quality=settings.stretch_high_quality,
+                          preserve_formants=keeps_formants(stem))
+
+
 def render_dry(p: Placement, material: SongMaterial, ctx: SongContext, *, pitch: int,
                settings: RenderSettings, beat_sec: float) -> np.ndarray:
     """Warped audio of a placement at its volume: float32 (2, preroll + end - start),
     its spans stretched one after the other (`dry_pool` runs them in parallel)."""
-    sr = settings.sample_rate_hz
     jobs = plan_spans(p, ctx, settings=settings, beat_sec=beat_sec)
-    audios = []
-    for job in jobs:
-        segment = material.stem_audio(p.stem, job.read.src_start, job.read.src_stop)
-        source = stretch_source(segment, job.read, pitch_semitones=pitch, sample_rate_hz=sr,
-                                high_quality=settings.stretch_high_quality,
-                                preserve_formants=keeps_formants(p.stem))
-        audios.append(cut_span(source, job.read.source_offset(pitch), n_out=job.read.n_out))
+    audios = [cut_span(stretch_job(material, p.stem, job.read, pitch=pitch, settings=settings),
+                       job.read.source_offset(pitch), n_out=job.read.n_out) for job in jobs]
     return splice_spans(p, jobs, audios)

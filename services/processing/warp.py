@@ -24,12 +24,13 @@ from __future__ import annotations
 import hashlib
 import math
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
-from services.processing.material import SongAnalysis, SongMaterial
+from services.processing.material import SongAnalysis
 from services.processing.settings import TimeMapMode
-from services.processing.stretch import keeps_formants, time_stretch
+from services.processing.stretch import time_stretch
 from shared.camelot import parse_key
 
 # (output beats per source beat, preference penalty in log-stretch units)
@@ -99,20 +100,26 @@ class TimeMap:
         return self._extrapolate(np.atleast_1d(np.asarray(src_sec, float)), self.src_sec,
                                  self.out_sec)
 
+    @cached_property
+    def slopes(self) -> np.ndarray:
+        """Source seconds per output second (the stretch factor) of each segment between
+        knots; computed once per map, which every span of a placement consults."""
+        return np.diff(self.src_sec) / np.diff(self.out_sec)
+
+    def _segment_of(self, src_sec: np.ndarray | list[float]) -> np.ndarray:
+        """Index of the segment each source time falls in (the end segments extended)."""
+        return np.clip(np.searchsorted(self.src_sec, src_sec, side="right") - 1, 0,
+                       self.slopes.size - 1)
+
     def slopes_between(self, src0_sec: float, src1_sec: float) -> np.ndarray:
         """The stretch factors of every segment of the map that source times
         [src0_sec, src1_sec] touch, in order (the same as `slope_at_src` gives there)."""
-        slopes = np.diff(self.src_sec) / np.diff(self.out_sec)
-        i0, i1 = np.clip(np.searchsorted(self.src_sec, [src0_sec, src1_sec], side="right") - 1,
-                         0, slopes.size - 1)
-        return slopes[i0:i1 + 1]
+        i0, i1 = self._segment_of([src0_sec, src1_sec])
+        return self.slopes[i0:i1 + 1]
 
     def slope_at_src(self, src_sec: np.ndarray) -> np.ndarray:
         """Source seconds per output second at each source time (the stretch factor)."""
-        slopes = np.diff(self.src_sec) / np.diff(self.out_sec)
-        idx = np.clip(np.searchsorted(self.src_sec, src_sec, side="right") - 1, 0,
-                      slopes.size - 1)
-        return slopes[idx]
+        return self.slopes[self._segment_of(src_sec)]
 
 
 def build_time_map(analysis: SongAnalysis, *, anchor_bar: int, anchor_out_sec: float,
@@ -163,7 +170,13 @@ def plan_span(time_map: TimeMap, *, out_start: int, n_out: int, sample_rate_hz: 
               high_quality: bool = True, margin_sec: float = 0.25,
               tail_sec: float | None = None) -> SpanRead:
     """Which source samples, at which speeds, render output samples [out_start,
-    out_start + n_out) through `time_map` (pure; see `stretch_span`)."""
+    out_start + n_out) through `time_map` (pure: `stretch_source` does the work).
+
+    The source range is read with `margin_sec` of context before it, so the stretcher has
+    settled (its timing too) when the span starts, and `tail_sec` after it (default:
+    `_HQ_TAIL_SEC` for the high-quality engine, else `margin_sec`); source time outside
+    the song reads as silence.
+    """
     sr = sample_rate_hz
     src0, src1 = time_map.to_src(np.array([out_start / sr, (out_start + n_out) / sr]))
     a = math.floor((src0 - margin_sec) * sr)
@@ -209,25 +222,3 @@ def cut_span(source: np.ndarray, offset: int, *, n_out: int) -> np.ndarray:
     if out.shape[1] < n_out:
         out = np.pad(out, ((0, 0), (0, n_out - out.shape[1])))
     return np.ascontiguousarray(out, dtype=np.float32)
-
-
-def stretch_span(material: SongMaterial, stem: str, *, time_map: TimeMap, out_start: int,
-                 n_out: int, pitch_semitones: float, high_quality: bool = True,
-                 margin_sec: float = 0.25, tail_sec: float | None = None) -> np.ndarray:
-    """Render output samples [out_start, out_start + n_out) of `stem` through `time_map`.
-
-    Returns float32 (2, n_out) at the material's rate. The source range is read with
-    `margin_sec` of context before it, so the stretcher has settled (its timing too) when
-    the span starts, and `tail_sec` after it (default: `_HQ_TAIL_SEC` for the
-    high-quality engine, else `margin_sec`); source time outside the song reads as silence.
-    """
-    if n_out <= 0:
-        return np.zeros((2, 0), dtype=np.float32)
-    sr = material.sample_rate_hz
-    read = plan_span(time_map, out_start=out_start, n_out=n_out, sample_rate_hz=sr,
-                     high_quality=high_quality, margin_sec=margin_sec, tail_sec=tail_sec)
-    segment = material.stem_audio(stem, read.src_start, read.src_stop)
-    source = stretch_source(segment, read, pitch_semitones=pitch_semitones,
-                            sample_rate_hz=sr, high_quality=high_quality,
-                            preserve_formants=keeps_formants(stem))
-    return cut_span(source, read.source_offset(pitch_semitones), n_out=n_out)
