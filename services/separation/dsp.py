@@ -21,7 +21,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from services.separation.bassline import BassParams, bass_f0
+from services.separation.bassline import bass_f0
 from services.separation.chunks import Piece, iter_chunks, overlap_add_blocks
 from services.separation.cues import SongCues, song_cues
 from services.separation.masks import (
@@ -53,6 +53,11 @@ class DspParams:
     chunk_windows: tuple[tuple[float, int], ...] = ((0.0929, 4), (0.1858, 2))
     chunk_sec: float = 30.0
     overlap_sec: float = 1.0
+
+    @property
+    def stft_windows(self) -> tuple[tuple[float, int], ...]:
+        """The chunk pass's STFTs as (window in seconds, frames per window)."""
+        return self.chunk_windows or ((self.window_sec, 4),)
 
 
 def _odd(value: float) -> int:
@@ -109,7 +114,8 @@ def masked_stems(
     # The bass line follows the harmonic, centred energy (kick transients and wide pads
     # would pull the f0 away).
     harmonic = soft_mask(medians.harmonic, medians.percussive, power=params.mask_power)
-    bass_line = bass_f0(magnitude * harmonic * centre, freqs_hz=freqs_hz, params=BassParams())
+    bass_line = bass_f0(magnitude * harmonic * centre, freqs_hz=freqs_hz,
+                        params=params.bass_line)
     masks = stem_masks(
         magnitude,
         medians=medians,
@@ -141,7 +147,7 @@ def separate_chunk(
     long one resolves low notes and the partials of dense chords, and their errors are
     partly independent, so the mean beats either one. "other" is the residual."""
     reference = fft_size_for(sample_rate_hz, window_sec=KERNEL_WINDOW_SEC)
-    windows = params.chunk_windows or ((params.window_sec, 4),)
+    windows = params.stft_windows
     stems = {name: np.zeros(samples.shape, dtype=np.float32) for name in MASKED_STEMS}
     for window_sec, overlap in windows:
         n_fft = fft_size_for(sample_rate_hz, window_sec=window_sec)
@@ -160,9 +166,8 @@ def _largest_hop(params: DspParams, sample_rate_hz: int) -> int:
     """The longest STFT hop of the chunk pass: chunks start on multiples of it, so every
     STFT's frames sit on one song-wide grid (frames off that grid made the masks, and
     with them the stems, depend on where a chunk began)."""
-    windows = params.chunk_windows or ((params.window_sec, 4),)
     return max(fft_size_for(sample_rate_hz, window_sec=window_sec) // overlap
-               for window_sec, overlap in windows)
+               for window_sec, overlap in params.stft_windows)
 
 
 def _as_channels(samples: np.ndarray, sample_rate_hz: int) -> np.ndarray:

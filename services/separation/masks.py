@@ -26,7 +26,7 @@ takes the rest, so applying them to each channel's STFT reconstructs the mix exa
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy.ndimage import median_filter
@@ -85,6 +85,7 @@ class MaskParams:
     # stays: giving the bass its comb there lost more to the pads' partials than it won.
     bass_comb_weight: float = 0.5
     bass_sub_hz: float = 100.0
+    bass_line: BassParams = field(default_factory=BassParams)  # tracking and comb teeth
 
 
 @dataclass(frozen=True)
@@ -276,7 +277,7 @@ def stem_masks(
     if bass_f0_hz is not None and params.bass_comb_weight > 0 and np.any(bass_f0_hz > 0):
         # Only the sub-bass rows (a prefix of the ascending bins) change.
         n_sub = int(np.count_nonzero(freqs_hz < params.bass_sub_hz))
-        comb_b = bass_comb(freqs_hz[:n_sub], bass_f0_hz, params=BassParams())
+        comb_b = bass_comb(freqs_hz[:n_sub], bass_f0_hz, params=params.bass_line)
         voiced = (bass_f0_hz > 0)[None, :]
         open_sub = 1.0 - vocals[:n_sub]
         weight = params.bass_comb_weight
