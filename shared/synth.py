@@ -26,6 +26,8 @@ import numpy as np
 from scipy import signal
 from scipy.ndimage import uniform_filter1d
 
+from shared.camelot import SCALE_STEPS
+
 __all__ = [
     "GROOVES",
     "HARMONIES",
@@ -251,8 +253,6 @@ def _butter(kind: str, freq: float | tuple[float, float], sr: int, order: int = 
 # Harmony
 # --------------------------------------------------------------------------------------------
 
-_MAJOR_SCALE = (0, 2, 4, 5, 7, 9, 11)
-_MINOR_SCALE = (0, 2, 3, 5, 7, 8, 10)
 _QUALITY = {"maj": (0, 4, 7), "min": (0, 3, 7)}
 
 # (root offset from tonic in semitones, quality); one chord per bar, four-bar loops that all
@@ -920,7 +920,7 @@ def synthesize_song(spec: SongSpec) -> SynthSong:
         off, quality = prog[bar_in_section[b] % 4]
         return _Chord((tonic + off) % 12, quality)
 
-    scale = _MAJOR_SCALE if mode == "major" else _MINOR_SCALE
+    scale = SCALE_STEPS["major" if mode == "major" else "minor"]
     if var.harmony == "modal":
         scale = _MODAL_SCALES[mode]
     scale_pcs = [(tonic + s) % 12 for s in scale]

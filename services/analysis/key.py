@@ -28,12 +28,10 @@ import essentia.standard as es
 import numpy as np
 
 from services.analysis.algorithms import cached_algorithm, key_extractor
-from shared.camelot import key_to_camelot, normalize_key
+from shared.camelot import SCALE_STEPS, key_name, key_to_camelot, normalize_key, parse_key
 
 KEY_PROFILE = "edma"
 FALLBACK_KEY = "C major"
-PITCH_CLASSES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
-SCALES = {"major": (0, 2, 4, 5, 7, 9, 11), "minor": (0, 2, 3, 5, 7, 8, 10)}
 TONIC_MARGIN = 0.15  # the neighbour's tonic must sound 15 % more than the answer's
 INCONCLUSIVE_RATIO = 0.7  # the two telling notes within 30 % of each other: no evidence
 TELLING_PRESENT = 0.3  # ...and both sounding (30 % of the loudest pitch class): the song
@@ -78,19 +76,18 @@ def tonic_neighbour(key: str, pcp: np.ndarray) -> str:
     """`key` ("G minor"), or the same-mode key a fifth up or down when the one note that
     tells the two apart is inconclusive in `pcp` (12,), C first, and the neighbour's tonic
     sounds clearly more (see the module docstring)."""
-    tonic_name, mode = key.split()
-    tonic = PITCH_CLASSES.index(tonic_name)
-    scale = {(tonic + step) % 12 for step in SCALES[mode]}
+    tonic, mode = parse_key(key)
+    scale = {(tonic + step) % 12 for step in SCALE_STEPS[mode]}
     best, best_level = key, pcp[tonic] * (1.0 + TONIC_MARGIN)
     for shift in (7, 5):
         other = (tonic + shift) % 12
-        other_scale = {(other + step) % 12 for step in SCALES[mode]}
+        other_scale = {(other + step) % 12 for step in SCALE_STEPS[mode]}
         (ours,), (theirs,) = scale - other_scale, other_scale - scale
         telling = sorted((pcp[ours], pcp[theirs]))
         inconclusive = (telling[0] > INCONCLUSIVE_RATIO * telling[1]
                         and telling[0] >= TELLING_PRESENT)
         if inconclusive and pcp[other] > best_level:
-            best, best_level = f"{PITCH_CLASSES[other]} {mode}", pcp[other]
+            best, best_level = key_name(other, mode), pcp[other]
     return best
 
 

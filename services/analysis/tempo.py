@@ -254,6 +254,16 @@ def _keep_strong_half(onsets: OnsetEnvelopes, beats_sec: np.ndarray) -> np.ndarr
     return candidates[int(np.argmax(scores))]
 
 
+def _felt_tempo(onsets: OnsetEnvelopes | None, tempo_bpm: float, beats_sec: np.ndarray,
+                ) -> tuple[float, np.ndarray]:
+    """(tempo, beats) halved to the strong half of the beats when they were counted on
+    the subdivisions (`counted_double_time`) and half the tempo is still a DJ tempo."""
+    if (onsets is not None and tempo_bpm / 2.0 >= DJ_MIN_BPM * 0.99
+            and counted_double_time(onsets, beats_sec)):
+        return tempo_bpm / 2.0, _keep_strong_half(onsets, beats_sec)
+    return tempo_bpm, beats_sec
+
+
 def onset_autocorrelation(onsets: OnsetEnvelopes) -> np.ndarray:
     """Autocorrelation (n_frames,) of the kick + snare onsets, 1 at lag 0."""
     envelope = (onsets.kick / (onsets.kick.mean() + 1e-9)
@@ -321,9 +331,7 @@ def estimate_tempo(mono: np.ndarray, *, sample_rate_hz: int,
                 and is_double_time(_tick_strengths(onsets, ticks))):
             tempo_bpm, factor = tempo_bpm * 2.0, 2.0
         beats = rescale_beats(ticks, factor=factor)
-        if (onsets is not None and tempo_bpm / 2.0 >= DJ_MIN_BPM * 0.99
-                and counted_double_time(onsets, beats)):
-            tempo_bpm, beats = tempo_bpm / 2.0, _keep_strong_half(onsets, beats)
+        tempo_bpm, beats = _felt_tempo(onsets, tempo_bpm, beats)
         beats = extend_beats(beats, duration_sec=duration_sec)
         median = float(np.median(intervals))
         regularity = float(np.mean(np.abs(intervals - median) <= REGULAR_INTERVAL * median))
@@ -353,8 +361,6 @@ def estimate_tempo(mono: np.ndarray, *, sample_rate_hz: int,
         ]
         origin = candidates[int(np.argmax(scores))]
     beats = grid_beats(origin_sec=origin, period_sec=dj_period, duration_sec=duration_sec)
-    if (onsets is not None and tempo_bpm / 2.0 >= DJ_MIN_BPM * 0.99
-            and counted_double_time(onsets, beats)):
-        tempo_bpm, beats = tempo_bpm / 2.0, _keep_strong_half(onsets, beats)
+    tempo_bpm, beats = _felt_tempo(onsets, tempo_bpm, beats)
     confidence = pulse_confidence(regularity=inlier_share, beats_sec=beats, onsets=onsets)
     return TempoEstimate(round(float(tempo_bpm), 3), confidence, beats, steady=True)
