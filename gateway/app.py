@@ -23,6 +23,7 @@ from starlette.routing import BaseRoute, Route, WebSocketRoute
 
 from gateway.auth import AuthConfig, current_user, owns_upload, upload_prefix, visible_job
 from gateway.chain import MeshClients
+from gateway.changes import WatchedStore
 from gateway.cleanup import cleanup_forever
 from gateway.events import mashup_events, mashup_events_ws
 from gateway.jobs import TERMINAL, Job, JobStatus, JobTransitionError
@@ -231,7 +232,7 @@ def create_gateway_app(*, clients: Callable[[], MeshClients] | None = None,
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         settings = GatewaySettings.from_env()
-        store = await open_store(settings.db_path, schema=settings.db_schema)
+        store = WatchedStore(await open_store(settings.db_path, schema=settings.db_schema))
         runner = JobRunner(store, settings, clients() if clients else None)
         app.state.settings = settings
         app.state.store = store
@@ -255,7 +256,7 @@ def create_gateway_app(*, clients: Callable[[], MeshClients] | None = None,
             return {}
         return {"replica": runner.owner, "running_jobs": runner.queue.running,
                 "queued_jobs": len(runner.queue.waiting),
-                "store": type(runner.store).__name__}
+                "store": type(getattr(runner.store, "inner", runner.store)).__name__}
 
     app = create_app("gateway", [*routes, *(extra_routes or [])], lifespan=lifespan,
                      health_detail=health_detail)

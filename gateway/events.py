@@ -2,9 +2,10 @@
 over a WebSocket at `/mashup-events/ws?jobId=`.
 
 The stream follows the job's event log in the store (so it works whichever replica runs
-the job): one `progress` event per change of status, progress or step, then one final
-`complete` or `failed` event carrying the whole JobState (with result_url), then the
-stream ends.
+the job; `gateway.changes` wakes it at once for this replica's writes, and the store is
+polled every `events_poll_sec` for the others'): one `progress` event per change of
+status, progress or step, then one final `complete` or `failed` event carrying the whole
+JobState (with result_url), then the stream ends.
 """
 
 from __future__ import annotations
@@ -35,7 +36,11 @@ async def job_events(store: Any, job: Job, *, poll_sec: float, final_state: Stat
     `after_id` first, then each change as it lands. Ids are the store's event ids, so an
     SSE client reconnecting with Last-Event-ID resumes where it left off."""
     last: tuple[str, float, str] | None = None
+    # A WatchedStore wakes the stream when this replica writes the job; other replicas'
+    # writes are seen on the next poll.
+    watch = getattr(store, "wait_for_change", None)
     while True:
+        seen = store.version(job.job_id) if watch is not None else 0
         for event in await store.events(job.job_id, after_id=after_id):
             after_id = event["id"]
             key = (event["status"], round(event["progress"], 1), event["step"])
@@ -44,7 +49,10 @@ async def job_events(store: Any, job: Job, *, poll_sec: float, final_state: Stat
                 yield after_id, "progress", _progress(*key)
         if job.status in TERMINAL:
             break
-        await asyncio.sleep(poll_sec)
+        if watch is not None:
+            await watch(job.job_id, seen=seen, timeout_sec=poll_sec)
+        else:
+            await asyncio.sleep(poll_sec)
         current = await store.get(job.job_id)
         if current is None:
             yield after_id, "failed", {"jobId": job.job_id, "status": "failed",

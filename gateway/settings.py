@@ -35,7 +35,9 @@ class GatewaySettings:
     # generate-mashup per client: a token bucket of `burst` refilled at `per_min`/minute.
     rate_limit_per_min: float = 30.0
     rate_limit_burst: int = 10
-    events_poll_sec: float = 0.25
+    # Event streams poll the store this often for other replicas' writes (this replica's
+    # wake them at once: gateway.changes).
+    events_poll_sec: float = 1.0
     replica_id: str = ""
     # Behind a proxy or ingress every client shares its address: trust the first
     # X-Forwarded-For entry instead (only when the proxy sets it; clients can forge it).
@@ -57,7 +59,7 @@ class GatewaySettings:
             cleanup_interval_sec=env_float("GATEWAY_CLEANUP_INTERVAL_SEC", 3600.0),
             rate_limit_per_min=env_float("GATEWAY_RATE_LIMIT_PER_MIN", 30.0),
             rate_limit_burst=env_int("GATEWAY_RATE_LIMIT_BURST", 10),
-            events_poll_sec=env_float("GATEWAY_EVENTS_POLL_SEC", 0.25),
+            events_poll_sec=env_float("GATEWAY_EVENTS_POLL_SEC", 1.0),
             replica_id=env_str("GATEWAY_REPLICA_ID", "") or default_replica_id(),
             trust_forwarded_for=env_str("GATEWAY_TRUST_FORWARDED_FOR", "0").lower()
             in ("1", "true", "yes"),
