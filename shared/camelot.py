@@ -34,6 +34,13 @@ def key_name(pitch_class: int, mode: str) -> str:
     return f"{PITCH_CLASSES[pitch_class % 12]} {mode}"
 
 
+def relative_of(pitch_class: int, mode: str) -> tuple[int, str]:
+    """The relative key (the same notes in the other mode): A minor <-> C major."""
+    if mode == "major":
+        return (pitch_class + 9) % 12, "minor"
+    return (pitch_class + 3) % 12, "major"
+
+
 def normalize_key(key: str) -> str:
     return key_name(*parse_key(key))
 

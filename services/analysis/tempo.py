@@ -33,6 +33,13 @@ DOUBLE_TIME_RATIO = 1.5  # kick and snare each this much stronger on opposite ha
 BARE_SUBDIVISION = 1.4
 FULL_SUBDIVISION = 2.5
 SWING_FRACTIONS = (0.5, 0.583, 0.667)  # where an off-beat eighth sits, straight to shuffle
+# A half-time groove (snare on 3) at a fast tempo is tracked at half speed, where its
+# eighths fill every sixteenth of the slow beat while the kick never lands on the slow
+# off-beat. Only slow tempi up to HALF_TIME_MAX_SLOW_BPM are doubled (to 156-176: drum &
+# bass, fast trap), where both readings are DJ tempi; faster ones (hip-hop at 90+) stay.
+HALF_TIME_MAX_SLOW_BPM = 88.0
+SIXTEENTH_MIN = 1.3  # broadband onsets at every sixteenth at least this much stronger
+KICK_OFFBEAT_MAX = 0.6  # kick on the slow off-beat weaker than this share of on the beat
 
 
 @dataclass(frozen=True)
@@ -264,6 +271,27 @@ def _felt_tempo(onsets: OnsetEnvelopes | None, tempo_bpm: float, beats_sec: np.n
     return tempo_bpm, beats_sec
 
 
+def counted_half_time(onsets: OnsetEnvelopes | None, tempo_bpm: float,
+                      beats_sec: np.ndarray) -> bool:
+    """True when `beats_sec` (at `tempo_bpm`) are half the tempo a DJ counts: a slow
+    tempo (<= HALF_TIME_MAX_SLOW_BPM) whose beats are evenly filled with sixteenths
+    (SIXTEENTH_MIN at 1/4, 1/2 and 3/4 of the beat) while the kick keeps off the half-beat
+    (KICK_OFFBEAT_MAX): the even sixteenths are the eighths of a beat twice as fast, and
+    a slow groove that moves its kick onto the "and" is left alone."""
+    if (onsets is None or onsets.broadband is None or len(beats_sec) < 8
+            or not DJ_MIN_BPM * 0.99 <= tempo_bpm <= HALF_TIME_MAX_SLOW_BPM):
+        return False
+    beats = np.asarray(beats_sec, dtype=np.float64)
+    intervals = np.diff(beats)
+
+    def strength(envelope: np.ndarray, fraction: float) -> float:
+        return _relative_strength(envelope, onsets, beats[:-1] + fraction * intervals)
+
+    sixteenths = min(strength(onsets.broadband, f) for f in (0.25, 0.5, 0.75))
+    kick_share = strength(onsets.kick, 0.5) / (strength(onsets.kick, 0.0) + 1e-9)
+    return sixteenths >= SIXTEENTH_MIN and kick_share < KICK_OFFBEAT_MAX
+
+
 def onset_autocorrelation(onsets: OnsetEnvelopes) -> np.ndarray:
     """Autocorrelation (n_frames,) of the kick + snare onsets, 1 at lag 0."""
     envelope = (onsets.kick / (onsets.kick.mean() + 1e-9)
@@ -332,6 +360,8 @@ def estimate_tempo(mono: np.ndarray, *, sample_rate_hz: int,
             tempo_bpm, factor = tempo_bpm * 2.0, 2.0
         beats = rescale_beats(ticks, factor=factor)
         tempo_bpm, beats = _felt_tempo(onsets, tempo_bpm, beats)
+        if counted_half_time(onsets, tempo_bpm, beats):
+            tempo_bpm, beats = tempo_bpm * 2.0, rescale_beats(beats, factor=2.0)
         beats = extend_beats(beats, duration_sec=duration_sec)
         median = float(np.median(intervals))
         regularity = float(np.mean(np.abs(intervals - median) <= REGULAR_INTERVAL * median))
@@ -362,5 +392,10 @@ def estimate_tempo(mono: np.ndarray, *, sample_rate_hz: int,
         origin = candidates[int(np.argmax(scores))]
     beats = grid_beats(origin_sec=origin, period_sec=dj_period, duration_sec=duration_sec)
     tempo_bpm, beats = _felt_tempo(onsets, tempo_bpm, beats)
+    if counted_half_time(onsets, tempo_bpm, beats):
+        # The grid through the first beat at half the period covers the song as before.
+        tempo_bpm = tempo_bpm * 2.0
+        beats = grid_beats(origin_sec=float(beats[0]), period_sec=float(np.median(np.diff(beats)))
+                           / 2.0, duration_sec=duration_sec)
     confidence = pulse_confidence(regularity=inlier_share, beats_sec=beats, onsets=onsets)
     return TempoEstimate(round(float(tempo_bpm), 3), confidence, beats, steady=True)

@@ -77,3 +77,49 @@ def test_pitch_class_profile_of_a_chord_peaks_on_its_notes() -> None:
     top = {TONICS[i] for i in np.argsort(pcp)[-3:]}
     assert top == {"A", "C", "E"}
     assert not pitch_class_profile(np.zeros(sr, dtype=np.float32), sample_rate_hz=sr).any()
+
+
+def _bass_frames(roots: list[int], *, frames_per_bar: int) -> np.ndarray:
+    """Bass pitch-class frames for one root per bar (a little of the fifth as well)."""
+    frames = np.zeros((len(roots) * frames_per_bar, 12))
+    for bar, root in enumerate(roots):
+        rows = slice(bar * frames_per_bar, (bar + 1) * frames_per_bar)
+        frames[rows, root] = 1.0
+        frames[rows, (root + 7) % 12] = 0.3
+    return frames
+
+
+def test_phrase_tonic_is_the_bass_note_that_opens_the_phrases() -> None:
+    from services.analysis.key import phrase_tonic
+
+    # A minor "leaning to C": Am F C G, the loop opening on A every four bars.
+    loop = [9, 5, 0, 7]
+    frames = _bass_frames(loop * 6, frames_per_bar=10)
+    hop_sec, bar_sec = 0.2, 2.0
+    starts = np.arange(0.0, 48.0, 4 * bar_sec)
+    assert phrase_tonic(frames, hop_sec=hop_sec, phrase_starts_sec=starts,
+                        bar_sec=bar_sec) == 9
+    # Phrases opening on two different notes equally often: no tonic.
+    mixed = _bass_frames([9, 5, 0, 7, 5, 5, 0, 7] * 3, frames_per_bar=10)
+    assert phrase_tonic(mixed, hop_sec=hop_sec, phrase_starts_sec=starts,
+                        bar_sec=bar_sec) is None
+    # Too few phrases, or no bass: no tonic.
+    assert phrase_tonic(frames, hop_sec=hop_sec, phrase_starts_sec=starts[:2],
+                        bar_sec=bar_sec) is None
+    assert phrase_tonic(np.zeros_like(frames), hop_sec=hop_sec, phrase_starts_sec=starts,
+                        bar_sec=bar_sec) is None
+
+
+def test_with_phrase_tonic_takes_the_tonic_and_its_third() -> None:
+    from services.analysis.key import with_phrase_tonic
+
+    a_minor = _pcp({"A": 1.0, "C": 0.9, "E": 0.8, "G": 0.6, "F": 0.5, "D": 0.4, "B": 0.3})
+    assert with_phrase_tonic("C major", a_minor, 9) == "A minor"
+    # The relative's tonic gives the relative key whatever the thirds measure.
+    assert with_phrase_tonic("A minor", a_minor, 0) == "C major"
+    # G dorian (the notes of F major, E natural): the third B flat makes it G minor.
+    g_dorian = _pcp({"G": 1.0, "A#": 0.6, "D": 0.7, "C": 0.8, "E": 0.5, "F": 0.5, "A": 0.4})
+    assert with_phrase_tonic("C major", g_dorian, 7) == "G minor"
+    # Same tonic: the profile's mode stands; no phrase tonic: the key stands.
+    assert with_phrase_tonic("A major", a_minor, 9) == "A major"
+    assert with_phrase_tonic("C major", a_minor, None) == "C major"

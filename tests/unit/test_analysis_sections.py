@@ -10,6 +10,7 @@ import pytest
 from services.analysis.sections import (
     BARS_PER_PHRASE,
     choose_boundaries,
+    complete_bars,
     label_sections,
     phrase_phase,
 )
@@ -23,6 +24,30 @@ def test_choose_boundaries_splits_repeats_from_changes() -> None:
     assert choose_boundaries(distances).tolist() == [False, False, True, False, True, False]
     assert not choose_boundaries(np.full(5, 0.05)).any()  # one long section: no change
     assert choose_boundaries(np.zeros(0)).shape == (0,)
+
+
+def test_choose_boundaries_is_not_blinded_by_one_huge_change() -> None:
+    # A drumless intro's end (3.3) would make the widest gap the one below it; the
+    # verse/chorus changes (0.4-0.5) still stand well apart from the repeats (0.1-0.2).
+    distances = np.array([3.3, 0.17, 0.45, 0.12, 0.5, 0.18, 0.42, 0.11])
+    assert choose_boundaries(distances).tolist() == [True, False, True, False, True, False,
+                                                     True, False]
+
+
+def test_complete_bars_puts_back_the_bar_a_tracker_missed() -> None:
+    bar_sec = 2.0
+    late = np.arange(2.1, 40.0, bar_sec)  # the music starts at 0.1 s, the tracker at 2.1 s
+    np.testing.assert_allclose(complete_bars(late, music_start_sec=0.0)[:2], [0.1, 2.1])
+    # A first downbeat a little before the first sound (a pickup) still counts...
+    np.testing.assert_allclose(complete_bars(late, music_start_sec=0.5)[0], 0.1)
+    # ...but silence before the music is not a bar of it.
+    assert complete_bars(late, music_start_sec=1.0)[0] == pytest.approx(2.1)
+    # Two missed bars: both come back; a downbeat just before 0 is clipped to 0.
+    np.testing.assert_allclose(complete_bars(np.arange(3.9, 40.0, bar_sec),
+                                             music_start_sec=0.0)[:3], [0.0, 1.9, 3.9])
+    on_time = np.arange(0.2, 40.0, bar_sec)
+    np.testing.assert_array_equal(complete_bars(on_time, music_start_sec=0.0), on_time)
+    assert len(complete_bars(np.array([5.0]), music_start_sec=0.0)) == 1
 
 
 def test_phrase_phase_finds_phrases_that_start_mid_song() -> None:

@@ -189,3 +189,22 @@ def test_extend_beats_reaches_both_ends_of_the_song_at_the_local_period() -> Non
     assert np.allclose(extended[-10:], 14.6 + 0.5 * np.arange(1, 11))
     assert extended[-1] < 20.0 and np.all(np.diff(extended) > 0)
     assert np.array_equal(extend_beats(beats[:1], duration_sec=20.0), beats[:1])
+
+
+@pytest.mark.parametrize(("kick_on_and", "slow_bpm", "expected"),
+                         [(False, 85.0, True), (True, 85.0, False), (False, 95.0, False)])
+def test_counted_half_time_needs_even_sixteenths_a_lone_kick_and_a_slow_tempo(
+        kick_on_and: bool, slow_bpm: float, expected: bool) -> None:
+    from services.analysis.tempo import counted_half_time
+
+    hop_sec, n_frames = 512 / 22050, 3000
+    # A half-time groove at twice `slow_bpm` tracked at `slow_bpm`: its eighths fill every
+    # sixteenth of the slow beat; the kick lands on the slow beat only (or also on its "and").
+    beat_sec = 60.0 / slow_bpm
+    beats = np.arange(0.2, 60.0, beat_sec)
+    hats = np.concatenate([beats + f * beat_sec for f in (0.0, 0.25, 0.5, 0.75)])
+    broadband = _impulses(hats, hop_sec=hop_sec, n_frames=n_frames)
+    kicks = np.concatenate([beats, beats + 0.5 * beat_sec]) if kick_on_and else beats
+    kick = _impulses(kicks, hop_sec=hop_sec, n_frames=n_frames)
+    onsets = OnsetEnvelopes(kick=kick, snare=kick.copy(), hop_sec=hop_sec, broadband=broadband)
+    assert counted_half_time(onsets, slow_bpm, beats) is expected

@@ -70,14 +70,18 @@ def test_running_median_matches_scipy(axis: int) -> None:
     assert np.allclose(_median(values, size=9, axis=axis), median_filter(values, size=size))
 
 
-@pytest.mark.parametrize("pan", [-0.7, 0.6])
-def test_a_lead_panned_off_centre_is_still_found(pan: float) -> None:
+@pytest.mark.parametrize("variation", [
+    {"vocal_pan": -0.7}, {"vocal_pan": 0.6},  # a lead panned off centre
+    {"vocal_double": True},  # a doubled lead panned wide: found in the side
+], ids=["pan-0.7", "pan0.6", "doubled"])
+def test_a_lead_off_centre_or_doubled_wide_is_still_found(variation: dict[str, object]
+                                                          ) -> None:
     from dataclasses import replace
 
     from shared.synth import Variation
 
     base = song("pop")
-    synth = synthesize_song(replace(base.spec, variation=Variation(vocal_pan=pan)))
+    synth = synthesize_song(replace(base.spec, variation=Variation(**variation)))
     intervals = detect_vocals(synth.mix, sample_rate_hz=synth.sample_rate_hz)
     duration_sec = synth.spec.duration_sec
     accuracy = np.mean(_frames(intervals, duration_sec)
@@ -97,3 +101,19 @@ def test_pan_projection_cancels_a_source_panned_there() -> None:
     assert np.allclose(mid, np.abs(source) / np.sqrt(2.0))
     centre_mid, centre_side = _pan_mid_side(left, right, pan=0.0)
     assert np.all(centre_side > 0.1 * centre_mid)  # off centre: it does not cancel in L-R
+
+
+def test_level_frames_keep_the_loud_stretches() -> None:
+    from services.analysis.vocals import _level_frames
+
+    # 4 bins x 100 frames: quiet (-30 dB) except frames 40-59.
+    spec = np.full((4, 100), 0.03, dtype=np.float32)
+    spec[:, 40:60] = 1.0
+    loud = _level_frames(spec, np.ones_like(spec), window_frames=1)
+    assert loud[40:60].all() and not loud[:40].any() and not loud[60:].any()
+    assert not _level_frames(np.zeros((4, 10)), np.ones((4, 10)), window_frames=3).any()
+    # A narrower range keeps only the loudest: frames at -8 dB pass 10 dB, not 7 dB.
+    spec[:, 60:80] = 10.0 ** (-8.0 / 20.0)
+    assert _level_frames(spec, np.ones_like(spec), window_frames=1)[60:80].all()
+    assert not _level_frames(spec, np.ones_like(spec), window_frames=1,
+                             range_db=7.0)[60:80].any()

@@ -61,3 +61,14 @@ def test_energy_boost_is_one_semitone_up() -> None:
         boosted = transpose_key(key, 1)
         assert camelot_relation(key_to_camelot(key), key_to_camelot(boosted)) == "energy_boost"
     assert PITCH_CLASSES[0] == "C"
+
+
+def test_relative_of_is_the_same_camelot_number_in_the_other_mode() -> None:
+    from shared.camelot import camelot_of, relative_of
+
+    for pitch_class in range(12):
+        for mode in ("major", "minor"):
+            other_pc, other_mode = relative_of(pitch_class, mode)
+            assert other_mode != mode
+            assert camelot_of(other_pc, other_mode)[:-1] == camelot_of(pitch_class, mode)[:-1]
+            assert relative_of(other_pc, other_mode) == (pitch_class, mode)
