@@ -15,7 +15,10 @@ STFT keeps the same 10.8 Hz bins and 23 ms hop), chunk by chunk:
   150 Hz, centred bins only, is overlap-added into one melody source for the whole
   song, and Melodia runs once: with the repeating accompaniment gone it follows the
   voice far more often;
-- the sub-bass overtone ratios of every frame are pooled for one kick reference.
+- the sub-bass overtone ratios of every frame are pooled for one kick reference;
+- the low band's percussive part (HPSS on the bins below `KICK_SOURCE_HZ`) is
+  overlap-added into one kick source for the whole song, on which `kick.kick_track`
+  finds the kick's hits and waveform.
 """
 
 from __future__ import annotations
@@ -25,10 +28,12 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from services.separation.chunks import iter_chunks
+from services.separation.kick import KickTrack, kick_track
 from services.separation.masks import (
     MaskParams,
     centre_weight,
     kick_reference,
+    median_along_freq,
     median_along_time,
     overtone_ratio,
     soft_mask,
@@ -39,6 +44,7 @@ from services.separation.stft import fft_size_for, istft, n_frames_for, stft
 from shared.audio_io import resample
 
 MELODY_MIN_HZ = 150.0  # below this lies the bass; the sung melody's overtones lie above
+KICK_SOURCE_HZ = 250.0  # the kick source keeps the percussive part below this
 
 
 @dataclass(frozen=True)
@@ -46,11 +52,14 @@ class SongCues:
     f0_hz: np.ndarray  # predominant melody per melody frame (0 = unvoiced), float32
     melody_hop_sec: float  # melody frame i is centred at i * melody_hop_sec
     kick_reference: float  # overtone ratio of a bass note (0 = no kick detection)
+    # Per melody frame: 1 voiced, 0 a guessed pitch (`melody.melody_f0`); None: all 1.
+    f0_certainty: np.ndarray | None = None
     # Repeating share of each bin (`repetition`), (bins, frames) float16: bin k at
     # k * repeat_bin_hz, frame i centred at i * repeat_hop_sec; empty when not computed.
     repeat_share: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.float16))
     repeat_hop_sec: float = 0.0
     repeat_bin_hz: float = 0.0
+    kick: KickTrack = field(default_factory=KickTrack)  # the song's kick (may be empty)
 
 
 def song_cues(
@@ -71,6 +80,9 @@ def song_cues(
     freqs_hz = np.fft.rfftfreq(n_fft, d=1.0 / MELODY_RATE_HZ).astype(np.float32)
     above_bass = (freqs_hz >= MELODY_MIN_HZ)[:, None]
     source = np.zeros_like(mono)
+    with_kick = params.kick_model_weight > 0
+    kick_source = np.zeros_like(mono) if with_kick else mono
+    n_kick_rows = int(np.count_nonzero(freqs_hz < KICK_SOURCE_HZ))
     ratios: list[np.ndarray] = []
     energies: list[np.ndarray] = []
     n_song_frames = n_frames_for(mono.size, hop_length=hop_length)
@@ -98,16 +110,26 @@ def song_cues(
         source[start:end] += weights * istft(spectrum * foreground * above_bass * centre,
                                              hop_length=hop_length,
                                              length_samples=end - start)
+        if with_kick:
+            kick_source[start:end] += weights * _percussive_low(
+                spectrum, magnitude, n_rows=n_kick_rows, params=params,
+                length_samples=end - start, hop_length=hop_length)
         ratio, energy = overtone_ratio(magnitude, freqs_hz=freqs_hz,
                                        min_hz=params.kick_min_hz, max_hz=params.kick_max_hz)
         ratios.append(ratio.ravel())
         energies.append(energy.ravel())
-    f0_hz, melody_hop_sec = melody_f0(source, sample_rate_hz=MELODY_RATE_HZ,
-                                       relative_confidence=params.melody_confidence)
+    f0_hz, f0_certainty, melody_hop_sec = melody_f0(
+        source, sample_rate_hz=MELODY_RATE_HZ, relative_confidence=params.melody_confidence,
+        guess_unvoiced=params.melody_guess)
     reference = kick_reference(np.concatenate(ratios), np.concatenate(energies),
                                quantile=params.overtone_quantile)
-    return SongCues(f0_hz=f0_hz, melody_hop_sec=melody_hop_sec, kick_reference=reference,
-                    repeat_share=repeat_share,
+    kick = KickTrack()
+    if with_kick:
+        kick = kick_track(mono, sample_rate_hz=MELODY_RATE_HZ, params=params.kick,
+                          percussive=kick_source)
+    return SongCues(f0_hz=f0_hz, f0_certainty=f0_certainty, melody_hop_sec=melody_hop_sec,
+                    kick_reference=reference,
+                    kick=kick, repeat_share=repeat_share,
                     repeat_hop_sec=hop_length / MELODY_RATE_HZ,
                     repeat_bin_hz=MELODY_RATE_HZ / n_fft)
 
@@ -131,3 +153,20 @@ def _add_chunk_share(
     song_share[:, first:last] += (share[:, local] * weights[offsets][None, :]).astype(
         song_share.dtype)
     return share
+
+
+def _percussive_low(
+    spectrum: np.ndarray, magnitude: np.ndarray, *, n_rows: int, params: MaskParams,
+    length_samples: int, hop_length: int,
+) -> np.ndarray:
+    """The percussive part (HPSS soft mask) of the lowest `n_rows` bins of one cue chunk's
+    mid spectrum, as samples (length_samples,). The frequency median runs on a few more
+    rows than kept, so the top kept rows see neighbours on both sides."""
+    rows = min(magnitude.shape[0], n_rows + params.percussive_kernel_bins)
+    low = magnitude[:rows]
+    harmonic = median_along_time(low, kernel=params.harmonic_kernel_frames)
+    percussive = median_along_freq(low, kernel=params.percussive_kernel_bins)
+    share = soft_mask(percussive, harmonic, power=params.mask_power)[:n_rows]
+    masked = np.zeros_like(spectrum)
+    masked[:n_rows] = spectrum[:n_rows] * share
+    return istft(masked, hop_length=hop_length, length_samples=length_samples)

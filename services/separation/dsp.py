@@ -5,13 +5,14 @@ sum back to the mix exactly: masks are computed on the mid channel, applied to e
 channel's STFT, and "other" is the time-domain residual of the mix minus the other three.
 
 Two passes: `cues.song_cues` gathers the song-level decisions (melody f0, kick reference,
-the repeating-pattern model) cheaply over the whole song, then the masks are built chunk
-by chunk (default 30 s with 1 s overlap) and recombined with complementary linear
-cross-fades, so working memory stays bounded (about 100 MB of spectrogram per chunk)
-however long the song is. Each chunk is separated on two STFT windows (93 and 186 ms)
-and the two results are averaged. Each chunk's stems sum to the chunk's mix and the
-cross-fade weights sum to one, so the exact-sum property survives; the song-level cues
-keep the result independent of the chunk size up to the cross-fades.
+the repeating-pattern model, the kick's waveform and hits) cheaply over the whole song,
+then the masks are built chunk by chunk (default 30 s with 1 s overlap) and recombined
+with complementary linear cross-fades, so working memory stays bounded (about 100 MB of
+spectrogram per chunk) however long the song is. Each chunk is separated on two STFT
+windows (93 and 186 ms) and the two results are averaged. Each chunk's stems sum to the
+chunk's mix and the cross-fade weights sum to one, so the exact-sum property survives;
+the song-level cues keep the result independent of the chunk size up to the
+cross-fades.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import numpy as np
 from services.separation.bassline import bass_f0
 from services.separation.chunks import Piece, iter_chunks, overlap_add_blocks
 from services.separation.cues import SongCues, song_cues
+from services.separation.kick import kick_model_share, kick_signal
 from services.separation.masks import (
     MaskParams,
     centre_weight,
@@ -101,6 +103,7 @@ def masked_stems(
         frame_hop_sec=hop_length / sample_rate_hz,
         window_sec=n_fft / sample_rate_hz,
         start_sec=start_sec,
+        certainty=cues.f0_certainty,
     )
     repeating = None
     if cues.repeat_share.size:
@@ -111,11 +114,21 @@ def masked_stems(
                                   start_sec=start_sec)
     medians = hpss_medians(magnitude, params=params)
     centre = centre_weight(spectrum)
-    # The bass line follows the harmonic, centred energy (kick transients and wide pads
-    # would pull the f0 away).
+    kick = None
+    if not cues.kick.empty and params.kick_model_weight > 0:
+        n_rows = int(np.count_nonzero(freqs_hz < params.kick_model_max_hz))
+        kick_wave = kick_signal(cues.kick, sample_rate_hz=sample_rate_hz, start_sec=start_sec,
+                                length_samples=length_samples)
+        kick_spectrum = stft(kick_wave, n_fft=n_fft, hop_length=hop_length)[:n_rows]
+        kick = kick_model_share(spectrum[:, :n_rows].mean(axis=0), kick_spectrum,
+                          power=params.kick_model_power)
+    # The bass line follows the harmonic, centred energy without the modelled kick (kick
+    # transients and tails and wide pads would pull the f0 away).
     harmonic = soft_mask(medians.harmonic, medians.percussive, power=params.mask_power)
-    bass_line = bass_f0(magnitude * harmonic * centre, freqs_hz=freqs_hz,
-                        params=params.bass_line)
+    tracked = magnitude * harmonic * centre
+    if kick is not None:
+        tracked[:kick.shape[0]] *= 1.0 - kick
+    bass_line = bass_f0(tracked, freqs_hz=freqs_hz, params=params.bass_line)
     masks = stem_masks(
         magnitude,
         medians=medians,
@@ -126,6 +139,7 @@ def masked_stems(
         centre=centre,
         repeating=repeating,
         bass_f0_hz=bass_line,
+        kick_model=kick,
     )
     return {name: istft(spectrum * masks[name][None], hop_length=hop_length,
                         length_samples=length_samples) for name in MASKED_STEMS}

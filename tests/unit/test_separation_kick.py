@@ -1,0 +1,162 @@
+"""The kick model: a repeated one-shot found under changing bass notes, re-synthesised."""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+from services.separation.kick import (
+    KICK_RATE_HZ,
+    KickTrack,
+    kick_model_share,
+    kick_signal,
+    kick_track,
+)
+from services.separation.metrics import sdr_db
+from services.separation.stft import stft
+
+SR = 22050
+HIT_SEC = 0.5  # one kick every half second
+NOTES_HZ = (55.0, 65.4, 49.0, 73.4, 61.7)  # bass notes, one per 0.7 s (off the kick grid)
+
+
+def one_shot(n: int) -> np.ndarray:
+    """A kick: a sine sweeping 160 → 50 Hz, decaying over ~0.2 s, with a short click."""
+    t = np.arange(n) / SR
+    freq = 50.0 + 110.0 * np.exp(-t / 0.035)
+    body = np.sin(2 * np.pi * np.cumsum(freq) / SR) * np.exp(-t / 0.2)
+    click = np.random.default_rng(1).standard_normal(n) * np.exp(-t / 0.003)
+    return body + 0.3 * np.diff(click, prepend=0.0)  # a high-passed click
+
+
+@functools.cache
+def kick_over_bass(seconds: float = 12.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(kick, bass, hit times): the same kick every HIT_SEC with varied gains, and a bass
+    line (overtones 1..5) whose notes change off the kick grid."""
+    n = round(seconds * SR)
+    hit = one_shot(round(0.45 * SR))
+    times = np.arange(0.05, seconds - 0.5, HIT_SEC)
+    gains = 0.8 + 0.2 * np.cos(np.arange(times.size))
+    kick = np.zeros(n)
+    for time_sec, gain in zip(times, gains, strict=True):
+        start = round(time_sec * SR)
+        kick[start:start + hit.size] += gain * hit
+    f0 = np.repeat(NOTES_HZ, round(0.7 * SR))
+    f0 = np.tile(f0, int(np.ceil(n / f0.size)))[:n]
+    phase = 2 * np.pi * np.cumsum(f0) / SR
+    bass = 0.3 * sum(np.sin(k * phase) / k for k in range(1, 6))
+    return kick.astype(np.float32), bass.astype(np.float32), times
+
+
+def test_finds_every_hit_under_the_bass() -> None:
+    kick, bass, times = kick_over_bass()
+    track = kick_track(kick + bass, sample_rate_hz=SR)
+    assert not track.empty
+    assert track.times_sec.size == times.size
+    # All hits share one offset (where the template starts), to within a millisecond.
+    offsets = track.times_sec - times
+    assert np.ptp(offsets) < 0.001
+    assert abs(float(np.median(offsets))) < 0.03
+
+
+def test_resynthesised_kick_matches_the_true_one() -> None:
+    kick, bass, _ = kick_over_bass()
+    track = kick_track(kick + bass, sample_rate_hz=SR)
+    estimate = kick_signal(track, sample_rate_hz=SR, start_sec=0.0, length_samples=kick.size)
+    # Compare the low band, where the model lives (the click is not re-synthesised).
+    spectrum_true = stft(kick, n_fft=2048, hop_length=512)[:10]
+    spectrum_est = stft(estimate, n_fft=2048, hop_length=512)[:10]
+    error_db = 10 * np.log10(np.sum(np.abs(spectrum_true) ** 2)
+                             / np.sum(np.abs(spectrum_true - spectrum_est) ** 2))
+    assert error_db > 8.0
+
+
+def test_the_kick_share_splits_kick_from_bass() -> None:
+    kick, bass, _ = kick_over_bass()
+    mix = kick + bass
+    track = kick_track(mix, sample_rate_hz=SR)
+    estimate = kick_signal(track, sample_rate_hz=SR, start_sec=0.0, length_samples=mix.size)
+    rows = slice(0, 10)  # below ~100 Hz
+    mix_spec = stft(mix, n_fft=2048, hop_length=512)[rows]
+    share = kick_model_share(mix_spec, stft(estimate, n_fft=2048, hop_length=512)[rows])
+    assert share.shape == mix_spec.shape and share.min() >= 0.0 and share.max() <= 1.0
+    kick_spec = stft(kick, n_fft=2048, hop_length=512)[rows]
+    bass_spec = stft(bass, n_fft=2048, hop_length=512)[rows]
+    assert sdr_db(np.abs(kick_spec), np.abs(mix_spec * share)) > sdr_db(
+        np.abs(kick_spec), 0.5 * np.abs(mix_spec)) + 3.0
+    assert sdr_db(np.abs(bass_spec), np.abs(mix_spec * (1 - share))) > sdr_db(
+        np.abs(bass_spec), 0.5 * np.abs(mix_spec)) + 3.0
+
+
+def test_a_chunk_of_the_resynthesis_is_that_part_of_the_whole() -> None:
+    kick, bass, _ = kick_over_bass()
+    track = kick_track(kick + bass, sample_rate_hz=SR)
+    whole = kick_signal(track, sample_rate_hz=44100, start_sec=0.0, length_samples=44100 * 8)
+    start = 44100 * 3
+    part = kick_signal(track, sample_rate_hz=44100, start_sec=start / 44100,
+                       length_samples=44100 * 2)
+    np.testing.assert_allclose(part, whole[start:start + part.size], atol=1e-6)
+
+
+def test_no_kick_model_without_a_repeating_kick() -> None:
+    _, bass, _ = kick_over_bass()
+    rng = np.random.default_rng(0)
+    assert kick_track(bass, sample_rate_hz=SR).empty
+    assert kick_track(np.zeros(SR * 4, np.float32), sample_rate_hz=SR).empty
+    noise = 0.1 * rng.standard_normal(SR * 6).astype(np.float32)
+    assert kick_track(noise, sample_rate_hz=SR).empty
+    assert kick_track(np.zeros(100, np.float32), sample_rate_hz=SR).empty
+    empty = kick_signal(KickTrack(), sample_rate_hz=SR, start_sec=0.0, length_samples=10)
+    assert not np.any(empty)
+
+
+def test_template_lives_at_the_kick_rate() -> None:
+    kick, bass, _ = kick_over_bass()
+    track = kick_track(kick + bass, sample_rate_hz=SR)
+    # Between the attack (0.12 s) and the tail limit (0.5 s).
+    assert 0.12 * KICK_RATE_HZ <= track.template.size <= 0.5 * KICK_RATE_HZ
+    assert np.all(track.gains > 0)
+
+
+def test_stem_masks_reshare_drums_and_bass_by_the_kick_model() -> None:
+    from dataclasses import replace
+
+    from services.separation.masks import MaskParams, hpss_medians, stem_masks
+    from services.separation.melody import MelodyTrack
+
+    kick, bass, _ = kick_over_bass()
+    spectrum = stft(kick + bass, n_fft=2048, hop_length=512)
+    magnitude = np.abs(spectrum)
+    freqs_hz = np.fft.rfftfreq(2048, d=1.0 / SR).astype(np.float32)
+    params = MaskParams()
+    medians = hpss_medians(magnitude, params=params)
+    silent = MelodyTrack(np.zeros(magnitude.shape[1], np.float32),
+                         np.zeros(magnitude.shape[1], np.float32))
+    rows = 10
+    share = np.linspace(0.0, 1.0, rows * magnitude.shape[1], dtype=np.float32).reshape(rows, -1)
+    common = dict(medians=medians, freqs_hz=freqs_hz, melody=silent,
+                  bass_overtone_ratio=1.0)
+    plain = stem_masks(magnitude, params=params, **common)
+    modelled = stem_masks(magnitude, params=params, kick_model=share, **common)
+    off = stem_masks(magnitude, params=replace(params, kick_model_weight=0.0),
+                     kick_model=share, **common)
+    for name in ("drums", "bass"):
+        np.testing.assert_array_equal(off[name], plain[name])
+        np.testing.assert_array_equal(modelled[name][rows:], plain[name][rows:])
+    # What drums and bass hold together stays; the model moves half of it its way.
+    pool = plain["drums"][:rows] + plain["bass"][:rows]
+    np.testing.assert_allclose(modelled["drums"][:rows] + modelled["bass"][:rows], pool,
+                               atol=1e-6)
+    np.testing.assert_allclose(modelled["drums"][:rows],
+                               0.5 * pool * share + 0.5 * plain["drums"][:rows], atol=1e-6)
+
+
+def test_a_higher_power_decides_more_firmly() -> None:
+    mix = np.array([[1.0 + 0j, 1.0 + 0j, 1.0 + 0j]])
+    kick = np.array([[0.8 + 0j, 0.5 + 0j, 0.2 + 0j]])  # rest: 0.2, 0.5, 0.8
+    wiener = kick_model_share(mix, kick)
+    firm = kick_model_share(mix, kick, power=4.0)
+    np.testing.assert_allclose(wiener[0], [0.64 / 0.68, 0.5, 0.04 / 0.68], rtol=1e-5)
+    assert firm[0, 0] > wiener[0, 0] and firm[0, 2] < wiener[0, 2]
+    assert firm[0, 1] == wiener[0, 1] == 0.5
