@@ -1,13 +1,14 @@
 """Loudness measurements used by analysis, mastering and the checks: ITU-R BS.1770
-integrated loudness (pyloudnorm) and true peak (4x oversampled, as BS.1770 Annex 2)."""
+integrated loudness (as pyloudnorm measures it). True peak is `shared.true_peak`."""
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from functools import cache
 
 import numpy as np
 import pyloudnorm
-from scipy.signal import resample_poly, sosfilt
+from scipy.signal import sosfilt
 
 SILENCE_LUFS = -70.0
 
@@ -19,6 +20,9 @@ def _k_weighting_sos(sample_rate_hz: int) -> np.ndarray:
     meter = pyloudnorm.Meter(sample_rate_hz)
     sections = [np.concatenate([f.b * f.passband_gain, f.a]) for f in meter._filters.values()]
     return np.asarray(sections, dtype=np.float64)
+
+
+_THREADS = 2
 
 
 def integrated_lufs(samples: np.ndarray, *, sample_rate_hz: int) -> float:
@@ -40,11 +44,17 @@ def integrated_lufs(samples: np.ndarray, *, sample_rate_hz: int) -> float:
     starts = steps[:-1]
     inside = starts < data.shape[1]
     step_sums = np.zeros((data.shape[0], len(starts)))
-    for channel in range(data.shape[0]):  # one channel at a time: long songs are large
+
+    def weigh(channel: int) -> None:  # a channel at a time: one filtered copy of a channel
         weighted = sosfilt(sos, data[channel])
         np.square(weighted, out=weighted)
         step_sums[channel, inside] = np.add.reduceat(weighted[: steps[-1]], starts[inside],
                                                      dtype=np.float64)
+
+    # Two channels in two threads (scipy's filter runs without the GIL): the mastering
+    # measures a render three times while the other core would idle.
+    with ThreadPoolExecutor(max_workers=_THREADS) as pool:
+        list(pool.map(weigh, range(data.shape[0])))
     block_sums = sum(step_sums[:, k:k + n_blocks] for k in range(4))
     z = block_sums / (0.4 * sample_rate_hz)  # mean square per channel and block
     gains = np.array([1.0, 1.0, 1.0, 1.41, 1.41])[: data.shape[0], None]
@@ -60,17 +70,6 @@ def integrated_lufs(samples: np.ndarray, *, sample_rate_hz: int) -> float:
             return SILENCE_LUFS
         value = -0.691 + 10.0 * np.log10(np.sum(gains * z[:, gated].mean(axis=1, keepdims=True)))
     return float(value) if np.isfinite(value) else SILENCE_LUFS
-
-
-def true_peak_dbtp(samples: np.ndarray, *, sample_rate_hz: int, oversample: int = 4) -> float:
-    """True peak in dBTP: the sample peak of the signal oversampled `oversample` times."""
-    data = samples if samples.ndim == 2 else samples[None, :]
-    if data.size == 0:
-        return -np.inf
-    factor = oversample if sample_rate_hz < 176400 else 1
-    up = resample_poly(data.astype(np.float64), factor, 1, axis=-1) if factor > 1 else data
-    peak = float(np.max(np.abs(up)))
-    return 20 * np.log10(peak) if peak > 0 else -np.inf
 
 
 def db_to_gain(gain_db: float) -> float:

@@ -65,7 +65,7 @@ def used_songs(request: ExecuteRequest, plan: Masterplan, storage: Storage) -> l
     return used
 
 
-def _render_job(songs: list[SongRef], *, plan: Masterplan, needs: dict[str, set[str]],
+def render_job(songs: list[SongRef], *, plan: Masterplan, needs: dict[str, set[str]],
                 analyses: dict[str, dict[str, Any]], stem_keys: dict[str, dict[str, str]],
                 preview: bool, fmt: str, base_key: str, settings: RenderSettings,
                 storage: Storage) -> RenderResponse:
@@ -101,7 +101,7 @@ async def _render(request: Request, *, preview: bool) -> Response:
     needs = needed_stems(plan, body.songs)
     analyses, stem_keys = await gather_inputs(songs, needs)
     response = await workers.run(
-        _render_job, songs, plan=plan, needs=needs, analyses=analyses, stem_keys=stem_keys,
+        render_job, songs, plan=plan, needs=needs, analyses=analyses, stem_keys=stem_keys,
         preview=preview, fmt=fmt, base_key=base_key, settings=settings, storage=storage)
     return json_response(response)
 

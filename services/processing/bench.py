@@ -10,7 +10,9 @@ for drums, bass, instrumental and full layers; pads and vocals reported),
 loudness (Essentia EBU R128), true peak (Essentia), clipped samples, silent holes and
 clicks at every section splice. It prints one JSON line per render and a summary, with
 the wall and CPU time and × realtime; the first pair is two 3-minute songs (target:
-≤ 15 s on 2 cores) and its preview (target ≤ 10 s). Exit status 1 when a check fails.
+≤ 15 s on 2 cores) and its preview (target ≤ 10 s). For that pair the service's whole
+render job is timed too ("service": stored FLAC stems decoded, rendered, encoded to WAV,
+measured, stored). Exit status 1 when a check fails.
 
 Options: `--quick` (1-minute songs only), `--engine high|fast|both` (Rubber Band engine;
 default: the service default), `--pairs N`.
@@ -23,6 +25,7 @@ import hashlib
 import json
 import math
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -30,12 +33,16 @@ from typing import Any
 import numpy as np
 
 from services.processing import qa
+from services.processing.app import render_job
 from services.processing.material import SongMaterial, parse_analysis
 from services.processing.preview import preview_window
 from services.processing.render import RenderResult, render_plan
 from services.processing.settings import RenderSettings
+from services.processing.stems import needed_stems
 from shared.audio_io import encode_audio
 from shared.contracts.orchestrator import Masterplan
+from shared.contracts.processing import SongRef
+from shared.storage import LocalStorage
 from shared.synth import SongSpec, SynthSong, synthesize_song
 
 LOCK_MS = 20.0
@@ -111,18 +118,52 @@ def bench_plan(pair: Pair, *, duration_sec: float, bars: int = 8) -> Masterplan:
         "timeline": timeline})
 
 
-def material(song: SynthSong) -> SongMaterial:
+def analysis_of(song: SynthSong) -> dict[str, Any]:
+    """The song's ground truth as the analysis service's result would give it."""
     truth = song.truth
-    analysis = {"bpm": truth.tempo_bpm, "beats": list(truth.beats_sec),
-                "downbeats": list(truth.downbeats_sec), "key": truth.key,
-                "vocal_intervals": [list(v) for v in truth.vocal_intervals],
-                "sections": [{"label": s.label, "start_sec": s.start_sec, "end_sec": s.end_sec}
-                             for s in truth.sections]}
+    return {"bpm": truth.tempo_bpm, "beats": list(truth.beats_sec),
+            "downbeats": list(truth.downbeats_sec), "key": truth.key,
+            "vocal_intervals": [list(v) for v in truth.vocal_intervals],
+            "sections": [{"label": s.label, "start_sec": s.start_sec, "end_sec": s.end_sec}
+                         for s in truth.sections]}
+
+
+def material(song: SynthSong) -> SongMaterial:
     duration = song.mix.shape[1] / song.sample_rate_hz
     return SongMaterial.build(song.spec.name, stems=dict(song.stems),
                               sample_rate_hz=song.sample_rate_hz,
-                              analysis=parse_analysis(analysis, song_id=song.spec.name,
+                              analysis=parse_analysis(analysis_of(song), song_id=song.spec.name,
                                                       duration_sec=duration))
+
+
+def service_render(songs: dict[str, SynthSong], plan: Masterplan, *,
+                   settings: RenderSettings, fmt: str = "wav") -> dict[str, Any]:
+    """Time the service's own render job with stems cached: the songs and their stems
+    stored as FLAC (as separation stores them), then decoded, rendered, encoded,
+    measured and stored, exactly as `POST /execute-masterplan` runs it in its worker."""
+    with tempfile.TemporaryDirectory() as root:
+        storage = LocalStorage(root)
+        refs, stem_keys = [], {}
+        for name, song in songs.items():
+            sr = song.sample_rate_hz
+            storage.put_bytes(f"songs/{name}.flac",
+                              encode_audio(song.mix, sample_rate_hz=sr, fmt="flac"))
+            stem_keys[name] = {}
+            for stem, audio in song.stems.items():
+                key = f"stems/{name}/{stem}.flac"
+                storage.put_bytes(key, encode_audio(audio, sample_rate_hz=sr, fmt="flac"))
+                stem_keys[name][stem] = key
+            refs.append(SongRef(id=name, storage_path=f"songs/{name}.flac"))
+        analyses = {name: analysis_of(song) for name, song in songs.items()}
+        response, wall, cpu = _timed(lambda: render_job(
+            refs, plan=plan, needs=needed_stems(plan, refs), analyses=analyses,
+            stem_keys=stem_keys, preview=False, fmt=fmt, base_key="mashups/bench",
+            settings=settings, storage=storage))
+    return {"kind": "service", "format": fmt, "output_sec": response.duration_sec,
+            "wall_sec": round(wall, 2), "cpu_sec": round(cpu, 2),
+            "x_realtime": round(response.duration_sec / wall, 2), "lufs": response.lufs,
+            "true_peak_dbtp": response.true_peak_dbtp,
+            "passed": response.true_peak_dbtp <= settings.ceiling_dbtp}
 
 
 def _speed(song_bpm: float, target_bpm: float) -> float:
@@ -233,7 +274,7 @@ def check_render(result: RenderResult, plan: Masterplan, songs: dict[str, SynthS
 
 
 def run_pair(pair: Pair, *, settings: RenderSettings, duration_sec: float, engine: str,
-             preview: bool) -> list[dict[str, Any]]:
+             preview: bool, service: bool = False) -> list[dict[str, Any]]:
     songs = {pair.a.name: synthesize_song(pair.a), pair.b.name: synthesize_song(pair.b)}
     materials = {name: material(song) for name, song in songs.items()}
     plan = bench_plan(pair, duration_sec=duration_sec)
@@ -250,6 +291,9 @@ def run_pair(pair: Pair, *, settings: RenderSettings, duration_sec: float, engin
     row["checks"]["unknown_effect_warned"] = row["unknown_effect_warned"]
     row["passed"] = all(row["checks"].values())
     rows.append(row)
+    if service:
+        rows.append({"pair": pair.name, "engine": engine,
+                     **service_render(songs, plan, settings=settings)})
     if preview:
         window = preview_window(plan, max_sec=settings.preview_max_sec)
         quick = settings.for_preview()
@@ -286,7 +330,8 @@ def main(argv: list[str] | None = None) -> int:
         for hq in engines:
             settings = base.with_changes(stretch_high_quality=hq)
             rows = run_pair(pair, settings=settings, engine="high" if hq else "fast",
-                            duration_sec=long_sec if i == 0 else 50.0, preview=i == 0)
+                            duration_sec=long_sec if i == 0 else 50.0, preview=i == 0,
+                            service=i == 0)
             for row in rows:
                 print(json.dumps(row))
                 sys.stdout.flush()
@@ -297,6 +342,8 @@ def main(argv: list[str] | None = None) -> int:
         "renders": len(all_rows), "failed": failed,
         "two_songs_render_wall_sec": {r["engine"]: r["wall_sec"] for r in long_rows},
         "two_songs_render_cpu_sec": {r["engine"]: r["cpu_sec"] for r in long_rows},
+        "two_songs_service_job_wall_sec": {r["engine"]: r["wall_sec"] for r in all_rows
+                                           if r["kind"] == "service"},
         "two_songs_sec": long_rows[0]["songs_sec"] if long_rows else None,
         "preview_wall_sec": {r["engine"]: r["wall_sec"] for r in all_rows
                              if r["kind"] == "preview"},

@@ -25,6 +25,7 @@ from services.processing.arrange import Placement, SongContext
 from services.processing.layers import SpanJob, plan_spans, splice_spans, stretch_job
 from services.processing.material import SongMaterial
 from services.processing.settings import RenderSettings
+from services.processing.stretch import StemStretch, stem_stretch
 from services.processing.warp import cut_span
 
 _Key = tuple[object, ...]
@@ -46,20 +47,32 @@ class DryPool:
         self._settings = settings
         # Keyed by id(): placements are mutable dataclasses (unhashable) that outlive this.
         self._jobs: dict[int, list[SpanJob]] = {}
+        self._options: dict[int, StemStretch] = {}
         self._uses: Counter[_Key] = Counter()
+        placements = list(placements)
+        # The stems of each song in each section: a stem's stretch options depend on which
+        # stems of its song play beside it.
+        stems_of: dict[tuple[int, str], list[str]] = {}
+        for p in placements:
+            stems_of.setdefault((p.section, p.song_id), []).append(p.stem)
         for p in placements:
             jobs = plan_spans(p, contexts[p.song_id], settings=settings, beat_sec=beat_sec)
+            beside = list(stems_of[p.section, p.song_id])
+            beside.remove(p.stem)
+            self._options[id(p)] = stem_stretch(p.stem, beside=beside)
             self._jobs[id(p)] = jobs
             self._uses.update(self._key(p, job) for job in jobs)
         self._futures: dict[_Key, Future[np.ndarray]] = {}
         self._pool = ThreadPoolExecutor(max_workers=max(1, threads))
 
     def _key(self, p: Placement, job: SpanJob) -> _Key:
-        return (p.song_id, p.stem, self._shifts[p.song_id], *job.read.stretch_key())
+        return (p.song_id, p.stem, self._shifts[p.song_id], self._options[id(p)],
+                *job.read.stretch_key())
 
     def _stretch(self, p: Placement, job: SpanJob) -> np.ndarray:
         return stretch_job(self._materials[p.song_id], p.stem, job.read,
-                           pitch=self._shifts[p.song_id], settings=self._settings)
+                           pitch=self._shifts[p.song_id], settings=self._settings,
+                           options=self._options[id(p)])
 
     def submit(self, p: Placement) -> None:
         """Queue every stretch `p` needs that is not queued yet."""

@@ -24,7 +24,7 @@ import numpy as np
 from services.processing.arrange import Piece, Placement, SongContext
 from services.processing.material import SongMaterial
 from services.processing.settings import RenderSettings
-from services.processing.stretch import keeps_formants
+from services.processing.stretch import StemStretch, stem_stretch
 from services.processing.warp import (
     SpanRead,
     TimeMap,
@@ -129,21 +129,23 @@ def splice_spans(p: Placement, jobs: list[SpanJob], audios: list[np.ndarray]) ->
 
 
 def stretch_job(material: SongMaterial, stem: str, read: SpanRead, *, pitch: int,
-                settings: RenderSettings) -> np.ndarray:
+                settings: RenderSettings, options: StemStretch) -> np.ndarray:
     """What one span of `stem` is cut from (at `read.source_offset(pitch)`): its source
-    samples through the stretcher, with the settings every stem of a song shares."""
+    samples through the stretcher, with the map and shift every stem of a song shares."""
     segment = material.stem_audio(stem, read.src_start, read.src_stop)
     return stretch_source(segment, read, pitch_semitones=pitch,
                           sample_rate_hz=settings.sample_rate_hz,
-                          high_quality=settings.stretch_high_quality,
-                          preserve_formants=keeps_formants(stem))
+                          high_quality=settings.stretch_high_quality, options=options)
 
 
 def render_dry(p: Placement, material: SongMaterial, ctx: SongContext, *, pitch: int,
                settings: RenderSettings, beat_sec: float) -> np.ndarray:
     """Warped audio of a placement at its volume: float32 (2, preroll + end - start),
-    its spans stretched one after the other (`dry_pool` runs them in parallel)."""
+    its spans stretched one after the other (`dry_pool` runs them in parallel). The
+    placement is taken to play without other stems of its song (a section's fill)."""
     jobs = plan_spans(p, ctx, settings=settings, beat_sec=beat_sec)
-    audios = [cut_span(stretch_job(material, p.stem, job.read, pitch=pitch, settings=settings),
+    options = stem_stretch(p.stem)
+    audios = [cut_span(stretch_job(material, p.stem, job.read, pitch=pitch, settings=settings,
+                                   options=options),
                        job.read.source_offset(pitch), n_out=job.read.n_out) for job in jobs]
     return splice_spans(p, jobs, audios)

@@ -20,11 +20,13 @@ from services.processing.settings import RenderSettings
 from shared.audio_io import encode_audio
 from shared.contracts.orchestrator import Masterplan
 from shared.contracts.processing import RenderResponse, SongRef
-from shared.loudness import integrated_lufs, true_peak_dbtp
+from shared.loudness import integrated_lufs
 from shared.storage import Storage
+from shared.true_peak import true_peak_dbtp
 
 _CUE_FRAMES_PER_SEC = 75
 _FLOOR_DBTP = -120.0
+_LOSSLESS = frozenset({"wav", "flac"})
 
 
 def output_key(plan: Masterplan, songs: list[SongRef], *, fmt: str, preview: bool,
@@ -42,24 +44,35 @@ def output_key(plan: Masterplan, songs: list[SongRef], *, fmt: str, preview: boo
     return f"{'previews' if preview else 'mashups'}/{digest}"
 
 
-def _measure(data: bytes, *, sample_rate_hz: int) -> tuple[float, float]:
-    samples, _ = sf.read(io.BytesIO(data), dtype="float64", always_2d=True)
-    tp = true_peak_dbtp(samples.T, sample_rate_hz=sample_rate_hz)
+def _measure(samples: np.ndarray, *, sample_rate_hz: int) -> tuple[float, float]:
+    """(integrated LUFS, true peak dBTP) of (channels, n) audio."""
+    tp = true_peak_dbtp(samples, sample_rate_hz=sample_rate_hz)
     # JSON has no -inf: a silent file reports a floor instead.
-    return integrated_lufs(samples.T, sample_rate_hz=sample_rate_hz), max(tp, _FLOOR_DBTP)
+    return integrated_lufs(samples, sample_rate_hz=sample_rate_hz), max(tp, _FLOOR_DBTP)
+
+
+def _decoded(data: bytes) -> np.ndarray:
+    samples, _ = sf.read(io.BytesIO(data), dtype="float32", always_2d=True)
+    return np.ascontiguousarray(samples.T)
 
 
 def encode_checked(audio: np.ndarray, *, sample_rate_hz: int, fmt: str,
                    ceiling_dbtp: float) -> tuple[bytes, float, float]:
-    """Encode and re-measure the decoded file. Lossy MP3 can overshoot the ceiling between
-    samples; then the gain comes down by the overshoot and it is encoded once more."""
+    """Encode and measure what the file holds. A lossless file (24-bit WAV or FLAC) holds
+    the samples to within one step of 2^-23 (-138 dBFS), far under the 0.01 dB the figures
+    are reported in, so they are measured on the samples; a lossy MP3 is decoded and
+    measured, and as it can overshoot the ceiling between samples, then the gain comes
+    down by the overshoot and it is encoded once more."""
     data = encode_audio(audio, sample_rate_hz=sample_rate_hz, fmt=fmt, bit_depth=24)
-    lufs, tp = _measure(data, sample_rate_hz=sample_rate_hz)
+    if fmt in _LOSSLESS:
+        lufs, tp = _measure(audio, sample_rate_hz=sample_rate_hz)
+        return data, lufs, tp
+    lufs, tp = _measure(_decoded(data), sample_rate_hz=sample_rate_hz)
     if tp > ceiling_dbtp:
         trim = 10 ** ((ceiling_dbtp - tp - 0.1) / 20)
         data = encode_audio(audio * np.float32(trim), sample_rate_hz=sample_rate_hz, fmt=fmt,
                             bit_depth=24)
-        lufs, tp = _measure(data, sample_rate_hz=sample_rate_hz)
+        lufs, tp = _measure(_decoded(data), sample_rate_hz=sample_rate_hz)
     return data, lufs, tp
 
 

@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
+
+import numpy as np
 
 from services.processing.material import (
     INSTRUMENTAL_STEMS,
@@ -18,12 +21,14 @@ from services.processing.material import (
     SongMaterial,
     parse_analysis,
 )
-from shared.audio_io import decode_audio, resample
+from shared.audio_io import SILENCE_PEAK, decode_audio, resample
 from shared.client import ServiceCallError, ServiceClient, is_client_error
 from shared.contracts.orchestrator import Masterplan
 from shared.contracts.processing import SongRef
 from shared.errors import MeshError, NotFound, Unprocessable, UpstreamError
 from shared.storage import Storage
+
+_DECODE_THREADS = 2
 
 
 async def analyze_song(song_id: str, storage_path: str) -> dict[str, Any]:
@@ -125,25 +130,43 @@ def load_material(song: SongRef, *, analysis: dict[str, Any], stem_keys: Mapping
                   stems: set[str], storage: Storage, render_rate_hz: int,
                   beats_per_bar: int = 4) -> SongMaterial:
     """Decode the song and the stems it plays into a SongMaterial (blocking; run in a
-    worker). The full mix is always read: it gives the energy profile and the "full" stem.
-    A stem may be silent (a song without vocals); only the song itself may not."""
-    full, rate = _decode(storage, song.storage_path, what=f"song {song.id!r}",
-                         reject_silent=True)
-    audio = {"full": full}
-    for name in sorted(files_needed(stems)):
+    worker). The full mix gives the energy profile and the "full" stem; it is read unless
+    every separated stem is read anyway and no layer plays the full mix (then the stems'
+    sum stands in for the profile, and decoding the mix would be a third of the work). A
+    stem may be silent (a song without vocals); the song itself may not. The files are
+    decoded `_DECODE_THREADS` at a time (libsndfile runs without the GIL)."""
+    names = sorted(files_needed(stems))
+    read_full = "full" in stems or set(names) != set(SEPARATED_STEMS)
+
+    def decode_stem(name: str) -> tuple[Any, int]:
         try:
-            samples, stem_rate = _decode(storage, stem_keys[name], what=f"{name} stem",
-                                         reject_silent=False)
+            return _decode(storage, stem_keys[name], what=f"{name} stem", reject_silent=False)
         except NotFound as exc:
             raise UpstreamError(f"separation listed a {name} stem for {song.id!r} that is not "
                                 f"in storage ({stem_keys[name]!r}).", service="separation") from exc
         except MeshError as exc:
             raise UpstreamError(f"the {name} stem of {song.id!r} from separation is unreadable: "
                                 f"{exc.message}", service="separation") from exc
-        if stem_rate != rate:
-            samples = resample(samples, from_rate_hz=stem_rate, to_rate_hz=rate)
-        audio[name] = samples
-    parsed = parse_analysis(analysis, song_id=song.id, duration_sec=full.shape[1] / rate,
+
+    audio: dict[str, Any] = {}
+    with ThreadPoolExecutor(max_workers=_DECODE_THREADS) as pool:
+        full_job = pool.submit(_decode, storage, song.storage_path, what=f"song {song.id!r}",
+                               reject_silent=True) if read_full else None
+        stem_jobs = {name: pool.submit(decode_stem, name) for name in names}
+        decoded = {name: job.result() for name, job in stem_jobs.items()}
+        if full_job is not None:
+            audio["full"], rate = full_job.result()
+        else:
+            rate = decoded[names[0]][1]
+        for name, (samples, stem_rate) in decoded.items():
+            if stem_rate != rate:
+                samples = resample(samples, from_rate_hz=stem_rate, to_rate_hz=rate)
+            audio[name] = samples
+    if full_job is None and all(float(np.max(np.abs(a))) < SILENCE_PEAK for a in audio.values()):
+        raise Unprocessable(f"song {song.id!r} is silent (nothing above -80 dBFS in any stem).",
+                            code="silent_audio")
+    duration_sec = max(a.shape[1] for a in audio.values()) / rate
+    parsed = parse_analysis(analysis, song_id=song.id, duration_sec=duration_sec,
                             beats_per_bar=beats_per_bar)
     return SongMaterial.build(song.id, stems=audio, sample_rate_hz=rate, analysis=parsed,
                               render_rate_hz=render_rate_hz)

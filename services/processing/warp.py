@@ -30,8 +30,8 @@ import numpy as np
 
 from services.processing.material import SongAnalysis
 from services.processing.settings import TimeMapMode
-from services.processing.stretch import time_stretch
-from shared.camelot import parse_key
+from services.processing.stretch import StemStretch, time_stretch
+from shared.camelot import parse_key, relative_of
 
 # (output beats per source beat, preference penalty in log-stretch units)
 _RATIOS = ((1.0, 0.0), (2.0, 0.0), (0.5, 0.0), (1.5, 0.08), (2.0 / 3.0, 0.08))
@@ -69,7 +69,7 @@ def key_shift_semitones(song_key: str, target_key: str) -> int:
     song_pc, song_mode = parse_key(song_key)
     target_pc, target_mode = parse_key(target_key)
     if song_mode != target_mode:
-        song_pc = (song_pc + 3) % 12 if song_mode == "minor" else (song_pc + 9) % 12
+        song_pc, _ = relative_of(song_pc, song_mode)
     shift = (target_pc - song_pc) % 12
     return shift - 12 if shift > 6 else shift
 
@@ -205,7 +205,7 @@ def plan_span(time_map: TimeMap, *, out_start: int, n_out: int, sample_rate_hz: 
 
 def stretch_source(segment: np.ndarray, read: SpanRead, *, pitch_semitones: float,
                    sample_rate_hz: int, high_quality: bool,
-                   preserve_formants: bool = True) -> np.ndarray:
+                   options: StemStretch = StemStretch()) -> np.ndarray:
     """What the span is cut from (at `read.source_offset(pitch_semitones)`): the
     stretcher's output for `segment` (2, src_stop - src_start), or for a unity copy the
     segment itself."""
@@ -213,7 +213,7 @@ def stretch_source(segment: np.ndarray, read: SpanRead, *, pitch_semitones: floa
         return segment
     return time_stretch(segment, sample_rate_hz=sample_rate_hz, factors=read.factors,
                         pitch_semitones=pitch_semitones, high_quality=high_quality,
-                        preserve_formants=preserve_formants)
+                        options=options)
 
 
 def cut_span(source: np.ndarray, offset: int, *, n_out: int) -> np.ndarray:

@@ -18,8 +18,8 @@ import httpx
 import pytest
 
 from shared.audio_io import decode_audio, encode_audio
-from shared.loudness import true_peak_dbtp
 from shared.synth import SongSpec, synthesize_song
+from shared.true_peak import true_peak_dbtp
 from tests.integration.chaos import SERVICES, Proc, saved_and_claimed, terminal_states
 from tests.pg import postgres_url
 

@@ -15,9 +15,9 @@ import pytest
 import soundfile as sf
 
 from shared.audio_io import resample, to_mono
-from shared.loudness import true_peak_dbtp
 from shared.mesh import Mesh
 from shared.synth import SynthSong
+from shared.true_peak import true_peak_dbtp
 from tests.integration.conftest import log_tails, poll_until_terminal
 
 pytestmark = pytest.mark.integration

@@ -20,8 +20,9 @@ from services.processing import stems as stems_module
 from shared.audio_io import encode_audio
 from shared.client import ServiceCallError
 from shared.contracts.processing import RenderResponse
-from shared.loudness import integrated_lufs, true_peak_dbtp
+from shared.loudness import integrated_lufs
 from shared.storage import LocalStorage
+from shared.true_peak import true_peak_dbtp
 from tests.unit.test_processing_support import SR, analysis_dict, house_124, plan, pop_118
 
 TARGET_BPM = 121.0

@@ -77,3 +77,29 @@ def test_a_stem_layered_twice_is_stretched_once(monkeypatch: pytest.MonkeyPatch)
         audio = [pool.result(dry), pool.result(wet)]
     assert counter.calls == spans
     assert np.allclose(audio[1], audio[0] * 10 ** (-6 / 20), atol=1e-7)
+
+
+@pytest.mark.parametrize(("partners", "short"), [
+    ([{"songId": "a", "stem": "bass"}], False),  # the kick's bleed in the bass: one window
+    ([{"songId": "a", "stem": "instrumental"}], False),
+    ([{"songId": "a", "stem": "vocals"}, {"songId": "b", "stem": "bass"}], True),
+    ([], True),
+])
+def test_drums_take_the_short_window_unless_their_songs_bleed_stems_play_beside(
+        monkeypatch: pytest.MonkeyPatch, partners: list[dict[str, Any]], short: bool) -> None:
+    arrangement, materials, contexts, shifts = _arrangement(
+        [[{"songId": "a", "stem": "drums"}, *partners]])
+    placements = arrangement.sections[0].placements
+    drums = next(p for p in placements if p.stem == "drums")
+    windows: list[object] = []
+    real = pedalboard.time_stretch
+
+    def spy(*args: Any, **kwargs: Any) -> np.ndarray:
+        windows.append(kwargs.get("use_long_fft_window"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(stretch.pedalboard, "time_stretch", spy)
+    with DryPool(placements, materials=materials, contexts=contexts, shifts=shifts,
+                 settings=HQ, beat_sec=arrangement.beat_sec, threads=1) as pool:
+        pool.result(drums)  # only the drums' stretches run
+    assert windows and set(windows) == ({False} if short else {None})

@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from services.processing.mastering import limit_true_peak, master, oversampled_peak
-from shared.loudness import integrated_lufs, true_peak_dbtp
+from services.processing.mastering import limit_true_peak, master
+from shared.loudness import integrated_lufs
+from shared.true_peak import oversampled_peak, true_peak_dbtp
 
 SR = 44100
 
@@ -81,7 +82,8 @@ def test_silence_is_returned_as_silence() -> None:
 
 
 def test_oversampled_envelope_of_the_hot_blocks_is_the_whole_signal_one() -> None:
-    from services.processing.mastering import _BLOCK, _may_exceed
+    from shared.true_peak import BLOCK as _BLOCK
+    from shared.true_peak import may_exceed as _may_exceed
 
     audio = _music_like(3.0).astype(np.float64)
     audio[:, : 2 * _BLOCK] *= 0.01  # quiet blocks: there the sample peak stands in

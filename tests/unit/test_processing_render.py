@@ -16,7 +16,8 @@ from services.processing.preview import preview_window
 from services.processing.render import RenderResult, render_plan
 from services.processing.settings import RenderSettings
 from shared.errors import Unprocessable
-from shared.loudness import integrated_lufs, true_peak_dbtp
+from shared.loudness import integrated_lufs
+from shared.true_peak import true_peak_dbtp
 from tests.unit.test_processing_support import (
     SR,
     dnb_174,
