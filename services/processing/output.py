@@ -56,15 +56,18 @@ def _decoded(data: bytes) -> np.ndarray:
     return np.ascontiguousarray(samples.T)
 
 
-def encode_checked(audio: np.ndarray, *, sample_rate_hz: int, fmt: str,
-                   ceiling_dbtp: float) -> tuple[bytes, float, float]:
+def encode_checked(audio: np.ndarray, *, sample_rate_hz: int, fmt: str, ceiling_dbtp: float,
+                   measured: tuple[float, float] | None = None) -> tuple[bytes, float, float]:
     """Encode and measure what the file holds. A lossless file (24-bit WAV or FLAC) holds
     the samples to within one step of 2^-23 (-138 dBFS), far under the 0.01 dB the figures
-    are reported in, so they are measured on the samples; a lossy MP3 is decoded and
-    measured, and as it can overshoot the ceiling between samples, then the gain comes
-    down by the overshoot and it is encoded once more."""
+    are reported in, so its figures are those of the samples: `measured` (LUFS, dBTP)
+    when the caller has them (the master measures its output exactly), else measured
+    here. A lossy MP3 is decoded and measured, and as it can overshoot the ceiling between
+    samples, then the gain comes down by the overshoot and it is encoded once more."""
     data = encode_audio(audio, sample_rate_hz=sample_rate_hz, fmt=fmt, bit_depth=24)
     if fmt in _LOSSLESS:
+        if measured is not None:
+            return data, measured[0], max(measured[1], _FLOOR_DBTP)
         lufs, tp = _measure(audio, sample_rate_hz=sample_rate_hz)
         return data, lufs, tp
     lufs, tp = _measure(_decoded(data), sample_rate_hz=sample_rate_hz)
@@ -102,7 +105,8 @@ def store_render(result: RenderResult, *, base_key: str, fmt: str, storage: Stor
                  ceiling_dbtp: float) -> RenderResponse:
     """Encode, store audio + `.json` timeline + `.cue`, and answer with final figures."""
     data, lufs, tp = encode_checked(result.audio, sample_rate_hz=result.sample_rate_hz, fmt=fmt,
-                                    ceiling_dbtp=ceiling_dbtp)
+                                    ceiling_dbtp=ceiling_dbtp,
+                                    measured=(result.lufs, result.true_peak_dbtp))
     audio_key = f"{base_key}.{fmt}"
     response = RenderResponse(success=True, storage_path=audio_key,
                               duration_sec=round(result.duration_sec, 4), lufs=round(lufs, 2),

@@ -109,6 +109,9 @@ def test_execute_masterplan_renders_stores_and_reports(
     assert abs(audio.shape[1] - duration * SR) <= 1
     assert true_peak_dbtp(audio, sample_rate_hz=SR) <= -1.0 + 1e-3
     assert result.true_peak_dbtp <= -1.0
+    # The figures reported are those of the file's samples (the master's own, reused).
+    assert result.true_peak_dbtp == pytest.approx(true_peak_dbtp(audio, sample_rate_hz=SR),
+                                                  abs=0.006)
     assert abs(integrated_lufs(audio, sample_rate_hz=SR) - -14.0) <= 1.0
     assert result.lufs == pytest.approx(integrated_lufs(audio, sample_rate_hz=SR), abs=0.01)
     assert any("unknown effect 'wobble'" in w for w in result.warnings)

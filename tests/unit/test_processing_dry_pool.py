@@ -83,9 +83,10 @@ def test_a_stem_layered_twice_is_stretched_once(monkeypatch: pytest.MonkeyPatch)
     ([{"songId": "a", "stem": "bass"}], False),  # the kick's bleed in the bass: one window
     ([{"songId": "a", "stem": "instrumental"}], False),
     ([{"songId": "a", "stem": "vocals"}, {"songId": "b", "stem": "bass"}], True),
+    ([{"songId": "a", "stem": "other"}], True),  # both on the short window
     ([], True),
 ])
-def test_drums_take_the_short_window_unless_their_songs_bleed_stems_play_beside(
+def test_drums_take_the_short_window_unless_a_bass_stem_of_their_song_plays_beside(
         monkeypatch: pytest.MonkeyPatch, partners: list[dict[str, Any]], short: bool) -> None:
     arrangement, materials, contexts, shifts = _arrangement(
         [[{"songId": "a", "stem": "drums"}, *partners]])

@@ -55,6 +55,21 @@ def test_limiter_leaves_quiet_audio_untouched() -> None:
     assert np.array_equal(limited, audio)
 
 
+@pytest.mark.parametrize(("gain", "target_lufs"), [(1.0, -14.0), (0.2, -30.0), (1.0, -8.0)])
+def test_the_reported_true_peak_is_the_measured_one(gain: float, target_lufs: float) -> None:
+    """The stored file reports the master's figures without measuring again, so they
+    must be what `true_peak_dbtp` and `integrated_lufs` measure on the samples: with the
+    limiter acting, idle (a quiet target) and pushed hard."""
+    audio = _music_like(seed=3) * np.float32(gain)
+    result = master(audio, sample_rate_hz=SR, target_lufs=target_lufs, ceiling_dbtp=-1.0)
+    assert result.true_peak_dbtp == pytest.approx(
+        true_peak_dbtp(result.audio, sample_rate_hz=SR), abs=1e-6)
+    assert result.lufs == pytest.approx(integrated_lufs(result.audio, sample_rate_hz=SR),
+                                        abs=1e-9)
+    limited, _, tp = limit_true_peak(audio, sample_rate_hz=SR, ceiling_dbtp=-1.0)
+    assert tp == pytest.approx(true_peak_dbtp(limited, sample_rate_hz=SR), abs=1e-6)
+
+
 def test_oversampled_peak_sees_between_samples() -> None:
     k = np.arange(SR)
     tone = np.sin(2 * np.pi * k / 4 + np.pi / 4)

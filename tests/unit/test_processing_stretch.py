@@ -98,14 +98,19 @@ def test_rubber_band_couples_the_channels_of_one_call() -> None:
     assert np.max(np.abs(alone - beside_other)) > 1e-3
 
 
-def test_formants_are_kept_for_voices_only_and_drums_get_the_short_window() -> None:
+def test_formants_are_kept_for_voices_only_and_stems_without_bass_get_the_short_window(
+) -> None:
     options = {s: stretch.stem_stretch(s)
                for s in ("vocals", "full", "drums", "bass", "other", "instrumental")}
     assert {s for s, o in options.items() if o.preserve_formants} == {"vocals", "full"}
-    assert {s for s, o in options.items() if o.short_window} == {"drums"}
-    # Beside a stem of its song that holds kit bleed, drums keep the long window.
-    assert stretch.stem_stretch("drums", beside=["vocals"]).short_window
-    assert not stretch.stem_stretch("drums", beside=["vocals", "bass"]).short_window
+    assert {s for s, o in options.items() if o.short_window} == {"drums", "vocals", "other"}
+    # A song's stems playing together share one window: beside a stem of their song that
+    # needs the long window (it carries the bass), the others take it too.
+    assert stretch.stem_stretch("drums", beside=["vocals", "other"]).short_window
+    assert stretch.stem_stretch("vocals", beside=["drums"]).short_window
+    for stem in ("drums", "vocals", "other"):
+        for partner in ("bass", "instrumental", "full"):
+            assert not stretch.stem_stretch(stem, beside=[partner]).short_window
 
 
 def _click_track(seconds: float) -> tuple[np.ndarray, np.ndarray]:
