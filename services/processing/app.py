@@ -8,6 +8,7 @@ in the bounded worker pool (429 when the queue is full).
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from pydantic import ValidationError
@@ -70,13 +71,17 @@ def render_job(songs: list[SongRef], *, plan: Masterplan, needs: dict[str, set[s
                 preview: bool, fmt: str, base_key: str, settings: RenderSettings,
                 storage: Storage) -> RenderResponse:
     """Decode, render, encode and store (blocking; runs in a worker thread)."""
-    materials = {
-        song.id: load_material(song, analysis=analyses[song.id], stem_keys=stem_keys[song.id],
-                               stems=needs[song.id], storage=storage,
-                               render_rate_hz=settings.sample_rate_hz,
-                               beats_per_bar=int(plan.global_.timeSignature[0]) or 4)
-        for song in songs
-    }
+    # The songs load side by side (each decodes its files two at a time): a song's last
+    # file no longer leaves a core idle before the next song starts.
+    with ThreadPoolExecutor(max_workers=max(1, len(songs))) as pool:
+        loading = {
+            song.id: pool.submit(load_material, song, analysis=analyses[song.id],
+                                 stem_keys=stem_keys[song.id], stems=needs[song.id],
+                                 storage=storage, render_rate_hz=settings.sample_rate_hz,
+                                 beats_per_bar=int(plan.global_.timeSignature[0]) or 4)
+            for song in songs
+        }
+        materials = {song_id: job.result() for song_id, job in loading.items()}
     window = preview_window(plan, max_sec=settings.preview_max_sec) if preview else None
     result = render_plan(plan, materials, settings=settings, window_sec=window)
     return store_render(result, base_key=base_key, fmt=fmt, storage=storage,

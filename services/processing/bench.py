@@ -12,7 +12,8 @@ clicks at every section splice. It prints one JSON line per render and a summary
 the wall and CPU time and × realtime; the first pair is two 3-minute songs (target:
 ≤ 15 s on 2 cores) and its preview (target ≤ 10 s). For that pair the service's whole
 render job is timed too ("service": stored FLAC stems decoded, rendered, encoded to WAV,
-measured, stored). Exit status 1 when a check fails.
+measured, stored; then again as the next job on the same songs finds them, decoded).
+Exit status 1 when a check fails.
 
 Options: `--quick` (1-minute songs only), `--engine high|fast|both` (Rubber Band engine;
 default: the service default), `--pairs N`.
@@ -32,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from services.processing import qa
+from services.processing import qa, stems
 from services.processing.app import render_job
 from services.processing.material import SongMaterial, parse_analysis
 from services.processing.preview import preview_window
@@ -155,14 +156,22 @@ def service_render(songs: dict[str, SynthSong], plan: Masterplan, *,
                 stem_keys[name][stem] = key
             refs.append(SongRef(id=name, storage_path=f"songs/{name}.flac"))
         analyses = {name: analysis_of(song) for name, song in songs.items()}
-        response, wall, cpu = _timed(lambda: render_job(
-            refs, plan=plan, needs=needed_stems(plan, refs), analyses=analyses,
-            stem_keys=stem_keys, preview=False, fmt=fmt, base_key="mashups/bench",
-            settings=settings, storage=storage))
+
+        def job() -> Any:
+            return render_job(refs, plan=plan, needs=needed_stems(plan, refs),
+                              analyses=analyses, stem_keys=stem_keys, preview=False, fmt=fmt,
+                              base_key="mashups/bench", settings=settings, storage=storage)
+
+        stems.decode_cache.clear()  # the first job decodes every file
+        response, wall, cpu = _timed(job)
+        # The next job on the same songs (the full render after the page's preview, or
+        # another format) finds them decoded.
+        _, warm_wall, warm_cpu = _timed(job)
     return {"kind": "service", "format": fmt, "output_sec": response.duration_sec,
             "wall_sec": round(wall, 2), "cpu_sec": round(cpu, 2),
-            "x_realtime": round(response.duration_sec / wall, 2), "lufs": response.lufs,
-            "true_peak_dbtp": response.true_peak_dbtp,
+            "x_realtime": round(response.duration_sec / wall, 2),
+            "decoded_wall_sec": round(warm_wall, 2), "decoded_cpu_sec": round(warm_cpu, 2),
+            "lufs": response.lufs, "true_peak_dbtp": response.true_peak_dbtp,
             "passed": response.true_peak_dbtp <= settings.ceiling_dbtp}
 
 
@@ -344,6 +353,8 @@ def main(argv: list[str] | None = None) -> int:
         "two_songs_render_cpu_sec": {r["engine"]: r["cpu_sec"] for r in long_rows},
         "two_songs_service_job_wall_sec": {r["engine"]: r["wall_sec"] for r in all_rows
                                            if r["kind"] == "service"},
+        "two_songs_service_job_decoded_wall_sec": {
+            r["engine"]: r["decoded_wall_sec"] for r in all_rows if r["kind"] == "service"},
         "two_songs_sec": long_rows[0]["songs_sec"] if long_rows else None,
         "preview_wall_sec": {r["engine"]: r["wall_sec"] for r in all_rows
                              if r["kind"] == "preview"},

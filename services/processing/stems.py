@@ -15,12 +15,14 @@ from typing import Any
 
 import numpy as np
 
+from services.processing.decoded import DecodedCache
 from services.processing.material import (
     INSTRUMENTAL_STEMS,
     SEPARATED_STEMS,
     SongMaterial,
     parse_analysis,
 )
+from services.processing.settings import ServiceSettings
 from shared.audio_io import SILENCE_PEAK, decode_audio, resample
 from shared.client import ServiceCallError, ServiceClient, is_client_error
 from shared.contracts.orchestrator import Masterplan
@@ -119,8 +121,13 @@ async def gather_inputs(songs: list[SongRef], needs: Mapping[str, set[str]]) -> 
             dict(zip(ids, stems, strict=True)))  # type: ignore[arg-type]
 
 
+# Decoded files shared by the render jobs of this process (see `decoded`).
+decode_cache = DecodedCache(ServiceSettings.from_env().decode_cache_mb * 2**20)
+
+
 def _decode(storage: Storage, key: str, *, what: str, reject_silent: bool) -> tuple[Any, int]:
-    decoded = decode_audio(storage.get_bytes(key), reject_silent=reject_silent)
+    decoded = decode_cache.decode(storage.get_bytes(key), reject_silent=reject_silent,
+                                  decoder=decode_audio)
     if decoded.samples.size == 0:
         raise Unprocessable(f"{what} at {key!r} holds no audio.", code="empty_audio")
     return decoded.samples, decoded.sample_rate_hz
@@ -134,7 +141,8 @@ def load_material(song: SongRef, *, analysis: dict[str, Any], stem_keys: Mapping
     every separated stem is read anyway and no layer plays the full mix (then the stems'
     sum stands in for the profile, and decoding the mix would be a third of the work). A
     stem may be silent (a song without vocals); the song itself may not. The files are
-    decoded `_DECODE_THREADS` at a time (libsndfile runs without the GIL)."""
+    decoded `_DECODE_THREADS` at a time (libsndfile runs without the GIL), or come from
+    the decode cache when an earlier job read the same bytes."""
     names = sorted(files_needed(stems))
     read_full = "full" in stems or set(names) != set(SEPARATED_STEMS)
 
