@@ -219,6 +219,21 @@ def _holes(result: RenderResult, songs: dict[str, SynthSong], *, target_bpm: flo
     return holes
 
 
+def _fade_bars(effects: list[str], *, bars: float) -> tuple[float, float]:
+    """Bars at the start and the end of a section that a layer's fade_in / fade_out
+    effects cover (`fade_in` alone: the whole section)."""
+    lead = tail = 0.0
+    for effect in effects:
+        name, _, value = effect.partition(":")
+        if name in ("fade_in", "fade_out"):
+            covered = float(value) if value and float(value) > 0 else bars
+            if name == "fade_in":
+                lead = min(bars, covered)
+            else:
+                tail = min(bars, covered)
+    return lead, tail
+
+
 def check_render(result: RenderResult, plan: Masterplan, songs: dict[str, SynthSong], *,
                  settings: RenderSettings) -> dict[str, Any]:
     """Independent measurements of one render, and which checks pass."""
@@ -229,6 +244,7 @@ def check_render(result: RenderResult, plan: Masterplan, songs: dict[str, SynthS
     fitted = qa.fitted_tempo_bpm(ticks, target_bpm=target)
     lufs = qa.essentia_lufs(audio, sample_rate_hz=sr)
     tp = qa.essentia_true_peak_dbtp(audio, sample_rate_hz=sr)
+    bar_sec = 4 * 60.0 / target
     worst: dict[str, float] = {}
     typical: dict[str, list[float]] = {}
     unlocked: list[str] = []
@@ -245,8 +261,13 @@ def check_render(result: RenderResult, plan: Masterplan, songs: dict[str, SynthS
                 source = song.stems["drums"] + song.stems["bass"] + song.stems["other"]
             else:
                 source = song.stems[stem]
-            lock = qa.layer_lock(audio[:, a:b], source,
-                                 source_start_sec=layer["source_start_sec"],
+            # A layer fading in or out is measured where it plays at full level: under
+            # the fade the mix's onsets are the other layers', not its own.
+            lead, tail = _fade_bars(layer["effects"], bars=(b - a) / sr / bar_sec)
+            a0, b0 = a + round(lead * bar_sec * sr), b - round(tail * bar_sec * sr)
+            lock = qa.layer_lock(audio[:, a0:b0], source,
+                                 source_start_sec=layer["source_start_sec"] + (a0 - a) / sr
+                                 * _speed(song.truth.tempo_bpm, target),
                                  speed=_speed(song.truth.tempo_bpm, target), sample_rate_hz=sr)
             if not lock.windows:
                 continue
