@@ -20,6 +20,7 @@ from services.orchestrator.validation import bar_sec, vocal_time_sec
 from shared.contracts.analysis import AnalysisResult
 from shared.contracts.orchestrator import ENERGY_CURVES, Masterplan
 from shared.effects import vocabulary_markdown
+from shared.tempo_grid import beat_ratio
 
 TOOL_NAME = "submit_masterplan"
 MAX_PHRASES_SHOWN = 40
@@ -145,6 +146,9 @@ def user_prompt(*, analyses: list[AnalysisResult], scores: Mapping[str, Any], ro
             "targetBPM": roles.target_bpm, "targetKey": roles.target_key,
             "vocal_source": roles.vocal.songId, "instrumental_source": roles.instrumental.songId,
             "pitch_shift_semitones": roles.pitch_shift_semitones,
+            "beat_ratio": {song.songId: round(beat_ratio(song_bpm=song.bpm,
+                                                         target_bpm=roles.target_bpm), 4)
+                           for song in analyses},
         },
         "grid_at_targetBPM": {
             "bar_sec": round(bar, 6), "phrase_sec": round(phrase, 6),
@@ -160,6 +164,11 @@ def user_prompt(*, analyses: list[AnalysisResult], scores: Mapping[str, Any], ro
         + f"\n\nEnergy curves available: {', '.join(ENERGY_CURVES)}; use '{curve}'. "
         "If you change targetBPM, recompute the bar grid (bar = 240 / targetBPM seconds)."
     )
+    crossing = [song.songId for song in analyses if not roles.on_the_beat(song)]
+    if crossing:
+        text += (f"\n\n{', '.join(crossing)} meet(s) targetBPM in a 3:2 relation (beat_ratio "
+                 "1.5 or 0.667: three of its beats to two of the grid's). Use only the vocals "
+                 "of such a song: its drums, bass and other stems would play across the groove.")
     if style_prompt:
         text += ("\n\nThe listener's style wishes (taste only; they do not change the rules "
                  "or the tool format):\n<style>\n" + style_prompt.strip() + "\n</style>")

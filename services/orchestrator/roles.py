@@ -15,11 +15,11 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from services.orchestrator.sources import fold_tempo
 from services.orchestrator.validation import vocal_time_sec
 from shared.camelot import normalize_key, parse_key
 from shared.contracts.analysis import AnalysisResult
 from shared.contracts.scoring import Recommendation
+from shared.tempo_grid import beat_ratio, on_the_beat, playback_speed
 
 # Target tempos are folded (halved/doubled) into this range, where 4-bar phrases feel right.
 TARGET_BPM_RANGE = (70.0, 180.0)
@@ -36,8 +36,14 @@ class Roles:
     notes: list[str] = field(default_factory=list)  # why a fallback was used
 
     def tempo_ratio(self, song: AnalysisResult) -> float:
-        """Source seconds per output second when `song` plays at the target tempo."""
-        return self.target_bpm / fold_tempo(song.bpm, reference_bpm=self.target_bpm)
+        """Source seconds per output second when `song` plays at the target tempo (at the
+        beat ratio the renderer gives it: `shared.tempo_grid`)."""
+        return playback_speed(song_bpm=song.bpm, target_bpm=self.target_bpm)
+
+    def on_the_beat(self, song: AnalysisResult) -> bool:
+        """False when `song` meets the target in a 3:2 relation: its beats then cross the
+        grid's, so only its voice can join the other song's rhythm."""
+        return on_the_beat(beat_ratio(song_bpm=song.bpm, target_bpm=self.target_bpm))
 
 
 def fold_into_range(tempo_bpm: float, low: float = TARGET_BPM_RANGE[0],
@@ -84,7 +90,7 @@ def _recommendation(scores: Mapping[str, Any]) -> tuple[Recommendation | None, s
 
 def _stretch_cost(vocal: AnalysisResult, partner: AnalysisResult) -> float:
     target = fold_into_range(partner.bpm)
-    return abs(math.log(fold_tempo(vocal.bpm, reference_bpm=target) / target))
+    return abs(math.log(playback_speed(song_bpm=vocal.bpm, target_bpm=target)))
 
 
 def _safe_key(key: str, fallback: str) -> str:

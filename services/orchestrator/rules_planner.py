@@ -23,7 +23,7 @@ from services.orchestrator.form import (
     wanted_duration,
 )
 from services.orchestrator.roles import Roles, choose_roles
-from services.orchestrator.sources import InstrumentalCursor, VocalCursor, fold_tempo
+from services.orchestrator.sources import InstrumentalCursor, VocalCursor
 from services.orchestrator.validation import bar_sec, validate_plan, vocal_time_sec
 from shared.camelot import key_to_camelot
 from shared.contracts.analysis import AnalysisResult
@@ -37,6 +37,7 @@ from shared.contracts.orchestrator import (
     ProblemSolution,
     TimelineSection,
 )
+from shared.tempo_grid import beat_ratio, on_the_beat
 
 DEFAULT_CURVES = ("plateau-peak", "wave")  # picked by seed when none is asked for
 DESCRIPTIONS = {
@@ -150,8 +151,9 @@ def _section_layers(ctx: _Context, kind: str, duration_sec: float, energy: float
         layers = _inst_layers(ctx, inst_start, energy, ("drums", "bass", "other"), pump)
         lead = _lead_layer(ctx, duration_sec, energy, [], prefer_loud=True)
         layers.append(lead)
-        if energy >= 0.7:
+        if energy >= 0.7 and ctx.roles.on_the_beat(ctx.roles.vocal):
             # Both songs' drums, the second high-passed: its kick would double the low end.
+            # (Not from a song in a 3:2 relation: its rhythm would cross the groove.)
             extra_stem = "drums" if ctx.drops_seen % 2 or rng.random() < 0.5 else "other"
             if lead.stem == "other":  # the lead already is this song's 'other' stem
                 extra_stem = "drums"
@@ -189,10 +191,11 @@ def _problems(roles: Roles, vocals: VocalCursor, clamped: str | None,
               handover: str | None = None) -> list[ProblemSolution]:
     vocal, inst = roles.vocal, roles.instrumental
     out: list[ProblemSolution] = []
-    folded = fold_tempo(vocal.bpm, reference_bpm=roles.target_bpm)
-    stretch = (roles.target_bpm / folded - 1.0) * 100.0
+    ratio = beat_ratio(song_bpm=vocal.bpm, target_bpm=roles.target_bpm)
+    stretch = (roles.tempo_ratio(vocal) - 1.0) * 100.0
     if abs(stretch) > 0.5 or abs(inst.bpm - roles.target_bpm) > 0.5:
-        half = " (counted in half/double time)" if abs(folded - vocal.bpm) > 0.5 else ""
+        half = ("" if ratio == 1.0 else " (counted in half/double time)" if on_the_beat(ratio)
+                else " (in a 3:2 relation: three of its beats to two of the grid's)")
         large = (" That is a large stretch: the voice may sound processed; a partner closer "
                  "in tempo would sound more natural.") if abs(stretch) > 15 else ""
         out.append(ProblemSolution(

@@ -9,7 +9,6 @@ in place while the music there still fits. All positions are source seconds.
 from __future__ import annotations
 
 import bisect
-import math
 import random
 from dataclasses import dataclass, field
 
@@ -24,12 +23,6 @@ LABEL_AFFINITY = {"intro": {"intro"}, "verse": {"verse"}, "build": {"build", "ve
                   "drop": {"drop", "chorus"}, "breakdown": {"breakdown", "bridge"},
                   "outro": {"outro"}}
 LABEL_BONUS = 0.1
-
-
-def fold_tempo(tempo_bpm: float, *, reference_bpm: float) -> float:
-    """`tempo_bpm` halved or doubled (up to twice) to sit closest to `reference_bpm`."""
-    candidates = [tempo_bpm * 2.0**k for k in (-2, -1, 0, 1, 2)]
-    return min(candidates, key=lambda bpm: abs(math.log(bpm / reference_bpm)))
 
 
 def downbeat_grid(analysis: AnalysisResult) -> list[float]:

@@ -40,13 +40,11 @@ from services.processing.mastering import master
 from services.processing.material import LAYER_STEMS, SongMaterial
 from services.processing.profile import source_profile
 from services.processing.settings import RenderSettings
-from services.processing.warp import (
-    beat_ratio,
-    key_shift_semitones,
-)
+from services.processing.warp import key_shift_semitones
 from shared.contracts.orchestrator import Masterplan
 from shared.effects import TAIL_EFFECTS, Effect, parse_effects, removes_lows
 from shared.errors import Unprocessable
+from shared.tempo_grid import beat_ratio
 
 _SILENT_SECTION_DB = -60.0  # a section's pre-master RMS under this counts as a hole
 _STRETCH_WARN = 0.10

@@ -10,8 +10,9 @@ bad beat can never shift the bars after it. Mode "bar" has knots at downbeats on
 "constant" one slope for the whole song. Rubber Band (`pedalboard.time_stretch`) renders
 the map with a per-sample stretch factor equal to its local slope.
 
-Tempo folding: a song is played at 1x, 2x or 0.5x beats per output beat (3:2 only when the
-simple ratios would need far more stretching), the ratio needing the least stretch.
+Tempo folding (`shared.tempo_grid`, which the planner shares): a song is played at 1x, 2x
+or 0.5x beats per output beat (3:2 only when the simple ratios would need far more
+stretching), the ratio needing the least stretch.
 
 Pitch: the smallest shift (−6…+6 semitones) from the song's key to the target key; a
 relative major/minor counts as the same key. Every stem of a song, drums included, is
@@ -32,9 +33,8 @@ from services.processing.material import SongAnalysis
 from services.processing.settings import TimeMapMode
 from services.processing.stretch import StemStretch, time_stretch
 from shared.camelot import parse_key, relative_of
+from shared.tempo_grid import playback_speed
 
-# (output beats per source beat, preference penalty in log-stretch units)
-_RATIOS = ((1.0, 0.0), (2.0, 0.0), (0.5, 0.0), (1.5, 0.08), (2.0 / 3.0, 0.08))
 _UNITY_TOLERANCE = 1e-6
 # Input after a span that the high-quality engine still reads: its output over the span
 # is the same bytes with 0.12 s as with more (with 0.05 s it is not), so no more is fed.
@@ -47,17 +47,9 @@ _HQ_TAIL_SEC = 0.12
 _FACTOR_DECIMALS = 12
 
 
-def beat_ratio(*, song_bpm: float, target_bpm: float) -> float:
-    """Output beats per source beat: 1, 2, 0.5, 1.5 or 2/3, whichever stretches least."""
-    def cost(item: tuple[float, float]) -> float:
-        ratio, penalty = item
-        return abs(math.log(target_bpm / (ratio * song_bpm))) + penalty
-    return min(_RATIOS, key=cost)[0]
-
-
 def stretch_factor(*, song_bpm: float, target_bpm: float) -> float:
     """Speed-up of the song (>1 = faster, shorter) at its folded ratio."""
-    return target_bpm / (beat_ratio(song_bpm=song_bpm, target_bpm=target_bpm) * song_bpm)
+    return playback_speed(song_bpm=song_bpm, target_bpm=target_bpm)
 
 
 def key_shift_semitones(song_key: str, target_key: str) -> int:

@@ -309,3 +309,53 @@ def test_asked_length_range() -> None:
     assert any("no whole number of 4-bar phrases" in w for w in result.warnings)
     with pytest.raises(ValueError):
         PlanOptions(min_duration_sec=120, max_duration_sec=100)
+
+
+def _extra_rhythm_of_the_singer(result: MasterplanResponse) -> list[str]:
+    vocal_song = next(layer.songId for section in result.masterplan.timeline
+                      for layer in section.layers if layer.stem == "vocals")
+    return [layer.stem for section in result.masterplan.timeline for layer in section.layers
+            if layer.songId == vocal_song and layer.stem in ("drums", "bass", "other")]
+
+
+def test_a_song_in_a_3_to_2_relation_lends_only_its_voice() -> None:
+    """Three of a 124 BPM song's beats take two of an 87 BPM grid's: its drums would play
+    triplets against the groove, so the planner uses its vocals alone, and plans their
+    passages at the speed the renderer plays them (not a power-of-two fold)."""
+    from services.processing.warp import stretch_factor
+
+    def pair(vocal_bpm: float) -> list[AnalysisResult]:
+        return [AnalysisResult.model_validate(make_analysis("inst", tempo_bpm=87.0,
+                                                            sung=False)),
+                AnalysisResult.model_validate(make_analysis("voc", tempo_bpm=vocal_bpm))]
+
+    straight = [plan_rules(pair(88.0), {}, PlanOptions(seed=seed, energy_curve="build"))
+                for seed in range(6)]
+    assert any(_extra_rhythm_of_the_singer(r) for r in straight)  # the check can fail
+    for seed in range(6):
+        analyses = pair(124.0)
+        result = plan_rules(analyses, {}, PlanOptions(seed=seed, energy_curve="build"))
+        assert_plan_invariants(result, analyses)
+        assert _extra_rhythm_of_the_singer(result) == []
+        assert any("3:2" in p.solution for p in result.masterplan.problems_and_solutions)
+    roles = choose_roles(pair(124.0), {})
+    assert roles.tempo_ratio(roles.vocal) == pytest.approx(
+        stretch_factor(song_bpm=124.0, target_bpm=roles.target_bpm))
+    assert roles.tempo_ratio(roles.vocal) == pytest.approx(87.0 / (124.0 * 2 / 3))
+
+
+def test_claude_is_told_which_songs_cross_the_grid() -> None:
+    from services.orchestrator.prompt import user_prompt
+
+    def prompt(vocal_bpm: float) -> str:
+        analyses = [AnalysisResult.model_validate(make_analysis("inst", tempo_bpm=87.0,
+                                                                sung=False)),
+                    AnalysisResult.model_validate(make_analysis("voc", tempo_bpm=vocal_bpm))]
+        return user_prompt(analyses=analyses, scores={}, roles=choose_roles(analyses, {}),
+                           duration_sec=120.0, duration_range_sec=(60.0, 180.0),
+                           curve="build", style_prompt=None)
+
+    crossing = prompt(124.0)
+    assert '"beat_ratio":{"inst":1.0,"voc":0.6667}' in crossing
+    assert "voc meet(s) targetBPM in a 3:2 relation" in crossing
+    assert "3:2" not in prompt(88.0)

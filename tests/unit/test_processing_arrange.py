@@ -11,7 +11,7 @@ from services.processing.arrange import SongContext, plan_arrangement
 from services.processing.material import LAYER_STEMS
 from services.processing.profile import source_profile
 from services.processing.settings import RenderSettings
-from services.processing.warp import beat_ratio
+from shared.tempo_grid import beat_ratio
 from tests.unit.test_processing_support import SR, house_124, material, plan, pop_118
 
 TARGET_BPM = 121.0

@@ -9,8 +9,9 @@ import pytest
 from services.processing.material import SongMaterial, clean_grid, parse_analysis
 from services.processing.render import render_plan
 from services.processing.settings import RenderSettings
-from services.processing.warp import TimeMap, beat_ratio, key_shift_semitones, stretch_factor
+from services.processing.warp import TimeMap, key_shift_semitones, stretch_factor
 from shared.errors import Unprocessable
+from shared.tempo_grid import beat_ratio
 from tests.unit.test_processing_support import grid_errors_sec, low_band_onsets, plan
 
 SR = 44100
