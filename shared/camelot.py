@@ -72,6 +72,18 @@ def camelot_to_key(code: str) -> str:
     return key_name(pitch_class, mode)
 
 
+def key_shift_semitones(source_key: str, target_key: str) -> int:
+    """Smallest shift in semitones (−6…+5) taking `source_key` to `target_key`; a key in
+    the other mode counts as its relative (A minor ~ C major: no shift). On a tritone the
+    shift goes down: a voice lowered six semitones sounds less processed than raised.
+    Raises ValueError for an unparsable key. The planner and the renderer both use it."""
+    source_pc, source_mode = parse_key(source_key)
+    target_pc, target_mode = parse_key(target_key)
+    if source_mode != target_mode:
+        source_pc, _ = relative_of(source_pc, source_mode)
+    return (target_pc - source_pc + 6) % 12 - 6
+
+
 def transpose_key(key: str, semitones: int) -> str:
     pitch_class, mode = parse_key(key)
     return key_name(pitch_class + semitones, mode)

@@ -16,7 +16,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from services.orchestrator.validation import vocal_time_sec
-from shared.camelot import normalize_key, parse_key
+from shared.camelot import key_shift_semitones, normalize_key
 from shared.contracts.analysis import AnalysisResult
 from shared.contracts.scoring import Recommendation
 from shared.tempo_grid import beat_ratio, on_the_beat, playback_speed
@@ -55,16 +55,6 @@ def fold_into_range(tempo_bpm: float, low: float = TARGET_BPM_RANGE[0],
         elif tempo_bpm > high:
             tempo_bpm /= 2.0
     return tempo_bpm
-
-
-def key_shift_semitones(source_key: str, target_key: str) -> int:
-    """Smallest shift (−6..+5) that puts `source_key` on `target_key` or, across modes,
-    on the target's relative key (A minor ↔ C major)."""
-    source_pc, source_mode = parse_key(source_key)
-    target_pc, target_mode = parse_key(target_key)
-    if source_mode != target_mode:
-        target_pc += 3 if target_mode == "minor" else -3  # the relative key's tonic
-    return (target_pc - source_pc + 6) % 12 - 6
 
 
 def _recommendation(scores: Mapping[str, Any]) -> tuple[Recommendation | None, str | None]:

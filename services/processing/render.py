@@ -40,7 +40,7 @@ from services.processing.mastering import master
 from services.processing.material import LAYER_STEMS, SongMaterial
 from services.processing.profile import source_profile
 from services.processing.settings import RenderSettings
-from services.processing.warp import key_shift_semitones
+from shared.camelot import key_shift_semitones
 from shared.contracts.orchestrator import Masterplan
 from shared.effects import TAIL_EFFECTS, Effect, parse_effects, removes_lows
 from shared.errors import Unprocessable

@@ -14,10 +14,11 @@ Tempo folding (`shared.tempo_grid`, which the planner shares): a song is played 
 or 0.5x beats per output beat (3:2 only when the simple ratios would need far more
 stretching), the ratio needing the least stretch.
 
-Pitch: the smallest shift (−6…+6 semitones) from the song's key to the target key; a
-relative major/minor counts as the same key. Every stem of a song, drums included, is
-warped with the same map and the same shift, so stems summed in the output cannot flam or
-phase against each other (bleed of one stem in another stays coherent).
+Pitch: the smallest shift (−6…+5 semitones, `shared.camelot.key_shift_semitones`) from the
+song's key to the target key; a relative major/minor counts as the same key. Every stem
+of a song, drums included, is warped with the same map and the same shift, so stems
+summed in the output cannot flam or phase against each other (bleed of one stem in
+another stays coherent).
 """
 
 from __future__ import annotations
@@ -32,7 +33,6 @@ import numpy as np
 from services.processing.material import SongAnalysis
 from services.processing.settings import TimeMapMode
 from services.processing.stretch import StemStretch, time_stretch
-from shared.camelot import parse_key, relative_of
 from shared.tempo_grid import playback_speed
 
 _UNITY_TOLERANCE = 1e-6
@@ -50,20 +50,6 @@ _FACTOR_DECIMALS = 12
 def stretch_factor(*, song_bpm: float, target_bpm: float) -> float:
     """Speed-up of the song (>1 = faster, shorter) at its folded ratio."""
     return playback_speed(song_bpm=song_bpm, target_bpm=target_bpm)
-
-
-def key_shift_semitones(song_key: str, target_key: str) -> int:
-    """Smallest shift in semitones (−6…+6) taking `song_key` to `target_key`.
-
-    A key in the other mode is first taken to its relative (A minor ~ C major), so a
-    relative pair needs no shift. Raises ValueError for an unparsable key.
-    """
-    song_pc, song_mode = parse_key(song_key)
-    target_pc, target_mode = parse_key(target_key)
-    if song_mode != target_mode:
-        song_pc, _ = relative_of(song_pc, song_mode)
-    shift = (target_pc - song_pc) % 12
-    return shift - 12 if shift > 6 else shift
 
 
 @dataclass(frozen=True)

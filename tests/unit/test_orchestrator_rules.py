@@ -14,10 +14,11 @@ from services.orchestrator.form import (
     phrases_for,
     plan_form,
 )
-from services.orchestrator.roles import choose_roles, key_shift_semitones
+from services.orchestrator.roles import choose_roles
 from services.orchestrator.rules_planner import plan_rules
 from services.orchestrator.sources import downbeat_grid, vocal_phrases
 from services.orchestrator.validation import bass_bearing, validate_plan, vocal_bearing
+from shared.camelot import key_shift_semitones
 from shared.contracts.analysis import AnalysisResult
 from shared.contracts.orchestrator import ENERGY_CURVES, MasterplanResponse, PlanOptions
 from tests.unit.test_orchestrator_factory import (

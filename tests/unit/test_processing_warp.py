@@ -9,7 +9,7 @@ import pytest
 from services.processing.material import SongMaterial, clean_grid, parse_analysis
 from services.processing.render import render_plan
 from services.processing.settings import RenderSettings
-from services.processing.warp import TimeMap, key_shift_semitones, stretch_factor
+from services.processing.warp import TimeMap, stretch_factor
 from shared.errors import Unprocessable
 from shared.tempo_grid import beat_ratio
 from tests.unit.test_processing_support import grid_errors_sec, low_band_onsets, plan
@@ -25,20 +25,6 @@ def test_tempo_folds_to_the_least_stretch(song_bpm: float, target_bpm: float,
                                           ratio: float) -> None:
     assert beat_ratio(song_bpm=song_bpm, target_bpm=target_bpm) == pytest.approx(ratio)
     assert abs(stretch_factor(song_bpm=song_bpm, target_bpm=target_bpm) - 1) < 0.06
-
-
-@pytest.mark.parametrize(("song", "target", "shift"), [
-    ("C major", "A minor", 0), ("A minor", "C major", 0), ("F minor", "D minor", -3),
-    ("D major", "A minor", -2), ("E minor", "C major", 5), ("G major", "G major", 0),
-    ("B major", "C major", 1), ("F# major", "C major", 6), ("Bb minor", "A minor", -1),
-])
-def test_key_shift_is_the_smallest_move(song: str, target: str, shift: int) -> None:
-    assert key_shift_semitones(song, target) == shift
-
-
-def test_key_shift_rejects_nonsense() -> None:
-    with pytest.raises(ValueError):
-        key_shift_semitones("H dorian", "C major")
 
 
 def test_time_map_interpolates_and_extrapolates() -> None:

@@ -9,6 +9,7 @@ from shared.camelot import (
     camelot_relation,
     camelot_to_key,
     key_name,
+    key_shift_semitones,
     key_to_camelot,
     normalize_key,
     parse_key,
@@ -72,3 +73,17 @@ def test_relative_of_is_the_same_camelot_number_in_the_other_mode() -> None:
             assert other_mode != mode
             assert camelot_of(other_pc, other_mode)[:-1] == camelot_of(pitch_class, mode)[:-1]
             assert relative_of(other_pc, other_mode) == (pitch_class, mode)
+
+
+@pytest.mark.parametrize(("song", "target", "shift"), [
+    ("C major", "A minor", 0), ("A minor", "C major", 0), ("F minor", "D minor", -3),
+    ("D major", "A minor", -2), ("E minor", "C major", 5), ("G major", "G major", 0),
+    ("B major", "C major", 1), ("F# major", "C major", -6), ("Bb minor", "A minor", -1),
+])
+def test_key_shift_is_the_smallest_move(song: str, target: str, shift: int) -> None:
+    assert key_shift_semitones(song, target) == shift
+
+
+def test_key_shift_rejects_nonsense() -> None:
+    with pytest.raises(ValueError):
+        key_shift_semitones("H dorian", "C major")
