@@ -449,8 +449,21 @@ def estimate_tempo(mono: np.ndarray, *, sample_rate_hz: int,
     low, high = np.percentile(intervals, [25, 75])
     tracked_period = float(np.mean(intervals[(intervals >= low) & (intervals <= high)]))
     origin, period, rms, inlier_share = fit_grid(ticks, period_sec=tracked_period)
-    if (rms >= STEADY_MAX_RESIDUAL_SEC or inlier_share < STEADY_MIN_INLIERS
-            or tempo_drift(ticks, period_sec=period) > MAX_DRIFT):
+
+    def unsteady() -> bool:
+        return (rms >= STEADY_MAX_RESIDUAL_SEC or inlier_share < STEADY_MIN_INLIERS
+                or tempo_drift(ticks, period_sec=period) > MAX_DRIFT)
+
+    if unsteady():
+        # A tracker that slid off the beat and back fails the grid test on a steady
+        # song; realigned, its beats may pass it, and then the grid is the better answer.
+        realigned = realign_beats(ticks, onsets)
+        refit = fit_grid(realigned, period_sec=tracked_period)
+        if (refit[2] < STEADY_MAX_RESIDUAL_SEC and refit[3] >= STEADY_MIN_INLIERS
+                and tempo_drift(realigned, period_sec=refit[1]) <= MAX_DRIFT):
+            ticks = realigned
+            origin, period, rms, inlier_share = refit
+    if unsteady():
         tempo_bpm, factor = dj_tempo(60.0 / tracked_period)
         if (onsets is not None and factor == 1.0 and tempo_bpm * 2.0 <= DJ_MAX_BPM * 1.01
                 and is_double_time(_tick_strengths(onsets, ticks))):

@@ -258,3 +258,29 @@ def test_realign_beats_undoes_a_tracker_sliding_to_the_off_beat_and_back() -> No
     # Where the tracker was right its beats are kept as they were (finer than a step).
     assert np.allclose(realigned[10:50], ticks[10:50])
     assert np.array_equal(realign_beats(ticks[:5], onsets), ticks[:5])
+
+
+def test_a_steady_song_whose_tracker_slid_off_the_beat_gets_its_grid(monkeypatch) -> None:
+    import services.analysis.tempo as tempo_module
+
+    hop_sec, period_sec = 512 / 22050, 0.4
+    truth = 0.3 + period_sec * np.arange(200)
+    n_frames = int((truth[-1] + 1.0) / hop_sec)
+    kick = _impulses(truth, hop_sec=hop_sec, n_frames=n_frames)
+    hats = _impulses(truth + period_sec / 2.0, hop_sec=hop_sec, n_frames=n_frames) * 0.5
+    onsets = OnsetEnvelopes(kick=kick, snare=kick.copy(), hop_sec=hop_sec, broadband=kick + hats)
+    # The tracker slides onto the off-beats and back every 30 beats, over 4 beats each
+    # time (as degara does under an off-beat bass): its slides read as drift.
+    shift = np.zeros(len(truth))
+    for start in range(20, 190, 60):
+        shift[start:start + 4] = np.linspace(0.125, 0.5, 4)
+        shift[start + 4:start + 30] = 0.5
+        shift[start + 30:start + 34] = np.linspace(0.375, 0.0, 4)
+    ticks = np.round((truth + shift * period_sec) / 0.0116) * 0.0116
+    monkeypatch.setattr(tempo_module, "rhythm_extractor",
+                        lambda method="degara": lambda signal: (150.0, ticks, 0, 0, 0))
+    assert tempo_module.tempo_drift(ticks, period_sec=period_sec) > tempo_module.MAX_DRIFT
+    mono = np.random.default_rng(0).normal(0.0, 0.1, int((truth[-1] + 1.0) * 44100))
+    estimate = estimate_tempo(mono.astype(np.float32), sample_rate_hz=44100, onsets=onsets)
+    assert estimate.steady and estimate.tempo_bpm == pytest.approx(150.0, rel=0.002)
+    assert np.mean(np.abs(nearest_offsets_sec(estimate.beats_sec, truth)) < 0.03) > 0.99
