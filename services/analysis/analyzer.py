@@ -61,7 +61,8 @@ def analyze_audio(samples: np.ndarray, *, sample_rate_hz: int, song_id: str) -> 
 
     tempo = estimate_tempo(mono_rhythm, sample_rate_hz=RHYTHM_RATE_HZ, onsets=onsets)
     downbeats = estimate_downbeats(tempo.beats_sec, onsets=onsets, chroma=chroma,
-                                   frame_times_sec=frame_times, duration_sec=duration_sec)
+                                   frame_times_sec=frame_times, duration_sec=duration_sec,
+                                   steady=tempo.steady)
 
     loudness_lufs = integrated_lufs(audio, sample_rate_hz=sample_rate_hz)
     curve = energy_curve(mono_features, sample_rate_hz=features.FEATURE_RATE_HZ,

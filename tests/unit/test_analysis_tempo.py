@@ -208,3 +208,79 @@ def test_counted_half_time_needs_even_sixteenths_a_lone_kick_and_a_slow_tempo(
     kick = _impulses(kicks, hop_sec=hop_sec, n_frames=n_frames)
     onsets = OnsetEnvelopes(kick=kick, snare=kick.copy(), hop_sec=hop_sec, broadband=broadband)
     assert counted_half_time(onsets, slow_bpm, beats) is expected
+
+
+@pytest.mark.parametrize(("snare_on_half", "tempo_bpm", "expected"),
+                         [(1.0, 90.0, True), (0.5, 90.0, False), (1.0, 95.0, False)])
+def test_counted_every_other_beat_needs_half_beats_as_strong_as_beats_in_every_band(
+        snare_on_half: float, tempo_bpm: float, expected: bool) -> None:
+    from services.analysis.tempo import counted_every_other_beat
+
+    hop_sec, n_frames = 512 / 22050, 3000
+    period_sec = 60.0 / tempo_bpm
+    beats = np.arange(0.3, 60.0, period_sec)
+    halves = beats + period_sec / 2.0
+    hits = np.concatenate([beats, halves])
+    # A drummer at twice the tempo: kick and snare on every (half-)beat, hats on the
+    # eighths between them; `snare_on_half` < 1 is a backbeat instead (only the beats).
+    gains = np.concatenate([np.ones(len(beats)), np.full(len(halves), snare_on_half)])
+    kick = _impulses(hits, hop_sec=hop_sec, n_frames=n_frames)
+    snare = _impulses(hits, hop_sec=hop_sec, n_frames=n_frames, gains=gains)
+    hats = _impulses(hits + period_sec / 4.0, hop_sec=hop_sec, n_frames=n_frames) * 0.4
+    onsets = OnsetEnvelopes(kick=kick, snare=snare, hop_sec=hop_sec, broadband=kick + snare + hats)
+    assert counted_every_other_beat(onsets, tempo_bpm, beats) is expected
+
+
+def test_realign_beats_undoes_a_tracker_sliding_to_the_off_beat_and_back() -> None:
+    from services.analysis.tempo import realign_beats
+
+    hop_sec, n_frames = 512 / 22050, 4000
+    # A drifting groove (0.40 s beats slowing to 0.44 s): kick and snare on the beats,
+    # a weaker hat on every off-beat, nothing else.
+    periods = np.linspace(0.40, 0.44, 200)
+    truth = 0.5 + np.concatenate([[0.0], np.cumsum(periods)])[:200]
+    offbeats = truth[:-1] + np.diff(truth) / 2.0
+    kick = _impulses(truth, hop_sec=hop_sec, n_frames=n_frames)
+    hats = _impulses(offbeats, hop_sec=hop_sec, n_frames=n_frames) * 0.5
+    onsets = OnsetEnvelopes(kick=kick, snare=kick.copy(), hop_sec=hop_sec, broadband=kick + hats)
+    # The tracker: right for 60 beats, slides over 4 beats onto the off-beats for 40,
+    # slides back; its own 11.6 ms frame quantisation throughout.
+    shift = np.zeros(len(truth))
+    shift[60:64] = np.linspace(0.125, 0.5, 4)
+    shift[64:100] = 0.5
+    shift[100:104] = np.linspace(0.375, 0.0, 4)
+    intervals = np.append(np.diff(truth), periods[-1])
+    ticks = np.round((truth + shift * intervals) / 0.0116) * 0.0116
+    assert np.mean(np.abs(nearest_offsets_sec(ticks, truth)) < 0.07) < 0.8
+    realigned = realign_beats(ticks, onsets)
+    assert len(realigned) == len(ticks) and np.all(np.diff(realigned) > 0)
+    assert np.mean(np.abs(nearest_offsets_sec(realigned, truth)) < 0.07) > 0.97
+    # Where the tracker was right its beats are kept as they were (finer than a step).
+    assert np.allclose(realigned[10:50], ticks[10:50])
+    assert np.array_equal(realign_beats(ticks[:5], onsets), ticks[:5])
+
+
+def test_a_steady_song_whose_tracker_slid_off_the_beat_gets_its_grid(monkeypatch) -> None:
+    import services.analysis.tempo as tempo_module
+
+    hop_sec, period_sec = 512 / 22050, 0.4
+    truth = 0.3 + period_sec * np.arange(200)
+    n_frames = int((truth[-1] + 1.0) / hop_sec)
+    kick = _impulses(truth, hop_sec=hop_sec, n_frames=n_frames)
+    hats = _impulses(truth + period_sec / 2.0, hop_sec=hop_sec, n_frames=n_frames) * 0.5
+    onsets = OnsetEnvelopes(kick=kick, snare=kick.copy(), hop_sec=hop_sec, broadband=kick + hats)
+    # The tracker slides onto the off-beats and back every 30 beats, over 4 beats each
+    # time (as degara does under an off-beat bass): its slides read as drift.
+    shift = np.zeros(len(truth))
+    for start in range(20, 190, 60):
+        shift[start:start + 4] = np.linspace(0.125, 0.5, 4)
+        shift[start + 4:start + 30] = 0.5
+        shift[start + 30:start + 34] = np.linspace(0.375, 0.0, 4)
+    ticks = np.round((truth + shift * period_sec) / 0.0116) * 0.0116
+    monkeypatch.setattr(tempo_module, "rhythm_extractor",
+                        lambda method="degara": lambda signal: (150.0, ticks, 0, 0, 0))
+    assert tempo_module.tempo_drift(ticks, period_sec=period_sec) > tempo_module.MAX_DRIFT
+    mono = np.random.default_rng(0).normal(0.0, 0.1, int((truth[-1] + 1.0) * 44100))
+    estimate = estimate_tempo(mono.astype(np.float32), sample_rate_hz=44100, onsets=onsets)
+    assert estimate.steady and estimate.tempo_bpm == pytest.approx(150.0, rel=0.002)
+    assert np.mean(np.abs(nearest_offsets_sec(estimate.beats_sec, truth)) < 0.03) > 0.99
