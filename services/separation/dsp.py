@@ -34,6 +34,7 @@ from services.separation.masks import (
     stem_masks,
 )
 from services.separation.melody import melody_on_frames
+from services.separation.refine import refine_masks
 from services.separation.repetition import share_on_grid
 from services.separation.stft import fft_size_for, istft, n_frames_for, stft
 
@@ -74,7 +75,9 @@ def mask_params_for(params: MaskParams, *, bin_ratio: float, hop_ratio: float) -
         return params
     return replace(params,
                    harmonic_kernel_frames=_odd(params.harmonic_kernel_frames / hop_ratio),
-                   percussive_kernel_bins=_odd(params.percussive_kernel_bins * bin_ratio))
+                   percussive_kernel_bins=_odd(params.percussive_kernel_bins * bin_ratio),
+                   other_hold_frames=_odd(params.other_hold_frames / hop_ratio)
+                   if params.other_hold_frames > 1 else 1)
 
 
 def masked_stems(
@@ -141,6 +144,9 @@ def masked_stems(
         bass_f0_hz=bass_line,
         kick_model=kick,
     )
+    if params.refine_power != 1.0 or params.other_hold_frames > 1:
+        masks = refine_masks(masks, magnitude, power=params.refine_power,
+                             other_hold_frames=params.other_hold_frames)
     return {name: istft(spectrum * masks[name][None], hop_length=hop_length,
                         length_samples=length_samples) for name in MASKED_STEMS}
 
