@@ -13,8 +13,8 @@ steady over a few tenths of a second, so a median over time of its estimate keep
 and drops the clicks, consonants and vocal glides that the rules left over (those go
 back to whichever stem holds the bin). The drum, bass and vocal estimates are left as
 they are: a frequency median erases a kick's narrow sub-bass body, a time median a sung
-note's vibrato (both measured worse). The power above one sharpens the shares (Wiener's
-rule for magnitudes is 2; masks that were themselves soft shares measured best at 1.5).
+note's vibrato (both measured worse). A power above one sharpens the shares (Wiener's
+rule for magnitudes is 2): clean drums gain from it, real mixes less (see MaskParams).
 """
 
 from __future__ import annotations
