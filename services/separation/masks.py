@@ -106,7 +106,7 @@ class MaskParams:
     kick_model_power: float = 4.0
     # Second pass (`refine`): the bins re-shared by each stem's estimate ** refine_power
     # with "other"'s estimate held by a time median of other_hold_frames (0.35 s; 1: off).
-    # Tuning seeds 3000/4000 (avg dB, v6 5.99): hold alone 6.04; with power 1.25 6.13,
+    # Tuning seeds 3000/4000 (avg dB, two windows, v6 5.99): hold alone 6.04; power 1.25 6.13,
     # 1.5 6.16 (0.7 alone 5.68, 2 6.07, 3 5.99). The real excerpts (Lithium,
     # Potassium; v6 3.06, 1.53) had hold alone 3.14, 1.58; power 1.25 3.06, 1.59;
     # 1.5 2.98, 1.57: a firmer split suits clean synthetic drums, not real ones.
