@@ -182,6 +182,40 @@ def test_overlap_add_blocks_tile_and_match_a_plain_overlap_add(
     np.testing.assert_allclose(out, expected, atol=1e-6)
 
 
+def _mean_sdrs(params: DspParams) -> np.ndarray:
+    """Each test song's SDR averaged over the stems, separated with `params`."""
+    out = []
+    for index in range(len(SONG_SPECS)):
+        stems = separate_dsp(song(index).mix, sample_rate_hz=SR, params=params)
+        out.append(np.mean([sdr_db(song(index).stems[name], stems[name]) for name in STEMS]))
+    return np.array(out)
+
+
+def _default_sdrs() -> np.ndarray:
+    return np.array([np.mean([sdr_db(song(index).stems[name], separated(index)[name])
+                              for name in STEMS]) for index in range(len(SONG_SPECS))])
+
+
+def test_refine_pass_helps_every_song() -> None:
+    """The second, Wiener-style pass (held "other", sharper shares) against the
+    first-pass masks alone (measured: +0.05 to +0.2 dB per song)."""
+    from dataclasses import replace
+
+    from services.separation.masks import MaskParams
+
+    plain = _mean_sdrs(DspParams(masks=replace(MaskParams(), refine_power=1.0,
+                                               other_hold_frames=1)))
+    refined = _default_sdrs()
+    assert np.all(refined > plain + 0.02), (refined, plain)
+
+
+def test_third_window_helps_on_average() -> None:
+    """The 372 ms window besides the 93 and 186 ms ones (measured: +0.15 dB)."""
+    two = _mean_sdrs(DspParams(chunk_windows=((0.0929, 4), (0.1858, 2))))
+    three = _default_sdrs()
+    assert three.mean() > two.mean() + 0.05, (three, two)
+
+
 def test_mask_kernels_keep_their_length_in_seconds_and_hertz() -> None:
     from services.separation.dsp import mask_params_for
     from services.separation.masks import MaskParams
@@ -192,6 +226,10 @@ def test_mask_kernels_keep_their_length_in_seconds_and_hertz() -> None:
     assert longer.harmonic_kernel_frames in (7, 9)  # a quarter of the frames
     assert longer.percussive_kernel_bins in (17, 19)
     assert longer.harmonic_kernel_frames % 2 == 1 and longer.percussive_kernel_bins % 2 == 1
+    held = mask_params_for(MaskParams(other_hold_frames=15), bin_ratio=4.0, hop_ratio=8.0)
+    assert held.other_hold_frames == 3  # 15 frames of hop 1024 ≈ 2 of hop 8192, odd
+    unheld = mask_params_for(MaskParams(other_hold_frames=1), bin_ratio=4.0, hop_ratio=8.0)
+    assert unheld.other_hold_frames == 1  # off stays off
 
 
 @pytest.mark.parametrize(("frames", "kernel"), [(200, 31), (40, 9), (10, 31), (1, 3)])

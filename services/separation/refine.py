@@ -1,0 +1,58 @@
+"""A second, Wiener-style pass over the stem masks: each stem's estimate is held to what
+that kind of sound looks like, and the bins are re-shared among the four stems.
+
+The first-pass masks (`masks.stem_masks`) are rules, each deciding one question (steady
+or broadband, on the melody comb or off it, below the bass crossover or above); where
+their answers overlap, the leftover goes to "other" whatever it looks like. Kernel
+additive modelling (Liutkus et al. 2014) gives a better residual: each stem's magnitude
+estimate is smoothed with the kernel of its own kind of sound, and each bin is then
+shared in proportion to the smoothed estimates raised to a power.
+
+Only "other" gets a kernel here: chords, pads and held notes of the accompaniment are
+steady over a few tenths of a second, so a median over time of its estimate keeps them
+and drops the clicks, consonants and vocal glides that the rules left over (those go
+back to whichever stem holds the bin). The drum, bass and vocal estimates are left as
+they are: a frequency median erases a kick's narrow sub-bass body, a time median a sung
+note's vibrato (both measured worse). A power above one sharpens the shares (Wiener's
+rule for magnitudes is 2): clean drums gain from it, real mixes less (see MaskParams).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from services.separation.masks import median_along_time
+
+EPS = 1e-10
+
+
+def refine_masks(
+    masks: dict[str, np.ndarray],
+    magnitude: np.ndarray,
+    *,
+    power: float,
+    other_hold_frames: int,
+) -> dict[str, np.ndarray]:
+    """Re-share the bins among the stems.
+
+    masks: "vocals", "drums", "bass", each (bins, frames) in [0, 1], summing to at most
+    one ("other" is one minus their sum); magnitude: the mix's (bins, frames) magnitude.
+    Each stem's estimate is its mask times the magnitude, "other"'s smoothed by a
+    median over `other_hold_frames` frames (1: no smoothing); the new mask of a stem
+    is its estimate ** power over the sum of the four. Returns the three masks, same
+    shapes, float32, summing to at most one; power 1 with no smoothing returns them
+    unchanged (up to rounding).
+    """
+    if power <= 0:
+        raise ValueError("power must be positive")
+    magnitude = np.asarray(magnitude, dtype=np.float32)
+    named = ("vocals", "drums", "bass")
+    other = np.clip(1.0 - sum(masks[name] for name in named), 0.0, 1.0) * magnitude
+    if other_hold_frames > 1:
+        other = median_along_time(other, kernel=other_hold_frames)
+    parts = [np.power(masks[name] * magnitude, power) for name in named]
+    total = sum(parts) + np.power(other, power) + EPS
+    # Bins where the mix is silent keep their first-pass shares.
+    silent = magnitude <= EPS
+    return {name: np.where(silent, masks[name], part / total).astype(np.float32)
+            for name, part in zip(named, parts, strict=True)}

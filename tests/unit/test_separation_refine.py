@@ -1,0 +1,64 @@
+"""The second, Wiener-style mask pass: shares re-drawn from held stem estimates."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from services.separation.refine import refine_masks
+
+N_BINS, N_FRAMES = 64, 40
+PAD_ROW = 10  # a held chord partial: every frame
+CLICK_FRAME = 20  # a drum hit: every bin of one frame
+
+
+def _spectrogram() -> np.ndarray:
+    magnitude = np.full((N_BINS, N_FRAMES), 1e-3, dtype=np.float32)
+    magnitude[PAD_ROW] = 1.0
+    magnitude[:, CLICK_FRAME] += 1.0
+    return magnitude
+
+
+def _first_pass() -> dict[str, np.ndarray]:
+    """Rules that left half of the click to "other" and a tenth of the pad to vocals."""
+    drums = np.zeros((N_BINS, N_FRAMES), dtype=np.float32)
+    drums[:, CLICK_FRAME] = 0.5
+    vocals = np.zeros_like(drums)
+    vocals[PAD_ROW] = 0.1
+    return {"vocals": vocals, "drums": drums, "bass": np.zeros_like(drums)}
+
+
+def test_power_one_without_hold_changes_nothing() -> None:
+    masks = _first_pass()
+    refined = refine_masks(masks, _spectrogram(), power=1.0, other_hold_frames=1)
+    for name, mask in masks.items():
+        np.testing.assert_allclose(refined[name], mask, atol=1e-5)
+
+
+def test_hold_gives_the_click_back_to_the_drums() -> None:
+    refined = refine_masks(_first_pass(), _spectrogram(), power=1.5, other_hold_frames=5)
+    # Off the pad's row the click is all drums: "other" held over time has nothing there.
+    click = np.delete(refined["drums"][:, CLICK_FRAME], PAD_ROW)
+    assert click.min() > 0.95
+    # The held pad stays "other", and the sharper power takes the vocals' tenth back.
+    pad_other = 1.0 - sum(refined[name][PAD_ROW] for name in refined)
+    assert np.delete(pad_other, CLICK_FRAME).min() > 0.95
+
+
+def test_shares_stay_a_partition() -> None:
+    rng = np.random.default_rng(3)
+    raw = rng.random((4, N_BINS, N_FRAMES)).astype(np.float32)
+    raw /= raw.sum(axis=0, keepdims=True)
+    masks = dict(zip(("vocals", "drums", "bass"), raw[:3], strict=True))
+    magnitude = rng.random((N_BINS, N_FRAMES)).astype(np.float32)
+    magnitude[:, :3] = 0.0  # silent frames keep their first-pass shares
+    refined = refine_masks(masks, magnitude, power=1.5, other_hold_frames=5)
+    total = sum(refined.values())
+    assert all(mask.shape == (N_BINS, N_FRAMES) for mask in refined.values())
+    assert total.max() <= 1.0 + 1e-5 and min(m.min() for m in refined.values()) >= 0.0
+    np.testing.assert_allclose(refined["drums"][:, :3], masks["drums"][:, :3])
+
+
+def test_power_must_be_positive() -> None:
+    with pytest.raises(ValueError):
+        refine_masks(_first_pass(), _spectrogram(), power=0.0, other_hold_frames=1)
