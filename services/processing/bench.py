@@ -303,6 +303,42 @@ def check_render(result: RenderResult, plan: Masterplan, songs: dict[str, SynthS
     }
 
 
+def solo_locks(result: RenderResult, plan: Masterplan, songs: dict[str, SynthSong],
+               materials: dict[str, SongMaterial], *, settings: RenderSettings
+               ) -> dict[str, float]:
+    """Worst lag (ms) per stem of the layers whose onsets the mix hides (pads, vocals),
+    each rendered alone: its section's length, the same source passage (pinned by
+    `source_start_sec`), dry (echoes and reverbs would smear its onsets), measured
+    against its source read at the ideal time like the others."""
+    sr = result.sample_rate_hz
+    target = plan.global_.targetBPM
+    worst: dict[str, float] = {}
+    for section in result.report["sections"]:  # type: ignore[union-attr]
+        for layer in section["layers"]:
+            if layer["stem"] in _LOCKED_STEMS or layer["looped"] or layer["filled"]:
+                continue
+            # Two bars more than the section, measured over the section only: the
+            # render's closing fade would hide the onsets of its last window.
+            length_sec = section["end_sec"] - section["start_sec"]
+            solo = Masterplan.model_validate({
+                "title": "solo", "global": {"targetBPM": target,
+                                            "targetKey": plan.global_.targetKey},
+                "timeline": [{"time_start_sec": 0.0,
+                              "duration_sec": length_sec + 2 * 4 * 60.0 / target,
+                              "description": "solo", "energy_level": 0.5,
+                              "layers": [{"songId": layer["songId"], "stem": layer["stem"],
+                                          "source_start_sec": layer["source_start_sec"]}]}]})
+            alone = render_plan(solo, materials, settings=settings)
+            song = songs[layer["songId"]]
+            start = alone.report["sections"][0]["layers"][0]["source_start_sec"]  # type: ignore[index]
+            lock = qa.layer_lock(alone.audio[:, :round(length_sec * sr)],
+                                 song.stems[layer["stem"]], source_start_sec=start,
+                                 speed=_speed(song.truth.tempo_bpm, target), sample_rate_hz=sr)
+            if lock.windows:
+                worst[layer["stem"]] = max(worst.get(layer["stem"], 0.0), lock.worst_ms)
+    return worst
+
+
 def run_pair(pair: Pair, *, settings: RenderSettings, duration_sec: float, engine: str,
              preview: bool, service: bool = False) -> list[dict[str, Any]]:
     songs = {pair.a.name: synthesize_song(pair.a), pair.b.name: synthesize_song(pair.b)}
@@ -318,6 +354,9 @@ def run_pair(pair: Pair, *, settings: RenderSettings, duration_sec: float, engin
            "unknown_effect_warned": any("unknown effect 'flanger'" in w
                                         for w in result.warnings)}
     row.update(check_render(result, plan, songs, settings=settings))
+    solo = solo_locks(result, plan, songs, materials, settings=settings)
+    row["solo_worst_lag_ms"] = {k: round(v, 1) for k, v in sorted(solo.items())}
+    row["checks"]["solo_layers_on_grid"] = all(v <= LOCK_MS for v in solo.values())
     row["checks"]["unknown_effect_warned"] = row["unknown_effect_warned"]
     row["passed"] = all(row["checks"].values())
     rows.append(row)

@@ -8,9 +8,9 @@ Two passes: `cues.song_cues` gathers the song-level decisions (melody f0, kick r
 the repeating-pattern model, the kick's waveform and hits) cheaply over the whole song,
 then the masks are built chunk by chunk (default 30 s with 1 s overlap) and recombined
 with complementary linear cross-fades, so working memory stays bounded (about 100 MB of
-spectrogram per chunk) however long the song is. Each chunk is separated on three STFT
-windows (93, 186 and 372 ms) and the results are averaged; then a second, Wiener-style
-pass (`refine`) re-shares each window's bins among the stems. Each chunk's stems sum to the
+spectrogram per chunk) however long the song is. Each chunk is separated on two STFT
+windows (93 and 186 ms) and the results are averaged; then a second, Wiener-style pass
+(`refine`) re-shares each window's bins among the stems. Each chunk's stems sum to the
 chunk's mix and the cross-fade weights sum to one, so the exact-sum property survives;
 the song-level cues keep the result independent of the chunk size up to the
 cross-fades.
@@ -53,12 +53,11 @@ class DspParams:
     # The chunk pass separates on each of these STFTs, (window in seconds, frames per
     # window), and averages (see `separate_chunk`); empty: window_sec with hop a quarter.
     # The long windows step by half a window: as good as a quarter, at half the cost.
-    # The 372 ms window (2.7 Hz bins) resolves bass notes and chord partials a semitone
-    # apart down to ~100 Hz (tuning seeds: avg +0.11 dB, bass +0.11, other +0.09; Lithium
-    # +0.15, Potassium -0.02; a 743 ms fourth window -0.03; a quarter-window hop on the
-    # 372 ms one +0.01 at 1.2x the cost; a 46 ms one instead of it -0.3).
-    # The cue pass uses window_sec.
-    chunk_windows: tuple[tuple[float, int], ...] = ((0.0929, 4), (0.1858, 2), (0.3716, 2))
+    # A third, 372 ms window (2.7 Hz bins: bass notes and chord partials a semitone apart
+    # down to ~100 Hz) adds +0.09 dB on the tuning seeds (Lithium +0.15, Potassium -0.02)
+    # but a quarter more CPU (14.8x -> 11.9x realtime per core), too close to the 10x
+    # floor: add (0.3716, 2) here where CPU is plentiful. The cue pass uses window_sec.
+    chunk_windows: tuple[tuple[float, int], ...] = ((0.0929, 4), (0.1858, 2))
     chunk_sec: float = 30.0
     overlap_sec: float = 1.0
 

@@ -209,13 +209,6 @@ def test_refine_pass_helps_every_song() -> None:
     assert np.all(refined > plain + 0.02), (refined, plain)
 
 
-def test_third_window_helps_on_average() -> None:
-    """The 372 ms window besides the 93 and 186 ms ones (measured: +0.15 dB)."""
-    two = _mean_sdrs(DspParams(chunk_windows=((0.0929, 4), (0.1858, 2))))
-    three = _default_sdrs()
-    assert three.mean() > two.mean() + 0.05, (three, two)
-
-
 def test_mask_kernels_keep_their_length_in_seconds_and_hertz() -> None:
     from services.separation.dsp import mask_params_for
     from services.separation.masks import MaskParams
