@@ -13,6 +13,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import signal
 
 CLIP_LEVEL = 0.999  # a sample at or over this (of full scale) counts as clipped
 GAP_LEVEL_DB = -50.0  # 50 ms windows under this count as silence
@@ -131,6 +132,9 @@ def onset_envelope(audio: np.ndarray, *, sample_rate_hz: int, hop: int = 128) ->
     return librosa.onset.onset_strength(y=_mono(audio), sr=sample_rate_hz, hop_length=hop)
 
 
+MIN_MATCH = 0.3  # correlation of a window's onsets with the output's at the found lag
+
+
 @dataclass(frozen=True)
 class LayerLock:
     lags_ms: np.ndarray  # lag of the layer in the output per window (positive: late)
@@ -150,7 +154,8 @@ def layer_lock(output: np.ndarray, source: np.ndarray, *, source_start_sec: floa
     `source_start_sec + t * speed` (exact timing, no stretcher involved); in each window
     the lag is where its cross-correlation with the output's onset envelope peaks (a
     parabola through the peak refines it below one hop). Windows whose reference is flat
-    (no onsets of that stem) are skipped.
+    (no onsets of that stem) or active over less than a quarter of the window, or whose
+    onsets match the output's at no lag (correlation under `MIN_MATCH`), are skipped.
     """
     sr = sample_rate_hz
     env_out = onset_envelope(output, sample_rate_hz=sr, hop=hop)
@@ -162,13 +167,28 @@ def layer_lock(output: np.ndarray, source: np.ndarray, *, source_start_sec: floa
     ref = np.interp(source_start_sec + t_out * speed, t_src, env_src, left=0.0, right=0.0)
     win = int(window_sec * sr / hop)
     max_lag = int(max_lag_ms / 1000 * sr / hop)
+    # Tapered edges: an onset just before a window leaves its decay at the window's start,
+    # which would otherwise match the onset itself, a few tens of ms early.
+    taper = signal.windows.tukey(win, alpha=0.1)
     lags = []
     for a in range(max_lag, env_out.size - win - max_lag, win):
-        seg = ref[a:a + win] - ref[a:a + win].mean()
+        raw = ref[a:a + win]
+        seg = (raw - raw.mean()) * taper
         if np.std(seg) < 0.05 * (np.std(ref) + 1e-9):
+            continue
+        # Onsets in only a sliver of the window (a phrase's last notes) leave nothing to
+        # align: the stem's activity must span a quarter of it.
+        active = np.flatnonzero(raw > 0.1 * raw.max())
+        if active[-1] - active[0] < win // 4:
             continue
         scores = np.correlate(env_out[a - max_lag:a + win + max_lag], seg, mode="valid")
         k = int(np.argmax(scores))
+        # A window whose onsets match the output's at no lag (the stem holds a phrase's
+        # tail, or other layers drown it) cannot time it: a late layer still matches,
+        # only later, so no real lag is hidden by skipping it.
+        matched = env_out[a - max_lag + k:a - max_lag + k + win]
+        if np.corrcoef(matched, seg)[0, 1] < MIN_MATCH:
+            continue
         frac = 0.0
         if 0 < k < scores.size - 1:
             y0, y1, y2 = scores[k - 1], scores[k], scores[k + 1]

@@ -51,6 +51,20 @@ def test_layer_lock_measures_a_known_delay() -> None:
     assert np.all(np.abs(lock.lags_ms - 12.0) < 2.0)
 
 
+def test_layer_lock_skips_windows_it_cannot_time() -> None:
+    """A phrase's last notes in a sliver of a window, or silence, give no lag (a lag
+    there is the correlation's edge, not the layer's timing); delays are still seen."""
+    source = _clicks(12.0, 0.4)
+    source[:, int(4.2 * SR):] = 0.0  # the phrase ends just inside the third window
+    lock = qa.layer_lock(source[:, :int(8.2 * SR)], source, source_start_sec=0.0, speed=1.0,
+                         sample_rate_hz=SR)
+    assert lock.windows == 2 and np.all(np.abs(lock.lags_ms) < 2.0)
+    late = np.roll(source, int(0.025 * SR), axis=1)
+    lock = qa.layer_lock(late[:, :int(8.2 * SR)], source, source_start_sec=0.0, speed=1.0,
+                         sample_rate_hz=SR)
+    assert lock.windows == 2 and np.all(np.abs(lock.lags_ms - 25.0) < 2.0)
+
+
 def test_tempo_fit_and_folding() -> None:
     beats = 0.3 + 0.5 * np.arange(0, 40, 2)  # a half-time tracker on a 120 BPM grid
     assert qa.fitted_tempo_bpm(beats, target_bpm=120.0) == pytest.approx(120.0, rel=1e-6)
