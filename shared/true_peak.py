@@ -125,6 +125,21 @@ def _blocks_reaching(reach: np.ndarray, level: float, *, n: int) -> np.ndarray:
     return np.repeat(reach * BOUND >= level, BLOCK)[:n]
 
 
+def peak_given(audio: np.ndarray, peak: np.ndarray, known: np.ndarray, *,
+               reach: np.ndarray | None = None) -> float:
+    """The true peak (linear) of `audio` (channels, n), given its envelope `peak` (n,),
+    exact where `known` (n,) bool and at least the sample peak elsewhere: only the other
+    blocks that may beat the known maximum are oversampled. `reach`: the audio's
+    `_block_reach_peak`, when the caller has it."""
+    best = float(peak[known].max(initial=0.0))
+    if reach is None:
+        reach = _block_reach_peak(audio)
+    rest = _blocks_reaching(reach, best, n=audio.shape[1]) & ~known
+    if rest.any():
+        best = max(best, float(oversampled_peak(audio, only=rest)[rest].max()))
+    return max(best, float(peak.max(initial=0.0)))  # sample peaks bound it from below
+
+
 def true_peak_dbtp(samples: np.ndarray, *, sample_rate_hz: int) -> float:
     """True peak in dBTP of (channels, n) or (n,) audio: the sample peak of the signal
     oversampled 4x (none at 176.4 kHz and above), -inf for silence.
@@ -141,11 +156,6 @@ def true_peak_dbtp(samples: np.ndarray, *, sample_rate_hz: int) -> float:
         return -np.inf
     if sample_rate_hz >= 176400:
         return 20 * np.log10(sample_peak)
-    n = data.shape[1]
     reach = _block_reach_peak(data)
-    top = np.repeat(reach >= _TOP_FRACTION * sample_peak, BLOCK)[:n]
-    best = float(oversampled_peak(data, only=top)[top].max())
-    rest = _blocks_reaching(reach, best, n=n) & ~top
-    if rest.any():
-        best = max(best, float(oversampled_peak(data, only=rest)[rest].max()))
-    return 20 * np.log10(max(best, sample_peak))
+    top = np.repeat(reach >= _TOP_FRACTION * sample_peak, BLOCK)[:data.shape[1]]
+    return 20 * np.log10(peak_given(data, oversampled_peak(data, only=top), top, reach=reach))

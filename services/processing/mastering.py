@@ -20,7 +20,7 @@ from scipy.ndimage import maximum_filter1d
 from scipy.signal import oaconvolve
 
 from shared.loudness import SILENCE_LUFS, integrated_lufs
-from shared.true_peak import REACH, may_exceed, oversampled_peak
+from shared.true_peak import REACH, may_exceed, oversampled_peak, peak_given
 
 HOLD_MS = 15.0
 # Aim this far under the ceiling: other true-peak meters (other interpolation filters)
@@ -120,19 +120,10 @@ def limit_true_peak(audio: np.ndarray, *, sample_rate_hz: int, ceiling_dbtp: flo
             out *= np.float32(10 ** ((ceiling_dbtp - _MARGIN_DB - tp) / 20))
             tp = ceiling_dbtp - _MARGIN_DB
         return out, worst, tp
-    return out, worst, _exact_true_peak_dbtp(out, peak, known)
-
-
-def _exact_true_peak_dbtp(audio: np.ndarray, peak: np.ndarray, known: np.ndarray) -> float:
-    """The true peak of `audio`, given its envelope `peak` exact where `known`: only the
-    other blocks that may beat the known maximum are oversampled (usually none: the
-    limiter's peaks sit at the threshold), so the figure the file reports comes free."""
-    best = float(peak[known].max(initial=0.0))
-    rest = may_exceed(audio, best) & ~known
-    if rest.any():
-        best = max(best, float(oversampled_peak(audio, only=rest)[rest].max()))
-    best = max(best, float(peak.max(initial=0.0)))  # sample peaks bound it from below
-    return 20 * np.log10(best) if best > 0 else -np.inf
+    # The limiter's envelope is exact where it may reach the threshold; its peaks sit there,
+    # so the exact figure usually needs no more oversampling.
+    best = peak_given(out, peak, known)
+    return out, worst, 20 * np.log10(best) if best > 0 else -np.inf
 
 
 def _glue(audio: np.ndarray, *, sample_rate_hz: int) -> np.ndarray:
