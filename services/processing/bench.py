@@ -44,6 +44,7 @@ from services.processing.stems import needed_stems
 from shared.audio_io import encode_audio
 from shared.contracts.orchestrator import Masterplan
 from shared.contracts.processing import SongRef
+from shared.effects import parse_effects
 from shared.storage import LocalStorage
 from shared.synth import SongSpec, SynthSong, synthesize_song
 
@@ -223,16 +224,15 @@ def _holes(result: RenderResult, songs: dict[str, SynthSong], *, target_bpm: flo
 
 def _fade_bars(effects: list[str], *, bars: float) -> tuple[float, float]:
     """Bars at the start and the end of a section that a layer's fade_in / fade_out
-    effects cover (`fade_in` alone: the whole section)."""
+    effects cover (a fade of 0 bars, the default: the whole section)."""
     lead = tail = 0.0
-    for effect in effects:
-        name, _, value = effect.partition(":")
-        if name in ("fade_in", "fade_out"):
-            covered = float(value) if value and float(value) > 0 else bars
-            if name == "fade_in":
-                lead = min(bars, covered)
+    for effect in parse_effects(effects)[0]:
+        if effect.name in ("fade_in", "fade_out"):
+            covered = min(bars, effect.value or bars)
+            if effect.name == "fade_in":
+                lead = covered
             else:
-                tail = min(bars, covered)
+                tail = covered
     return lead, tail
 
 
@@ -267,10 +267,11 @@ def check_render(result: RenderResult, plan: Masterplan, songs: dict[str, SynthS
             # the fade the mix's onsets are the other layers', not its own.
             lead, tail = _fade_bars(layer["effects"], bars=(b - a) / sr / bar_sec)
             a0, b0 = a + round(lead * bar_sec * sr), b - round(tail * bar_sec * sr)
+            speed = _speed(song.truth.tempo_bpm, target)
             lock = qa.layer_lock(audio[:, a0:b0], source,
-                                 source_start_sec=layer["source_start_sec"] + (a0 - a) / sr
-                                 * _speed(song.truth.tempo_bpm, target),
-                                 speed=_speed(song.truth.tempo_bpm, target), sample_rate_hz=sr)
+                                 source_start_sec=layer["source_start_sec"]
+                                 + (a0 - a) / sr * speed,
+                                 speed=speed, sample_rate_hz=sr)
             if not lock.windows:
                 continue
             worst[stem] = max(worst.get(stem, 0.0), lock.worst_ms)
