@@ -33,7 +33,6 @@ import numpy as np
 from services.processing.material import SongAnalysis
 from services.processing.settings import TimeMapMode
 from services.processing.stretch import StemStretch, time_stretch
-from shared.tempo_grid import playback_speed
 
 _UNITY_TOLERANCE = 1e-6
 # Input after a span that the high-quality engine still reads: its output over the span
@@ -45,11 +44,6 @@ _HQ_TAIL_SEC = 0.12
 # grid to make that more likely was tried: the stretchers' timing then wanders by a few
 # ms with the snap, so reads start where the map says, to the sample.)
 _FACTOR_DECIMALS = 12
-
-
-def stretch_factor(*, song_bpm: float, target_bpm: float) -> float:
-    """Speed-up of the song (>1 = faster, shorter) at its folded ratio."""
-    return playback_speed(song_bpm=song_bpm, target_bpm=target_bpm)
 
 
 @dataclass(frozen=True)

@@ -323,7 +323,7 @@ def test_a_song_in_a_3_to_2_relation_lends_only_its_voice() -> None:
     """Three of a 124 BPM song's beats take two of an 87 BPM grid's: its drums would play
     triplets against the groove, so the planner uses its vocals alone, and plans their
     passages at the speed the renderer plays them (not a power-of-two fold)."""
-    from services.processing.warp import stretch_factor
+    from shared.tempo_grid import playback_speed
 
     def pair(vocal_bpm: float) -> list[AnalysisResult]:
         return [AnalysisResult.model_validate(make_analysis("inst", tempo_bpm=87.0,
@@ -341,7 +341,7 @@ def test_a_song_in_a_3_to_2_relation_lends_only_its_voice() -> None:
         assert any("3:2" in p.solution for p in result.masterplan.problems_and_solutions)
     roles = choose_roles(pair(124.0), {})
     assert roles.tempo_ratio(roles.vocal) == pytest.approx(
-        stretch_factor(song_bpm=124.0, target_bpm=roles.target_bpm))
+        playback_speed(song_bpm=124.0, target_bpm=roles.target_bpm))
     assert roles.tempo_ratio(roles.vocal) == pytest.approx(87.0 / (124.0 * 2 / 3))
 
 

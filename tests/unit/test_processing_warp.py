@@ -9,9 +9,9 @@ import pytest
 from services.processing.material import SongMaterial, clean_grid, parse_analysis
 from services.processing.render import render_plan
 from services.processing.settings import RenderSettings
-from services.processing.warp import TimeMap, stretch_factor
+from services.processing.warp import TimeMap
 from shared.errors import Unprocessable
-from shared.tempo_grid import beat_ratio
+from shared.tempo_grid import beat_ratio, playback_speed
 from tests.unit.test_processing_support import grid_errors_sec, low_band_onsets, plan
 
 SR = 44100
@@ -24,7 +24,7 @@ SR = 44100
 def test_tempo_folds_to_the_least_stretch(song_bpm: float, target_bpm: float,
                                           ratio: float) -> None:
     assert beat_ratio(song_bpm=song_bpm, target_bpm=target_bpm) == pytest.approx(ratio)
-    assert abs(stretch_factor(song_bpm=song_bpm, target_bpm=target_bpm) - 1) < 0.06
+    assert abs(playback_speed(song_bpm=song_bpm, target_bpm=target_bpm) - 1) < 0.06
 
 
 def test_time_map_interpolates_and_extrapolates() -> None:
