@@ -3,7 +3,6 @@ and timbre change, and labels from each section's energy and place in the song."
 
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,6 +20,17 @@ MIN_BUILD_RISE = 0.08  # energy (0..1) a section must gain across itself to be a
 EDGE_LEVEL = 0.85  # a first/last section quieter than this share is intro/outro
 AUDIBLE_ENERGY = 0.05  # energy-curve level (0..1) where the music has begun
 PICKUP_SLACK = 0.25  # a bar may begin this share of a bar before the music is heard
+# Songs whose repeats do not stand apart (`optimal_sections`): the cost of one more section
+# in median squared phrase steps, and section lengths (in phrases) that cost more.
+SECTION_COST = 1.0
+LONG_SECTION_PHRASES = 8  # beyond 32 bars
+MAX_SECTION_PHRASES = 16
+# ...only for songs this long: the cost scale assumes most phrase steps are within a
+# section, untrue for a short song (where every phrase may be a change).
+MIN_OPTIMAL_PHRASES = 16
+INTRO_MAX_BARS = 16  # quiet music that starts later than this is no longer the intro
+BUILD_MAX_BARS = 16  # a longer rise into a hook is a verse, not its build
+MERGE_MAX_BARS = 32  # neighbours with one label merge up to this length
 
 
 @dataclass(frozen=True)
@@ -35,8 +45,10 @@ class Section:
 class SongForm:
     sections: list[Section]
     phrase_starts_sec: np.ndarray  # every downbeat that starts a 4-bar phrase
-    phrase_phase: int = 0  # bars from the first bar to the first phrase start (0..3):
-    # not 0 only where phrase_phase() found the phrases by contrast, a less sure grid
+    phrase_phase: int = 0  # bars from the first bar to the first phrase start (0..3)
+    # True where phrase_phase() found the phrases by contrast, a less sure grid than one
+    # counted from the first bar of music
+    phase_guessed: bool = False
 
 
 def complete_bars(downbeats_sec: np.ndarray, *, music_start_sec: float) -> np.ndarray:
@@ -80,38 +92,61 @@ def bar_features(*, chroma: np.ndarray, log_mel: np.ndarray, rms: np.ndarray,
     return np.hstack([bar_chroma, bar_mel, loudness])
 
 
+def phrase_features(features: np.ndarray, *, phase: int, n_full_bars: int
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """Mean bar features of each whole 4-bar phrase starting at bar `phase`.
+
+    Returns (phrases (k, n_features), bar index (k,) where each starts). Only bars below
+    `n_full_bars` count: a part phrase at the end (a fade, a last bar cut short) belongs
+    to the section before it."""
+    starts = np.arange(phase, n_full_bars - BARS_PER_PHRASE + 1, BARS_PER_PHRASE)
+    if not len(starts):
+        return np.zeros((0, features.shape[1])), starts
+    return np.array([features[b:b + BARS_PER_PHRASE].mean(axis=0) for b in starts]), starts
+
+
 def phrase_distances(features: np.ndarray, *, phase: int, n_full_bars: int
                      ) -> tuple[np.ndarray, np.ndarray]:
     """Distances between consecutive whole 4-bar phrases starting at bar `phase`.
 
-    Returns (distances (k,), bar index (k,) where each later phrase starts). Only bars
-    below `n_full_bars` count: a part phrase at the end (a fade, a last bar cut short)
-    belongs to the section before it."""
-    starts = np.arange(phase, n_full_bars - BARS_PER_PHRASE + 1, BARS_PER_PHRASE)
+    Returns (distances (k,), bar index (k,) where each later phrase starts)."""
+    phrases, starts = phrase_features(features, phase=phase, n_full_bars=n_full_bars)
     if len(starts) < 2:
         return np.zeros(0), np.zeros(0, dtype=int)
-    phrases = np.array([features[b:b + BARS_PER_PHRASE].mean(axis=0) for b in starts])
     return np.linalg.norm(np.diff(phrases, axis=0), axis=1), starts[1:]
 
 
-def phrase_phase(features: np.ndarray, *, n_full_bars: int) -> int:
+def phrase_phase(features: np.ndarray, *, n_full_bars: int, first_bar: int = 0) -> int:
     """Bar index (0..3) where the first whole phrase starts.
 
     With the right phase, repeated phrases line up and match closely while changes of
     section fall between phrases, so the phrase-to-phrase distances split into small and
     large ones; a wrong phase straddles every change and nothing matches closely. Score:
-    the contrast q75 / q25 of the distances. Phase 0 (most songs start a phrase on their
-    first downbeat) wins unless another phase is clearly better or there are too few
-    phrases to tell."""
+    the contrast q75 / q25 of the distances. The phase of `first_bar` (the first bar that
+    holds music: most songs start a phrase there) wins unless another phase is clearly
+    better or there are too few phrases to tell."""
+    prior = first_bar % BARS_PER_PHRASE
     contrasts = []
     for phase in range(BARS_PER_PHRASE):
         distances, _ = phrase_distances(features, phase=phase, n_full_bars=n_full_bars)
         if len(distances) < 3:
-            return 0
+            return prior
         low, high = np.percentile(distances, [25, 75])
         contrasts.append(float(high / max(low, 1e-6)))
     best = int(np.argmax(contrasts))
-    return best if contrasts[best] > PHASE_PRIOR * contrasts[0] else 0
+    return best if contrasts[best] > PHASE_PRIOR * contrasts[prior] else prior
+
+
+def first_music_bar(downbeats_sec: np.ndarray, *, music_start_sec: float) -> int:
+    """How many leading bars are silent: bars the music has not begun in by the last
+    PICKUP_SLACK of the bar (a pickup there does not start a phrase). A song whose first
+    bar is a silent lead-in counts its phrases from the bar after (real song, Lithium:
+    every change of arrangement falls on bars 2, 6, 10, ... from the file's start)."""
+    if len(downbeats_sec) < 2:
+        return 0
+    bar_sec = float(np.median(np.diff(downbeats_sec)))
+    lead_in = np.asarray(downbeats_sec) + (1.0 - PICKUP_SLACK) * bar_sec <= music_start_sec
+    return int(np.argmin(lead_in)) if not lead_in.all() else 0
 
 
 def choose_boundaries(distances: np.ndarray) -> np.ndarray:
@@ -139,18 +174,67 @@ def choose_boundaries(distances: np.ndarray) -> np.ndarray:
     return distances >= min(threshold, CLEAR_CHANGE)
 
 
-def label_sections(energies: list[float], rises: list[float]) -> list[str]:
+def repeats_stand_apart(distances: np.ndarray) -> bool:
+    """Whether the phrase distances split into repeats and changes: somewhere the sorted
+    distances jump by MIN_GAP_RATIO or more. Produced music that loops its phrases does;
+    played music whose every phrase differs a little (real songs) does not, and
+    `choose_boundaries` would then cut at almost every phrase."""
+    ordered = np.sort(np.maximum(distances, 1e-6))
+    return len(ordered) >= 2 and float(np.max(ordered[1:] / ordered[:-1])) >= MIN_GAP_RATIO
+
+
+def optimal_sections(phrases: np.ndarray) -> np.ndarray:
+    """Phrase indices (ascending, > 0) where sections start: the split of the phrase
+    sequence (k, n_features) into runs that minimises the spread of each run around its
+    mean plus a cost per section (SECTION_COST times the median squared step between
+    neighbouring phrases, so it scales with how much this song varies anyway), with
+    one-phrase sections and sections over LONG_SECTION_PHRASES paying more. Dynamic
+    programming over every split, sections of at most MAX_SECTION_PHRASES."""
+    n = len(phrases)
+    if n < 2:
+        return np.zeros(0, dtype=int)
+    steps = np.sum(np.diff(phrases, axis=0) ** 2, axis=1)
+    cost = SECTION_COST * max(float(np.median(steps)), 1e-9)
+    sums = np.vstack([np.zeros(phrases.shape[1]), np.cumsum(phrases, axis=0)])
+    squares = np.concatenate([[0.0], np.cumsum(np.sum(phrases ** 2, axis=1))])
+    best = np.full(n + 1, np.inf)
+    best[0] = 0.0
+    back = np.zeros(n + 1, dtype=int)
+    for end in range(1, n + 1):
+        for start in range(max(0, end - MAX_SECTION_PHRASES), end):
+            size = end - start
+            total = sums[end] - sums[start]
+            spread = squares[end] - squares[start] - float(total @ total) / size
+            penalty = cost * (1.0 + (size == 1)
+                              + 0.5 * max(0, size - LONG_SECTION_PHRASES))
+            if best[start] + spread + penalty < best[end]:
+                best[end], back[end] = best[start] + spread + penalty, start
+    cuts = []
+    end = n
+    while end > 0:
+        end = back[end]
+        cuts.append(end)
+    return np.array(sorted(cuts)[1:], dtype=int)
+
+
+def label_sections(energies: list[float], rises: list[float],
+                   bars: list[int] | None = None) -> list[str]:
     """Labels from each section's energy relative to the loudest section and its rise
-    (energy gained from its first to its last third), and from position.
+    (energy gained from its first to its last third), and from position and length in
+    bars (`bars`, default: none too long for any label).
 
     Quiet ends are intro and outro; the loudest middles are hooks: drops when a build
     or breakdown leads into them or the song has a breakdown (dance-music form: the
-    hooks are drops), else choruses; quiet middles are breakdowns; a section
-    that rises into a hook is its build; a verse-level section between later hooks is
-    the bridge; the rest are verses."""
+    hooks are drops), else choruses; quiet middles are breakdowns; a section of at most
+    BUILD_MAX_BARS that rises into a hook is its build; a verse-level section between
+    later hooks is the bridge; the rest are verses. The intro is the quiet start up to
+    INTRO_MAX_BARS: quiet music after that (a long song's sparse first verses) is a
+    verse."""
     n = len(energies)
     if n == 0:
         return []
+    bars = list(bars) if bars is not None else [0] * n
+    bars_before = np.concatenate([[0], np.cumsum(bars)])
     if n == 1:
         return ["verse"]
     peak = max(energies) or 1.0
@@ -168,13 +252,16 @@ def label_sections(energies: list[float], rises: list[float]) -> list[str]:
         elif level[i] < QUIET_LEVEL and 0 < i < n - 1:
             # Quiet before any hook is more intro; after one it is a breakdown.
             labels.append("breakdown" if "chorus" in labels else
-                          "intro" if set(labels) == {"intro"} else "verse")
+                          "intro" if set(labels) == {"intro"}
+                          and bars_before[i] < INTRO_MAX_BARS else "verse")
         else:
             labels.append("verse")
     hooks_seen = 0
     for i in range(1, n - 1):
         next_is_hook = labels[i + 1] == "chorus"
-        if labels[i] in ("verse", "breakdown") and next_is_hook and rises[i] >= MIN_BUILD_RISE:
+        short = bars[i] <= BUILD_MAX_BARS
+        if (labels[i] in ("verse", "breakdown") and next_is_hook and short
+                and rises[i] >= MIN_BUILD_RISE):
             labels[i] = "build"
         elif labels[i] == "verse" and next_is_hook and hooks_seen >= 2:
             labels[i] = "bridge"
@@ -183,7 +270,7 @@ def label_sections(energies: list[float], rises: list[float]) -> list[str]:
         # A build often starts a phrase earlier, already rising: the first half of its
         # snare roll. It joins the build (and is merged with it).
         if (labels[i] == "verse" and labels[i + 1] == "build" and rises[i] > 0.0
-                and energies[i] < energies[i + 1]):
+                and energies[i] < energies[i + 1] and bars[i] + bars[i + 1] <= BUILD_MAX_BARS):
             labels[i] = "build"
         elif labels[i] == "verse" and labels[i + 1] == "bridge":
             labels[i] = "bridge"  # the whole verse-level stretch between late hooks
@@ -209,8 +296,8 @@ def segment_song(*, downbeats_sec: np.ndarray, duration_sec: float, chroma: np.n
     downbeats = np.asarray(downbeats_sec, dtype=np.float64)
     downbeats = downbeats[(downbeats >= 0) & (downbeats < duration_sec)]
     audible = np.flatnonzero(np.asarray(energy_curve) >= AUDIBLE_ENERGY)
-    downbeats = complete_bars(downbeats, music_start_sec=float(
-        audible[0] * energy_hop_sec if len(audible) else 0.0))
+    music_start_sec = float(audible[0] * energy_hop_sec if len(audible) else 0.0)
+    downbeats = complete_bars(downbeats, music_start_sec=music_start_sec)
     if len(downbeats) < 2:
         energy = float(np.mean(energy_curve)) if len(energy_curve) else 0.0
         return SongForm([Section("verse", 0.0, duration_sec, energy)], downbeats[:1], 0)
@@ -220,30 +307,61 @@ def segment_song(*, downbeats_sec: np.ndarray, duration_sec: float, chroma: np.n
     bar_sec = float(np.median(np.diff(downbeats)))
     # A bar is whole when it ends before the audio does (1 % slack for timing jitter).
     n_full_bars = int(np.sum(downbeats + 0.99 * bar_sec <= duration_sec))
-    phase = phrase_phase(features, n_full_bars=n_full_bars)
-    distances, phrase_bars = phrase_distances(features, phase=phase, n_full_bars=n_full_bars)
-    boundary_bars = phrase_bars[choose_boundaries(distances)]
+    first_bar = first_music_bar(downbeats, music_start_sec=music_start_sec)
+    phase = phrase_phase(features, n_full_bars=n_full_bars, first_bar=first_bar)
+    phrases, phrase_bars = phrase_features(features, phase=phase, n_full_bars=n_full_bars)
+    distances = np.linalg.norm(np.diff(phrases, axis=0), axis=1)
+    if len(phrases) < MIN_OPTIMAL_PHRASES or repeats_stand_apart(distances):
+        boundary_bars = phrase_bars[1:][choose_boundaries(distances)]
+    else:
+        boundary_bars = phrase_bars[optimal_sections(phrases)]
     starts = [0.0] + [float(downbeats[b]) for b in boundary_bars]
-    labels, energies = _label(starts, duration_sec, energy_curve, energy_hop_sec)
+    labels, energies = _label(starts, duration_sec, energy_curve, energy_hop_sec, bar_sec)
     # Two neighbours with one label are one section that changed on the way (a chorus
-    # whose second half adds a voice, a build whose roll speeds up): merge, relabel.
-    while any(a == b for a, b in itertools.pairwise(labels)):
-        starts = [start for i, start in enumerate(starts) if i == 0 or labels[i] != labels[i - 1]]
-        labels, energies = _label(starts, duration_sec, energy_curve, energy_hop_sec)
+    # whose second half adds a voice, a build whose roll speeds up): merge, relabel; not
+    # past MERGE_MAX_BARS (a long song's sparse first minutes are verses, not one intro).
+    for _ in range(len(starts)):
+        kept = _merge_alike(starts, labels, duration_sec, bar_sec)
+        if len(kept) == len(starts):
+            break
+        starts = kept
+        labels, energies = _label(starts, duration_sec, energy_curve, energy_hop_sec, bar_sec)
     ends = [*starts[1:], duration_sec]
     sections = [Section(label, round(start, 4), round(end, 4), round(energy, 4))
                 for label, start, end, energy in zip(labels, starts, ends, energies, strict=True)]
-    return SongForm(sections, downbeats[phase::BARS_PER_PHRASE], phase)
+    return SongForm(sections, downbeats[phase::BARS_PER_PHRASE], phase,
+                    phase_guessed=phase != first_bar % BARS_PER_PHRASE)
 
 
 def _label(starts_sec: list[float], duration_sec: float, energy_curve: np.ndarray,
-           energy_hop_sec: float) -> tuple[list[str], list[float]]:
+           energy_hop_sec: float, bar_sec: float) -> tuple[list[str], list[float]]:
     """(labels, energies) of the sections starting at `starts_sec`."""
     ends = [*starts_sec[1:], duration_sec]
     spans = [_curve_span(energy_curve, energy_hop_sec, start, end)
              for start, end in zip(starts_sec, ends, strict=True)]
     energies = [float(np.mean(span)) for span in spans]
-    return label_sections(energies, [_rise(span) for span in spans]), energies
+    bars = _bar_counts(starts_sec, duration_sec, bar_sec)
+    return label_sections(energies, [_rise(span) for span in spans], bars), energies
+
+
+def _bar_counts(starts_sec: list[float], duration_sec: float, bar_sec: float) -> list[int]:
+    ends = [*starts_sec[1:], duration_sec]
+    return [round((end - start) / bar_sec) for start, end in zip(starts_sec, ends, strict=True)]
+
+
+def _merge_alike(starts_sec: list[float], labels: list[str], duration_sec: float,
+                 bar_sec: float) -> list[float]:
+    """Section starts with each section that has its predecessor's label folded into it,
+    while the merged section stays within MERGE_MAX_BARS."""
+    bars = _bar_counts(starts_sec, duration_sec, bar_sec)
+    kept, run_bars = [starts_sec[0]], bars[0]
+    for i in range(1, len(starts_sec)):
+        if labels[i] == labels[i - 1] and run_bars + bars[i] <= MERGE_MAX_BARS:
+            run_bars += bars[i]
+        else:
+            kept.append(starts_sec[i])
+            run_bars = bars[i]
+    return kept
 
 
 def _curve_span(curve: np.ndarray, hop_sec: float, start_sec: float, end_sec: float

@@ -11,8 +11,11 @@ from services.analysis.sections import (
     BARS_PER_PHRASE,
     choose_boundaries,
     complete_bars,
+    first_music_bar,
     label_sections,
+    optimal_sections,
     phrase_phase,
+    repeats_stand_apart,
 )
 from tests.unit.analysis_songs import SPECS, analysis, song
 
@@ -58,6 +61,57 @@ def test_phrase_phase_finds_phrases_that_start_mid_song() -> None:
     features = np.vstack([np.repeat(levels[-1:], 2, axis=0), bars])
     features += rng.normal(0.0, 0.01, features.shape)
     assert phrase_phase(features, n_full_bars=len(features)) == 2
+
+
+def test_phrase_phase_counts_from_the_first_bar_of_music() -> None:
+    # Phrases of 4 bars after a silent first bar; the contrast is the same for every
+    # phase (a song that changes everywhere): the first bar of music decides.
+    rng = np.random.default_rng(2)
+    features = rng.normal(0.0, 1.0, (41, 6))
+    assert phrase_phase(features, n_full_bars=41, first_bar=1) == 1
+    assert phrase_phase(features, n_full_bars=41) == 0
+
+
+def test_first_music_bar_skips_a_silent_lead_in() -> None:
+    downbeats = np.arange(0.0, 60.0, 2.0)
+    assert first_music_bar(downbeats, music_start_sec=1.9) == 1  # bar 1 silent
+    assert first_music_bar(downbeats, music_start_sec=1.2) == 0  # a pickup in bar 1
+    assert first_music_bar(downbeats, music_start_sec=0.0) == 0
+    assert first_music_bar(downbeats, music_start_sec=4.5) == 2
+    assert first_music_bar(np.array([0.0]), music_start_sec=5.0) == 0
+
+
+def test_optimal_sections_finds_changes_in_music_that_never_repeats_exactly() -> None:
+    # Three sections (4, 2 and 3 phrases) of played music: every phrase differs from
+    # its neighbour about as much as the small changes between the sections' means, so
+    # no gap splits repeats from changes; the spread around each section's mean does.
+    rng = np.random.default_rng(3)
+    means = rng.normal(0.0, 1.0, (3, 12))
+    phrases = np.vstack([np.repeat(means[k:k + 1], size, axis=0)
+                         for k, size in enumerate((4, 2, 3))])
+    phrases += rng.normal(0.0, 0.35, phrases.shape)
+    distances = np.linalg.norm(np.diff(phrases, axis=0), axis=1)
+    assert not repeats_stand_apart(distances)
+    assert optimal_sections(phrases).tolist() == [4, 6]
+    assert optimal_sections(phrases[:1]).tolist() == []
+    # A steady stretch of 32 bars is one section; a longer one is cut into sections
+    # of at most 32 bars...
+    steady = rng.normal(0.0, 0.05, (16, 12))
+    assert optimal_sections(steady[:8]).tolist() == []
+    assert all(np.diff([0, *optimal_sections(steady).tolist(), 16]) <= 8)
+    # ...and exact loops with clear changes are the other path's case.
+    assert repeats_stand_apart(np.array([0.01, 0.012, 2.0, 0.011, 1.5]))
+
+
+def test_label_sections_keeps_a_long_quiet_start_from_being_one_intro() -> None:
+    # A long song's sparse first minutes: quiet sections until bar 48, then the hook.
+    energies = [0.2, 0.25, 0.3, 0.3, 0.9, 0.4]
+    bars = [8, 8, 16, 16, 16, 8]
+    assert label_sections(energies, [0.0] * 6, bars) == [
+        "intro", "intro", "verse", "verse", "chorus", "outro"]
+    # A rise of 32 bars into the hook is a verse, not its build; 8 bars is a build.
+    assert label_sections([0.3, 0.7, 1.0, 0.3], [0.0, 0.3, 0.0, 0.0], [8, 32, 16, 8])[1] == "verse"
+    assert label_sections([0.3, 0.7, 1.0, 0.3], [0.0, 0.3, 0.0, 0.0], [8, 8, 16, 8])[1] == "build"
 
 
 def test_label_sections_names_an_edm_form() -> None:
