@@ -28,6 +28,7 @@ MAX_SECTION_PHRASES = 16
 # ...only for songs this long: the cost scale assumes most phrase steps are within a
 # section, untrue for a short song (where every phrase may be a change).
 MIN_OPTIMAL_PHRASES = 16
+REPEAT_SHARE = 0.25  # of the phrase steps that must be near-exact repeats to call it looped
 INTRO_MAX_BARS = 16  # quiet music that starts later than this is no longer the intro
 BUILD_MAX_BARS = 16  # a longer rise into a hook is a verse, not its build
 MERGE_MAX_BARS = 32  # neighbours with one label merge up to this length
@@ -175,12 +176,17 @@ def choose_boundaries(distances: np.ndarray) -> np.ndarray:
 
 
 def repeats_stand_apart(distances: np.ndarray) -> bool:
-    """Whether the phrase distances split into repeats and changes: somewhere the sorted
-    distances jump by MIN_GAP_RATIO or more. Produced music that loops its phrases does;
-    played music whose every phrase differs a little (real songs) does not, and
-    `choose_boundaries` would then cut at almost every phrase."""
+    """Whether the phrase distances split into repeats and changes: at least REPEAT_SHARE
+    of them are repeats (below MIN_CHANGE) that lie MIN_GAP_RATIO or more below all the
+    others. Produced music that loops its phrases does; played music whose every phrase
+    differs a little (real songs) does not, and `choose_boundaries` would then cut at
+    almost every phrase."""
     ordered = np.sort(np.maximum(distances, 1e-6))
-    return len(ordered) >= 2 and float(np.max(ordered[1:] / ordered[:-1])) >= MIN_GAP_RATIO
+    if len(ordered) < 2:
+        return False
+    gaps = np.flatnonzero((ordered[1:] / ordered[:-1] >= MIN_GAP_RATIO)
+                          & (ordered[:-1] < MIN_CHANGE))
+    return bool(len(gaps)) and gaps[-1] + 1 >= REPEAT_SHARE * len(ordered)
 
 
 def optimal_sections(phrases: np.ndarray) -> np.ndarray:
