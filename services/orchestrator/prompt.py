@@ -50,7 +50,10 @@ energy suits the mashup section. Layers of one song in one section share a start
 6. Effects come only from the vocabulary below.
 7. A song-like form: intro (instrumental only), verse (vocals of the vocal source over the \
 other song's instrumental stems), build (filter_sweep_up), drop (full energy), breakdown \
-(no drums), drop, outro (fade_out); fewer sections for short mashups.
+(no drums), drop, outro (fade_out); fewer sections for short mashups. With more than two \
+songs, use every one: each further song leads a section of its own (its vocals, or its \
+other stem if it hardly sings) over the instrumental song's groove while the vocal source \
+rests.
 8. creative_vision: 2-4 sentences on the idea. problems_and_solutions: the real issues \
 (tempo stretch, key shift, vocal clashes, low-end clashes) and how the plan solves them.
 

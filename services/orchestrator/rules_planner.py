@@ -5,7 +5,9 @@ source passages, effect choices). The vocal source sings over the instrumental s
 drums, bass and other stems; one vocal and one bass layer at most at any time. When the
 instrumental source has a real singer of its own, the lead is handed over to it for one
 section after the first drop (its vocal with its own backing from the same passage) while
-the vocal source rests, and handed back after: two voices, never at once.
+the vocal source rests, and handed back after: two voices, never at once. Every further
+song is a guest: it takes the lead for one section of its own (its vocals, or its melody
+when it hardly sings) over the instrumental source's groove while the vocal source rests.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from services.orchestrator.form import (
 from services.orchestrator.roles import Roles, choose_roles
 from services.orchestrator.sources import InstrumentalCursor, VocalCursor
 from services.orchestrator.validation import bar_sec, validate_plan, vocal_time_sec
-from shared.camelot import key_to_camelot
+from shared.camelot import key_shift_semitones, key_to_camelot
 from shared.contracts.analysis import AnalysisResult
 from shared.contracts.orchestrator import (
     ENERGY_CURVES,
@@ -51,8 +53,27 @@ DESCRIPTIONS = {
 HANDOVER_DESCRIPTION = ("{Kind}: the lead passes to {inst}'s own vocals over its own "
                         "backing while {vocal} rests.")
 HANDOVER_KINDS = ("breakdown", "verse")
+GUEST_DESCRIPTION = "{Kind}: guest spot, {guest}'s {part} over {inst}'s groove while {vocal} rests."
+LEAD_KINDS = ("verse", "breakdown", "build", "drop")
+# Guests take verses and breakdowns first; builds, then drops (the hooks) only when
+# there are more guests than those.
+GUEST_KIND_ORDER = (("verse", "breakdown"), ("build",), ("drop",))
 # The instrumental source hands over only when it really sings (share of its length).
 HANDOVER_MIN_VOCAL_SHARE = 0.1
+
+
+@dataclass
+class _Guest:
+    """A song beyond the pair: one section's lead, from its vocals or else its melody."""
+
+    song: AnalysisResult
+    vocals: VocalCursor
+    melody: InstrumentalCursor
+
+    @property
+    def sings(self) -> bool:
+        return bool(self.vocals.phrases) and \
+            vocal_time_sec(self.song) >= HANDOVER_MIN_VOCAL_SHARE * self.song.duration_sec
 
 
 @dataclass
@@ -64,6 +85,7 @@ class _Context:
     inst: InstrumentalCursor
     inst_vocals: VocalCursor  # the instrumental source's own sung phrases
     drops_seen: int = 0
+    guest: _Guest | None = None  # leading the section being planned, if any
 
 
 def _volume(base_db: float, energy: float, *, swing_db: float = 3.0) -> float:
@@ -81,11 +103,16 @@ def _inst_layers(ctx: _Context, start: float, energy: float, stems: Sequence[str
 
 def _lead_layer(ctx: _Context, duration_sec: float, energy: float, effects: list[str], *,
                 prefer_loud: bool = False, base_db: float = 0.0) -> Layer:
-    """The vocal source's lead: its vocals, or its 'other' stem if it has no vocals."""
-    vocal_id = ctx.roles.vocal.songId
-    start = ctx.vocals.take(duration_sec, prefer_loud=prefer_loud)
+    """The vocal source's lead (or the guest's, in a guest's section): its vocals, or its
+    'other' stem if it has no vocals."""
+    guest = ctx.guest
+    vocal_id = guest.song.songId if guest else ctx.roles.vocal.songId
+    vocals = guest.vocals if guest else ctx.vocals
+    start = vocals.take(duration_sec, prefer_loud=prefer_loud) \
+        if guest is None or guest.sings else None
     if start is None:
-        start = ctx.vocal_lead_backup.take(duration_sec, energy=energy, kind="verse")
+        backup = guest.melody if guest else ctx.vocal_lead_backup
+        start = backup.take(duration_sec, energy=energy, kind="verse")
         return Layer(songId=vocal_id, stem="other", volume_db=_volume(base_db - 2, energy,
                      swing_db=1.0), effects=effects, source_start_sec=round(start, 3))
     return Layer(songId=vocal_id, stem="vocals", volume_db=_volume(base_db, energy, swing_db=1.0),
@@ -121,6 +148,36 @@ def _handover_index(ctx: _Context, kinds: list[str]) -> int | None:
     return ctx.rng.choice(candidates) if candidates else None
 
 
+def _guests(ctx: _Context, analyses: Sequence[AnalysisResult]) -> list[_Guest]:
+    """Every song beyond the pair that can lead a section: one that sings, or one whose
+    melody is on the beat (a 3:2 song's melody would cross the groove)."""
+    roles = ctx.roles
+    guests = []
+    for song in analyses:
+        if song.songId in (roles.vocal.songId, roles.instrumental.songId):
+            continue
+        ratio = roles.tempo_ratio(song)
+        guest = _Guest(song, VocalCursor(song, ratio), InstrumentalCursor(song, ratio, ctx.rng))
+        if guest.sings or roles.on_the_beat(song):
+            guests.append(guest)
+    return guests
+
+
+def _guest_sections(ctx: _Context, kinds: list[str], handover: int | None,
+                    n_guests: int) -> list[int]:
+    """Sections (ascending) where guests lead, one each, as many as fit: lead sections
+    after the first (the vocal source opens), never the handover, verses and breakdowns
+    first (GUEST_KIND_ORDER), seeded among equals."""
+    lead = [i for i, kind in enumerate(kinds) if kind in LEAD_KINDS]
+    free = [i for i in lead[1:] if i != handover]
+    chosen: list[int] = []
+    for group in GUEST_KIND_ORDER:
+        pool = [i for i in free if kinds[i] in group and i not in chosen]
+        room = n_guests - len(chosen)
+        chosen += ctx.rng.sample(pool, min(room, len(pool)))
+    return sorted(chosen)
+
+
 def _section_layers(ctx: _Context, kind: str, duration_sec: float, energy: float, *,
                     into_drop: bool = False) -> list[Layer]:
     """The layers of one section: the arrangement rules of the form, with seeded variety.
@@ -151,7 +208,7 @@ def _section_layers(ctx: _Context, kind: str, duration_sec: float, energy: float
         layers = _inst_layers(ctx, inst_start, energy, ("drums", "bass", "other"), pump)
         lead = _lead_layer(ctx, duration_sec, energy, [], prefer_loud=True)
         layers.append(lead)
-        if energy >= 0.7 and ctx.roles.on_the_beat(ctx.roles.vocal):
+        if energy >= 0.7 and ctx.guest is None and ctx.roles.on_the_beat(ctx.roles.vocal):
             # Both songs' drums, the second high-passed: its kick would double the low end.
             # (Not from a song in a 3:2 relation: its rhythm would cross the groove.)
             extra_stem = "drums" if ctx.drops_seen % 2 or rng.random() < 0.5 else "other"
@@ -240,13 +297,34 @@ def _problems(roles: Roles, vocals: VocalCursor, clamped: str | None,
     return out
 
 
-def _vision(roles: Roles, curve: str, timeline: list[TimelineSection], kinds: list[str]) -> str:
+def _guest_problem(roles: Roles, guest: _Guest, kind: str) -> ProblemSolution:
+    song = guest.song
+    stretch = (roles.tempo_ratio(song) - 1.0) * 100.0
+    try:
+        shift = key_shift_semitones(song.key, roles.target_key)
+    except ValueError:
+        shift = 0
+    fit = [f"time-stretched by {stretch:+.1f}%"] if abs(stretch) > 0.5 else []
+    if shift:
+        fit.append(f"pitch-shifted by {shift:+d} semitones")
+    how = f" ({' and '.join(fit)})" if fit else ""
+    part = "vocals lead" if guest.sings else "melody ('other' stem) leads"
+    return ProblemSolution(
+        problem=f"{song.songId} joins as a guest; two leads at once would clash.",
+        solution=f"{song.songId}'s {part} the {kind}{how} over "
+                 f"{roles.instrumental.songId}'s groove while {roles.vocal.songId} rests.")
+
+
+def _vision(roles: Roles, curve: str, timeline: list[TimelineSection], kinds: list[str],
+            placed: list[tuple[int, _Guest]]) -> str:
     vocal, inst = _title(roles.vocal), _title(roles.instrumental)
     peak = max(range(len(timeline)), key=lambda i: timeline[i].energy_level)
     form = " → ".join(kinds)
+    guests = "".join(f" {_title(guest.song)} steps in for the {kinds[index]}."
+                     for index, guest in placed)
     return (f"{vocal}'s vocals ride {inst}'s groove at {roles.target_bpm:.0f} BPM in "
-            f"{roles.target_key}. The form is {form}, in whole 4-bar phrases, following a "
-            f"{curve} energy curve that peaks in the {kinds[peak]} at "
+            f"{roles.target_key}.{guests} The form is {form}, in whole 4-bar phrases, "
+            f"following a {curve} energy curve that peaks in the {kinds[peak]} at "
             f"{timeline[peak].time_start_sec:.0f} s. Only one voice and one bass line sound "
             f"at any time, so the blend stays clear.")
 
@@ -295,7 +373,11 @@ def plan_rules(analyses: Sequence[AnalysisResult], scores: Mapping[str, Any] | N
     total_sec = phrases * 4 * bar
     names = {"vocal": _title(roles.vocal), "inst": _title(roles.instrumental)}
     timeline: list[TimelineSection] = []
-    handover = _handover_index(ctx, [s.kind for s in form])
+    kinds = [s.kind for s in form]
+    handover = _handover_index(ctx, kinds)
+    guests = _guests(ctx, analyses)
+    # More guests than free sections: the last ones are left out (and named in a warning).
+    guest_at = dict(zip(_guest_sections(ctx, kinds, handover, len(guests)), guests, strict=False))
     start_bar = 0
     for index, section in enumerate(form):
         start, duration = start_bar * bar, section.bars * bar
@@ -304,6 +386,13 @@ def plan_rules(analyses: Sequence[AnalysisResult], scores: Mapping[str, Any] | N
         if index == handover:
             layers = _handover_layers(ctx, section.kind, duration, energy, into_drop=into_drop)
             text = HANDOVER_DESCRIPTION.format(Kind=section.kind.capitalize(), **names)
+        elif index in guest_at:
+            ctx.guest = guest_at[index]
+            layers = _section_layers(ctx, section.kind, duration, energy, into_drop=into_drop)
+            ctx.guest = None
+            text = GUEST_DESCRIPTION.format(
+                Kind=section.kind.capitalize(), guest=_title(guest_at[index].song),
+                part="vocals" if guest_at[index].sings else "melody", **names)
         else:
             layers = _section_layers(ctx, section.kind, duration, energy, into_drop=into_drop)
             text = DESCRIPTIONS[section.kind].format(**names)
@@ -312,25 +401,32 @@ def plan_rules(analyses: Sequence[AnalysisResult], scores: Mapping[str, Any] | N
             description=text + f" ({section.bars} bars)", energy_level=energy, layers=layers))
         start_bar += section.bars
 
-    title = f"{_title(roles.vocal)} × {_title(roles.instrumental)}"
+    placed = sorted(guest_at.items())
+    title = " × ".join([_title(roles.vocal), _title(roles.instrumental),
+                        *(_title(guest.song) for _, guest in placed)])
+    credits = [f"{_artist(roles.vocal)} (vocals)", f"{_artist(roles.instrumental)} (instrumental)",
+               *(f"{_artist(guest.song)} (guest {'vocals' if guest.sings else 'melody'})"
+                 for _, guest in placed)]
     plan = Masterplan(
         title=title,
-        artistCredits=f"{_artist(roles.vocal)} (vocals) × {_artist(roles.instrumental)} "
-                      "(instrumental)",
+        artistCredits=" × ".join(credits),
         **{"global": GlobalSettings(targetBPM=roles.target_bpm, targetKey=roles.target_key,
                                     timeSignature=(4, 4))},
         timeline=timeline,
-        problems_and_solutions=_problems(
-            roles, ctx.vocals, clamped, asked_range,
-            handover=None if handover is None else form[handover].kind))
-    if len(analyses) > 2:
-        used = {roles.vocal.songId, roles.instrumental.songId}
-        warnings.append(f"the rules planner uses two songs ({', '.join(sorted(used))}) of "
-                        f"{len(analyses)}")
+        problems_and_solutions=[
+            *_problems(roles, ctx.vocals, clamped, asked_range,
+                       handover=None if handover is None else form[handover].kind),
+            *(_guest_problem(roles, guest, kinds[index]) for index, guest in placed)])
+    used = {roles.vocal.songId, roles.instrumental.songId} | {g.song.songId for _, g in placed}
+    left_out = [a.songId for a in analyses if a.songId not in used]
+    if left_out:
+        warnings.append(f"the rules planner found no section for {', '.join(left_out)}: a "
+                        "longer mashup has room for more guests, and a song in a 3:2 "
+                        "relation to the tempo can only join with its vocals")
     fixed, errors, check_warnings = validate_plan(plan, analyses,
                                                   duration_range_sec=duration_range)
     if errors or fixed is None:  # a bug in this module, not bad input
         raise RuntimeError("rules planner produced an invalid plan: " + "; ".join(errors))
     return MasterplanResponse(
-        creative_vision=_vision(roles, curve, timeline, [s.kind for s in form]),
+        creative_vision=_vision(roles, curve, timeline, kinds, placed),
         masterplan=fixed, planner="rules", warnings=warnings + check_warnings)

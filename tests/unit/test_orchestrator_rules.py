@@ -211,13 +211,73 @@ def test_song_without_vocals_leads_with_its_melody() -> None:
                for p in result.masterplan.problems_and_solutions)
 
 
-def test_three_songs_use_the_recommended_pair() -> None:
-    analyses = [*demo_analyses(), AnalysisResult.model_validate(make_analysis("third"))]
-    result = plan_rules(analyses, demo_scores())
-    assert_plan_invariants(result, analyses)
+def _leads(result: MasterplanResponse) -> list[list[str]]:
+    """Per section, the songs of its vocal or lead-melody layers (not the instrumental
+    source's backing 'other')."""
+    plan = result.masterplan
+    inst = plan.timeline[0].layers[0].songId  # the intro is the instrumental source's
+    return [[la.songId for la in s.layers if la.stem == "vocals"
+             or (la.stem == "other" and la.songId != inst)] for s in plan.timeline]
+
+
+def test_three_songs_the_third_is_a_guest_lead() -> None:
+    analyses = [*demo_analyses(), AnalysisResult.model_validate(make_analysis(
+        "third", tempo_bpm=118.0, key="D major"))]
+    places = set()
+    for seed in range(5):
+        options = PlanOptions(seed=seed, duration_sec=180)
+        result = plan_rules(analyses, demo_scores(), options)
+        assert_plan_invariants(result, analyses, options)  # still one voice at a time
+        plan = result.masterplan
+        used = {la.songId for s in plan.timeline for la in s.layers}
+        assert used == {"pop_song", "house_groove", "third"}
+        guest = [i for i, s in enumerate(plan.timeline) if any(la.songId == "third"
+                                                               for la in s.layers)]
+        assert len(guest) == 1  # one section of its own
+        section = plan.timeline[guest[0]]
+        assert section.description.lower().startswith(("verse", "breakdown", "build", "drop"))
+        assert "guest spot" in section.description
+        # The guest sings instead of the vocal source, over the instrumental's groove.
+        assert [la.stem for la in section.layers if la.songId == "third"] == ["vocals"]
+        assert not any(la.songId == "pop_song" for la in section.layers)
+        assert guest[0] > 1 and _leads(result)[1] == ["pop_song"]  # the vocal source opens
+        assert "third" in plan.title and "third (guest vocals)" in plan.artistCredits
+        assert any(p.problem.startswith("third joins") and "pitch-shifted by" in p.solution
+                   for p in plan.problems_and_solutions)
+        assert not any("no section for" in w for w in result.warnings)
+        places.add(guest[0])
+    assert len(places) >= 2  # the seed chooses where
+
+
+def test_guests_fill_free_sections_and_the_rest_are_named() -> None:
+    many = [AnalysisResult.model_validate(make_analysis(f"g{i}", tempo_bpm=120.0 + i))
+            for i in range(6)]
+    analyses = [*demo_analyses(), *many]
+    options = PlanOptions(seed=3, duration_sec=60)
+    result = plan_rules(analyses, demo_scores(), options)
+    assert_plan_invariants(result, analyses, options)
     used = {la.songId for s in result.masterplan.timeline for la in s.layers}
-    assert used == {"pop_song", "house_groove"}
-    assert any("uses two songs" in w for w in result.warnings)
+    left_out = {a.songId for a in analyses} - used
+    assert left_out and len(used) >= 3
+    warning = next(w for w in result.warnings if "no section for" in w)
+    assert all(song in warning for song in left_out)
+    # Each guest leads one section, never two songs' leads in one section.
+    assert all(len(leads) <= 1 for leads in _leads(result))
+
+
+def test_a_guest_without_vocals_leads_with_its_melody_and_a_3_to_2_one_is_left_out() -> None:
+    melodic = AnalysisResult.model_validate(make_analysis("keys", sung=False, tempo_bpm=121.0))
+    crossing = AnalysisResult.model_validate(make_analysis("triplets", sung=False,
+                                                           tempo_bpm=80.0))
+    analyses = [*demo_analyses(), melodic, crossing]
+    options = PlanOptions(seed=1, duration_sec=200)
+    result = plan_rules(analyses, demo_scores(), options)
+    assert_plan_invariants(result, analyses, options)
+    layers = [la for s in result.masterplan.timeline for la in s.layers]
+    assert {la.stem for la in layers if la.songId == "keys"} == {"other"}
+    assert not any(la.songId == "triplets" for la in layers)
+    assert any("no section for triplets" in w for w in result.warnings)
+    assert "keys (guest melody)" in result.masterplan.artistCredits
 
 
 def test_form_totals_and_phrase_counts() -> None:
