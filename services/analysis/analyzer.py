@@ -73,7 +73,7 @@ def analyze_audio(samples: np.ndarray, *, sample_rate_hz: int, song_id: str) -> 
     form = segment_song(downbeats_sec=downbeats, duration_sec=duration_sec, chroma=chroma,
                         log_mel=features.log_mel(spec), rms=features.frame_rms(spec),
                         frame_times_sec=frame_times, energy_curve=curve,
-                        energy_hop_sec=ENERGY_HOP_SEC)
+                        energy_hop_sec=ENERGY_HOP_SEC, vocal_intervals_sec=vocal_intervals)
     bar_sec = BEATS_PER_BAR * 60.0 / tempo.tempo_bpm
     # The phrase-tonic check trusts only phrases counted from the first bar of music: a grid that
     # phrase_phase() moved by contrast is a guess, and a phrase start one bar off lands

@@ -28,6 +28,8 @@ MAX_SECTION_PHRASES = 16
 # ...only for songs this long: the cost scale assumes most phrase steps are within a
 # section, untrue for a short song (where every phrase may be a change).
 MIN_OPTIMAL_PHRASES = 16
+VOICE_MIN_SEC = 1.0  # a sung stretch this long starts the singing (not a breath, a blip)
+VOICE_GAP_SEC = 0.5
 REPEAT_SHARE = 0.25  # of the phrase steps that must be near-exact repeats to call it looped
 INTRO_MAX_BARS = 16  # quiet music that starts later than this is no longer the intro
 BUILD_MAX_BARS = 16  # a longer rise into a hook is a verse, not its build
@@ -293,12 +295,45 @@ def label_sections(energies: list[float], rises: list[float],
     return labels
 
 
+def first_voice_sec(vocal_intervals_sec: list[tuple[float, float]]) -> float | None:
+    """Where the singing starts: the first vocal interval of VOICE_MIN_SEC or more (once
+    gaps under VOICE_GAP_SEC are closed); None for a song that does not sing."""
+    start = end = None
+    for begin, finish in sorted(vocal_intervals_sec):
+        if end is not None and begin - end < VOICE_GAP_SEC:
+            end = max(end, finish)
+        else:
+            start, end = begin, finish
+        if end - start >= VOICE_MIN_SEC:
+            return float(start)
+    return None
+
+
+def cut_where_singing_starts(cuts: np.ndarray, phrase_bars: np.ndarray,
+                              downbeats_sec: np.ndarray, voice_sec: float | None,
+                              bar_sec: float) -> np.ndarray:
+    """`cuts` (phrase indices) with one more where the singing starts, when it starts
+    after the first phrase of the first section: the intro a DJ mixes over ends there.
+    A voice up to a beat early (a pickup) starts the phrase that follows."""
+    if voice_sec is None or not len(phrase_bars):
+        return cuts
+    starts_sec = downbeats_sec[phrase_bars]
+    index = int(np.searchsorted(starts_sec, voice_sec + 0.25 * bar_sec, side="right")) - 1
+    first_cut = int(cuts[0]) if len(cuts) else len(phrase_bars)
+    if 1 <= index < first_cut:
+        return np.concatenate([[index], cuts]).astype(int)
+    return cuts
+
+
 def segment_song(*, downbeats_sec: np.ndarray, duration_sec: float, chroma: np.ndarray,
                  log_mel: np.ndarray, rms: np.ndarray, frame_times_sec: np.ndarray,
-                 energy_curve: np.ndarray, energy_hop_sec: float) -> SongForm:
+                 energy_curve: np.ndarray, energy_hop_sec: float,
+                 vocal_intervals_sec: list[tuple[float, float]] | None = None) -> SongForm:
     """Sections covering [0, duration_sec) contiguously, each internal boundary on a
     phrase-starting downbeat. Frame features share `frame_times_sec`; `energy_curve`
-    (values 0..1 every `energy_hop_sec`) gives each section's energy."""
+    (values 0..1 every `energy_hop_sec`) gives each section's energy; in a long song
+    without exact repeats, `vocal_intervals_sec` ends the first section where the
+    singing starts."""
     downbeats = np.asarray(downbeats_sec, dtype=np.float64)
     downbeats = downbeats[(downbeats >= 0) & (downbeats < duration_sec)]
     audible = np.flatnonzero(np.asarray(energy_curve) >= AUDIBLE_ENERGY)
@@ -320,7 +355,10 @@ def segment_song(*, downbeats_sec: np.ndarray, duration_sec: float, chroma: np.n
     if len(phrases) < MIN_OPTIMAL_PHRASES or repeats_stand_apart(distances):
         boundary_bars = phrase_bars[1:][choose_boundaries(distances)]
     else:
-        boundary_bars = phrase_bars[optimal_sections(phrases)]
+        cuts = cut_where_singing_starts(
+            optimal_sections(phrases), phrase_bars, downbeats,
+            first_voice_sec(vocal_intervals_sec or []), bar_sec)
+        boundary_bars = phrase_bars[cuts]
     starts = [0.0] + [float(downbeats[b]) for b in boundary_bars]
     labels, energies = _label(starts, duration_sec, energy_curve, energy_hop_sec, bar_sec)
     # Two neighbours with one label are one section that changed on the way (a chorus

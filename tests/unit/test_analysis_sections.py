@@ -11,7 +11,9 @@ from services.analysis.sections import (
     BARS_PER_PHRASE,
     choose_boundaries,
     complete_bars,
+    cut_where_singing_starts,
     first_music_bar,
+    first_voice_sec,
     label_sections,
     optimal_sections,
     phrase_phase,
@@ -101,6 +103,29 @@ def test_optimal_sections_finds_changes_in_music_that_never_repeats_exactly() ->
     assert all(np.diff([0, *optimal_sections(steady).tolist(), 16]) <= 8)
     # ...and exact loops with clear changes are the other path's case.
     assert repeats_stand_apart(np.array([0.01, 0.012, 2.0, 0.011, 1.5]))
+
+
+def test_first_voice_sec_skips_blips_and_joins_short_gaps() -> None:
+    assert first_voice_sec([]) is None
+    assert first_voice_sec([(3.0, 3.4), (9.0, 9.6), (9.9, 10.5)]) == 9.0  # a blip, then 1.5 s
+    assert first_voice_sec([(12.0, 20.0), (2.0, 2.3)]) == 12.0
+    assert first_voice_sec([(1.0, 1.5), (4.0, 4.5)]) is None  # never a sustained stretch
+
+
+def test_the_first_section_ends_where_the_singing_starts() -> None:
+    bar_sec = 2.0
+    downbeats = np.arange(0.0, 200.0, bar_sec)
+    phrase_bars = np.arange(0, 96, 4)  # phrases of 8 s
+    cuts = np.array([6, 12])
+    # Singing from 16.5 s (phrase 2, 16 s): the intro ends there.
+    assert cut_where_singing_starts(cuts, phrase_bars, downbeats, 16.5, bar_sec).tolist() == \
+        [2, 6, 12]
+    # A pickup a beat before phrase 3 (24 s) starts phrase 3.
+    assert cut_where_singing_starts(cuts, phrase_bars, downbeats, 23.6, bar_sec)[0] == 3
+    # Singing from the first phrase, or only after the first cut: nothing to add.
+    for voice in (3.0, 60.0, None):
+        assert cut_where_singing_starts(cuts, phrase_bars, downbeats, voice,
+                                        bar_sec).tolist() == [6, 12]
 
 
 def test_label_sections_keeps_a_long_quiet_start_from_being_one_intro() -> None:
