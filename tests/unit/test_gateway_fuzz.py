@@ -16,8 +16,8 @@ from starlette.testclient import TestClient
 from tests.unit.test_gateway_api import make_app, put_songs
 from tests.unit.test_gateway_runner import ok_handlers
 
-json_scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(
-    max_size=30)
+json_scalars = (st.none() | st.booleans() | st.integers()
+                | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=30))
 json_values = st.recursive(json_scalars, lambda children: st.lists(children, max_size=4)
                            | st.dictionaries(st.text(max_size=10), children, max_size=4),
                            max_leaves=12)
