@@ -9,8 +9,11 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from pydantic import ValidationError
+
 from gateway.jobs import STEP_PROGRESS, Job, Step
 from shared.client import ServiceClient
+from shared.contracts.orchestrator import Masterplan, layer_stems_needed, stem_files
 
 ProgressFn = Callable[[float, str], Awaitable[None]]
 PLAN_OPTION_KEYS = ("duration_sec", "min_duration_sec", "max_duration_sec", "energy_curve",
@@ -38,10 +41,11 @@ def _spread(step: Step, done: int, total: int) -> float:
 
 async def _each_song(
     job: Job, step: Step, concurrency: int, call: Callable[[dict[str, Any]], Awaitable[Any]],
-    progress: ProgressFn, label: str,
+    progress: ProgressFn, label: str, songs: list[dict[str, Any]] | None = None,
 ) -> list[Any]:
-    """Run `call` for every song, `concurrency` at a time, reporting progress per song."""
-    songs = job.songs
+    """Run `call` for every song (or those of `songs`), `concurrency` at a time,
+    reporting progress per song."""
+    songs = job.songs if songs is None else songs
     semaphore = asyncio.Semaphore(max(1, concurrency))
     done = 0
 
@@ -87,6 +91,18 @@ async def plan(job: Job, clients: MeshClients, *, anthropic_key: str | None) -> 
     return await clients.orchestrator.post_json("/create-masterplan", body, headers=headers)
 
 
+def songs_to_separate(job: Job) -> list[dict[str, Any]]:
+    """The songs whose separated stems the plan plays: a song it leaves out, or plays
+    whole, is not separated. Every song when the plan does not parse (the renderer is the
+    judge of a plan; this is only a saving)."""
+    try:
+        plan = Masterplan.model_validate((job.outputs.get(Step.PLAN) or {}).get("masterplan"))
+    except ValidationError:
+        return job.songs
+    needs = layer_stems_needed(plan, [song["id"] for song in job.songs])
+    return [song for song in job.songs if stem_files(needs.get(song["id"], ()))]
+
+
 async def separate(job: Job, clients: MeshClients, progress: ProgressFn) -> dict[str, Any]:
     async def call(song: dict[str, Any]) -> dict[str, Any]:
         return await clients.separation.post_json(
@@ -94,7 +110,8 @@ async def separate(job: Job, clients: MeshClients, progress: ProgressFn) -> dict
         )
 
     # One song at a time: separation is the heaviest step and its service queues anyway.
-    results = await _each_song(job, Step.SEPARATE, 1, call, progress, "Separating stems")
+    results = await _each_song(job, Step.SEPARATE, 1, call, progress, "Separating stems",
+                               songs=songs_to_separate(job))
     return {r["songId"]: {"stems": r["stems"], "backend": r.get("backend")} for r in results}
 
 

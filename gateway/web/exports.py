@@ -17,16 +17,14 @@ from gateway.web.cue import cue_sheet
 from gateway.web.lookup import find_job, plan_output, song_titles
 from gateway.web.pages import OUTPUT_FORMATS
 from shared.audio_io import decode_audio, encode_audio
+from shared.contracts.orchestrator import stem_files
+from shared.contracts.separation import ALL_STEMS
 from shared.errors import Conflict, NotFound
 from shared.settings import AudioLimits
 from shared.storage import Storage, get_storage
 from shared.workers import BoundedWorkers
 
 MEDIA_TYPES = {"wav": "audio/wav", "flac": "audio/flac", "mp3": "audio/mpeg"}
-SEPARATED_STEMS = ("vocals", "drums", "bass", "other")
-# Which separated files make up each layer stem of the masterplan.
-LAYER_FILES = {"vocals": ("vocals",), "drums": ("drums",), "bass": ("bass",),
-               "other": ("other",), "instrumental": ("drums", "bass", "other"), "full": ()}
 # The mashup was made by the mesh itself: no size or length caps when re-encoding it.
 _NO_LIMITS = AudioLimits(max_bytes=1 << 40, max_duration_sec=1e7, min_duration_sec=0.0)
 _exports = BoundedWorkers(max_workers=1, max_queue=16)
@@ -55,9 +53,8 @@ def used_stem_files(masterplan: dict[str, Any]) -> dict[str, list[str]]:
     used: dict[str, set[str]] = {}
     for section in masterplan.get("timeline") or []:
         for layer in section.get("layers") or []:
-            files = LAYER_FILES.get(str(layer.get("stem")), ())
-            used.setdefault(str(layer.get("songId")), set()).update(files)
-    return {song: [s for s in SEPARATED_STEMS if s in files] for song, files in used.items()}
+            used.setdefault(str(layer.get("songId")), set()).add(str(layer.get("stem")))
+    return {song: list(stem_files(stems)) for song, stems in used.items()}
 
 
 def export_audio(storage: Storage, *, source_key: str, fmt: str, export_key: str) -> str:
@@ -130,7 +127,7 @@ async def stem_file(request: Request) -> Response:
     song_id, stem = str(request.path_params["song_id"]), str(request.path_params["stem"])
     separated = (job.outputs.get(Step.SEPARATE.value) or {}).get(song_id) or {}
     key = (separated.get("stems") or {}).get(stem)
-    if stem not in SEPARATED_STEMS or not key:
+    if stem not in ALL_STEMS or not key:
         raise NotFound(f"No {stem!r} stem of song {song_id!r} in this job.",
                        code="stem_not_found")
     return _file_response(get_storage(), str(key), filename=f"{_slug(song_id, 'song')}-{stem}.flac",

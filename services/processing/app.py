@@ -21,8 +21,8 @@ from services.processing.output import cached_response, output_key, store_render
 from services.processing.preview import preview_window
 from services.processing.render import render_plan
 from services.processing.settings import RenderSettings, ServiceSettings
-from services.processing.stems import gather_inputs, load_material, needed_stems
-from shared.contracts.orchestrator import Masterplan
+from services.processing.stems import gather_inputs, load_material
+from shared.contracts.orchestrator import Masterplan, layer_stems_needed
 from shared.contracts.processing import ExecuteRequest, RenderResponse, SongRef
 from shared.errors import NotFound, Unprocessable
 from shared.storage import Storage, get_storage
@@ -50,7 +50,7 @@ def used_songs(request: ExecuteRequest, plan: Masterplan, storage: Storage) -> l
     if duplicates:
         raise Unprocessable(f"song ids must be unique; repeated: {', '.join(duplicates)}.",
                             code="duplicate_song")
-    needs = needed_stems(plan, request.songs)
+    needs = layer_stems_needed(plan, [song.id for song in request.songs])
     unknown = sorted(set(needs) - set(ids))
     if unknown:
         raise Unprocessable(f"the masterplan names songs that are not in songs: "
@@ -103,7 +103,7 @@ async def _render(request: Request, *, preview: bool) -> Response:
         cached = cached_response(base_key, fmt=fmt, storage=storage)
         if cached is not None:
             return json_response(cached)
-    needs = needed_stems(plan, body.songs)
+    needs = layer_stems_needed(plan, [song.id for song in body.songs])
     analyses, stem_keys = await gather_inputs(songs, needs)
     response = await workers.run(
         render_job, songs, plan=plan, needs=needs, analyses=analyses, stem_keys=stem_keys,

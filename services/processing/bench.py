@@ -40,9 +40,8 @@ from services.processing.material import SongMaterial, parse_analysis
 from services.processing.preview import preview_window
 from services.processing.render import RenderResult, render_plan
 from services.processing.settings import RenderSettings
-from services.processing.stems import needed_stems
 from shared.audio_io import encode_audio
-from shared.contracts.orchestrator import Masterplan
+from shared.contracts.orchestrator import Masterplan, layer_stems_needed
 from shared.contracts.processing import SongRef
 from shared.effects import parse_effects
 from shared.storage import LocalStorage
@@ -160,8 +159,10 @@ def service_render(songs: dict[str, SynthSong], plan: Masterplan, *,
             refs.append(SongRef(id=name, storage_path=f"songs/{name}.flac"))
         analyses = {name: analysis_of(song) for name, song in songs.items()}
 
+        needs = layer_stems_needed(plan, [ref.id for ref in refs])
+
         def job() -> Any:
-            return render_job(refs, plan=plan, needs=needed_stems(plan, refs),
+            return render_job(refs, plan=plan, needs=needs,
                               analyses=analyses, stem_keys=stem_keys, preview=False, fmt=fmt,
                               base_key="mashups/bench", settings=settings, storage=storage)
 

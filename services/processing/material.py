@@ -16,11 +16,13 @@ from typing import Any
 import numpy as np
 
 from shared.audio_io import resample
+from shared.contracts.orchestrator import LAYER_FILES
+from shared.contracts.separation import ALL_STEMS
 from shared.errors import Unprocessable
 
-SEPARATED_STEMS = ("vocals", "drums", "bass", "other")
+SEPARATED_STEMS = ALL_STEMS
 LAYER_STEMS = (*SEPARATED_STEMS, "instrumental", "full")
-INSTRUMENTAL_STEMS = ("drums", "bass", "other")
+INSTRUMENTAL_STEMS = LAYER_FILES["instrumental"]
 # A beat further than this from the even split of its bar makes the bar warp beat by beat.
 BEAT_KNOT_TOLERANCE_SEC = 0.012
 

@@ -16,16 +16,11 @@ from typing import Any
 import numpy as np
 
 from services.processing.decoded import DecodedCache
-from services.processing.material import (
-    INSTRUMENTAL_STEMS,
-    SEPARATED_STEMS,
-    SongMaterial,
-    parse_analysis,
-)
+from services.processing.material import SEPARATED_STEMS, SongMaterial, parse_analysis
 from services.processing.settings import ServiceSettings
 from shared.audio_io import SILENCE_PEAK, decode_audio, resample
 from shared.client import ServiceCallError, ServiceClient, is_client_error
-from shared.contracts.orchestrator import Masterplan
+from shared.contracts.orchestrator import stem_files
 from shared.contracts.processing import SongRef
 from shared.errors import MeshError, NotFound, Unprocessable, UpstreamError
 from shared.storage import Storage
@@ -51,30 +46,6 @@ async def separate_song(song_id: str, storage_path: str) -> dict[str, str]:
         raise UpstreamError(f"separation returned no complete stems for song {song_id!r}.",
                             service="separation")
     return {name: stems[name] for name in SEPARATED_STEMS}
-
-
-def needed_stems(plan: Masterplan, songs: list[SongRef]) -> dict[str, set[str]]:
-    """Layer stems each song must provide; sections without layers need the fill song's
-    instrumental (the first song the plan names, else the first song)."""
-    needs: dict[str, set[str]] = {}
-    for section in plan.timeline:
-        for layer in section.layers:
-            needs.setdefault(layer.songId, set()).add(layer.stem)
-    if any(not section.layers for section in plan.timeline):
-        fill = next(iter(needs), songs[0].id)
-        needs.setdefault(fill, set()).add("instrumental")
-    return needs
-
-
-def files_needed(stems: set[str]) -> set[str]:
-    """Separated stems to decode for a set of layer stems."""
-    files: set[str] = set()
-    for stem in stems:
-        if stem == "instrumental":
-            files.update(INSTRUMENTAL_STEMS)
-        elif stem in SEPARATED_STEMS:
-            files.add(stem)
-    return files
 
 
 def _upstream(service: str, song_id: str, exc: MeshError) -> MeshError:
@@ -105,7 +76,7 @@ async def gather_inputs(songs: list[SongRef], needs: Mapping[str, set[str]]) -> 
             raise _upstream("analysis", song.id, exc) from exc
 
     async def separation(song: SongRef) -> dict[str, str]:
-        if not files_needed(needs[song.id]):
+        if not stem_files(needs[song.id]):
             return {}
         try:
             return await separate_song(song.id, song.storage_path)
@@ -143,7 +114,7 @@ def load_material(song: SongRef, *, analysis: dict[str, Any], stem_keys: Mapping
     stem may be silent (a song without vocals); the song itself may not. The files are
     decoded `_DECODE_THREADS` at a time (libsndfile runs without the GIL), or come from
     the decode cache when an earlier job read the same bytes."""
-    names = sorted(files_needed(stems))
+    names = sorted(stem_files(stems))
     read_full = "full" in stems or set(names) != set(SEPARATED_STEMS)
 
     def decode_stem(name: str) -> tuple[Any, int]:

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
 from shared.contracts.analysis import AnalysisResult
 from shared.contracts.common import Contract
+from shared.contracts.separation import ALL_STEMS, SeparationStem
 
 StemName = Literal["vocals", "drums", "bass", "other", "instrumental", "full"]
+# The separated stems (`POST /separate`) each layer stem is made of; "full" is the song.
+LAYER_FILES: dict[str, tuple[SeparationStem, ...]] = {
+    "vocals": ("vocals",), "drums": ("drums",), "bass": ("bass",), "other": ("other",),
+    "instrumental": ("drums", "bass", "other"), "full": ()}
 ENERGY_CURVES = (
     "build", "decline", "wave", "steady", "double-peak", "late-peak", "rollercoaster",
     "plateau-peak",
@@ -91,3 +97,23 @@ class MasterplanResponse(Contract):
     model: str | None = None
     usage: Usage | None = None
     warnings: list[str] = Field(default_factory=list)
+
+
+def stem_files(stems: Iterable[str]) -> list[SeparationStem]:
+    """The separated stems that layer stems `stems` are made of, in ALL_STEMS order."""
+    files = {file for stem in stems for file in LAYER_FILES.get(stem, ())}
+    return [name for name in ALL_STEMS if name in files]
+
+
+def layer_stems_needed(plan: Masterplan, song_ids: Sequence[str]) -> dict[str, set[str]]:
+    """songId → the layer stems the renderer plays of it. A section without layers plays
+    the fill song's instrumental (the first song the plan names, else the first of
+    `song_ids`)."""
+    needs: dict[str, set[str]] = {}
+    for section in plan.timeline:
+        for layer in section.layers:
+            needs.setdefault(layer.songId, set()).add(layer.stem)
+    if any(not section.layers for section in plan.timeline) and (needs or song_ids):
+        fill = next(iter(needs), song_ids[0] if song_ids else "")
+        needs.setdefault(fill, set()).add("instrumental")
+    return needs

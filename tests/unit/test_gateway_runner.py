@@ -102,6 +102,38 @@ async def test_chain_runs_every_step_in_order() -> None:
     await runner.shutdown()
 
 
+async def test_only_songs_whose_stems_the_plan_plays_are_separated() -> None:
+    calls: list[str] = []
+    handlers = ok_handlers(calls)
+    plan = {"title": "t", "global": {"targetBPM": 120.0, "targetKey": "A minor"},
+            "timeline": [{"time_start_sec": 0.0, "duration_sec": 8.0, "layers": [
+                {"songId": "a", "stem": "instrumental"}, {"songId": "c", "stem": "full"}]},
+                         {"time_start_sec": 8.0, "duration_sec": 8.0, "layers": [
+                             {"songId": "b", "stem": "vocals"}]}]}
+
+    def orchestrator(request: httpx.Request) -> httpx.Response:
+        calls.append("plan")
+        return httpx.Response(200, json={"creative_vision": "v", "planner": "rules",
+                                         "masterplan": plan})
+
+    handlers["orchestrator"] = orchestrator
+    store = InMemoryJobStore()
+    runner = JobRunner(store, settings(), clients(handlers))
+    songs = [*SONGS, {"id": "c", "storage_path": "uploads/c.wav"},
+             {"id": "d", "storage_path": "uploads/d.wav"}]
+    job, _ = await store.create(Job(
+        job_id="job4", status=JobStatus.PROCESSING, progress=0.0, current_step="Queued",
+        request={"songs": songs}, created_at="2026-01-01T00:00:00+00:00",
+        deadline_at=time.time() + 30))
+    runner.submit(job)
+    done = await wait_terminal(store, job.job_id)
+    assert done.status is JobStatus.COMPLETE
+    # c plays whole and d is left out: neither is separated.
+    assert [c for c in calls if c.startswith("separate")] == ["separate:a", "separate:b"]
+    assert set(done.outputs[Step.SEPARATE.value]) == {"a", "b"}
+    await runner.shutdown()
+
+
 async def test_failing_service_fails_the_job_naming_the_step() -> None:
     calls: list[str] = []
     handlers = ok_handlers(calls)
