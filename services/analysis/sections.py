@@ -20,8 +20,9 @@ MIN_BUILD_RISE = 0.08  # energy (0..1) a section must gain across itself to be a
 EDGE_LEVEL = 0.85  # a first/last section quieter than this share is intro/outro
 AUDIBLE_ENERGY = 0.05  # energy-curve level (0..1) where the music has begun
 PICKUP_SLACK = 0.25  # a bar may begin this share of a bar before the music is heard
+REPEAT_SHARE = 0.25  # of the phrase steps that must be near-exact repeats to call it looped
 # Songs whose repeats do not stand apart (`optimal_sections`): the cost of one more section
-# in median squared phrase steps, and section lengths (in phrases) that cost more.
+# in median squared phrase steps, and section lengths (in phrases) that cost more...
 SECTION_COST = 1.0
 LONG_SECTION_PHRASES = 8  # beyond 32 bars
 MAX_SECTION_PHRASES = 16
@@ -30,7 +31,6 @@ MAX_SECTION_PHRASES = 16
 MIN_OPTIMAL_PHRASES = 16
 VOICE_MIN_SEC = 1.0  # a sung stretch this long starts the singing (not a breath, a blip)
 VOICE_GAP_SEC = 0.5
-REPEAT_SHARE = 0.25  # of the phrase steps that must be near-exact repeats to call it looped
 INTRO_MAX_BARS = 16  # quiet music that starts later than this is no longer the intro
 BUILD_MAX_BARS = 16  # a longer rise into a hook is a verse, not its build
 MERGE_MAX_BARS = 32  # neighbours with one label merge up to this length
@@ -188,7 +188,7 @@ def repeats_stand_apart(distances: np.ndarray) -> bool:
         return False
     gaps = np.flatnonzero((ordered[1:] / ordered[:-1] >= MIN_GAP_RATIO)
                           & (ordered[:-1] < MIN_CHANGE))
-    return bool(len(gaps)) and gaps[-1] + 1 >= REPEAT_SHARE * len(ordered)
+    return bool(len(gaps)) and bool(gaps[-1] + 1 >= REPEAT_SHARE * len(ordered))
 
 
 def optimal_sections(phrases: np.ndarray) -> np.ndarray:
