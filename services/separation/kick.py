@@ -17,7 +17,10 @@ repeats while the bass notes under it change. So:
 4. on the mix itself, the median of the aligned hits over a longer span (the kick's
    tail) is the kick's waveform (the bass under each hit differs and drops out of the
    median), with one least-squares gain per hit; hits the template does not explain are
-   dropped, and a song whose hits it explains poorly gets no kick model at all.
+   dropped, and a song whose hits it explains poorly gets no kick model at all;
+5. where a bass plays the same note on the kick's steps, it stays in that median, so
+   the waveform is then replaced by the decaying pitch sweep that best fits it
+   (`kick_sweep`; kept as it is where no sweep explains it), and the gains re-taken.
 
 The separator subtracts the re-synthesised kick from the mix in the complex STFT
 domain: what remains is the bass, phase included, which a magnitude model cannot do.
@@ -33,6 +36,7 @@ import numpy as np
 from scipy.ndimage import maximum_filter1d, minimum_filter1d, uniform_filter1d
 from scipy.signal import butter, fftconvolve, sosfilt, sosfiltfilt
 
+from services.separation.kick_sweep import SweepParams, fit_sweep
 from shared.audio_io import resample
 
 KICK_RATE_HZ = 2205
@@ -65,6 +69,9 @@ class KickParams:
     # The template's second half against its first, per second of half length
     # (kicks: -25 dB/s and steeper even with the bass's median left in).
     max_decay_db_per_sec: float = -12.0
+    # The template as a fitted decaying sweep (`kick_sweep`), where one explains it.
+    sweep_fit: bool = True
+    sweep: SweepParams = field(default_factory=SweepParams)
 
 
 @dataclass(frozen=True)
@@ -312,6 +319,19 @@ def kick_track(mono: np.ndarray, *, sample_rate_hz: int, params: KickParams | No
     decay_db = _level_db(template[half:]) - _level_db(template[:half])
     if decay_db / (half / KICK_RATE_HZ) > params.max_decay_db_per_sec:
         return KickTrack()
+    if params.sweep_fit:
+        # A bass that plays the same note on the kick's steps stays in the median: keep
+        # the part of the template that a kick's decaying sweep explains (`kick_sweep`),
+        # and take the gains again against it. (The checks above use the median: a
+        # clean kick explains less of each hit, the bass under it being left over.)
+        fit = fit_sweep(template, rate_hz=KICK_RATE_HZ,
+                        band_hz=(params.low_hz, params.high_hz), params=params.sweep)
+        if fit is not None:
+            template = fit.render(long_length)
+            head = template[:length]
+            aligned = _segments(low, np.rint(positions).astype(int), length)
+            gains = np.maximum(aligned[:, :length] @ head / max(float(head @ head), EPS),
+                               0.0)
     return KickTrack(template=template.astype(np.float32),
                      times_sec=positions / KICK_RATE_HZ, gains=gains)
 
