@@ -84,6 +84,7 @@ class KickTrack:
     template: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))
     times_sec: np.ndarray = field(default_factory=lambda: np.zeros(0))
     gains: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    swept: bool = False  # the template is a fitted sweep (`kick_sweep`), not the median
 
     @property
     def empty(self) -> bool:
@@ -322,7 +323,8 @@ def _with_missed_hits(track: KickTrack, low: np.ndarray, mono: np.ndarray, *,
     positions = np.concatenate([known, extra[keep]])
     order = np.argsort(positions)
     return KickTrack(template=track.template, times_sec=positions[order] / KICK_RATE_HZ,
-                     gains=np.concatenate([track.gains, gains[keep]])[order])
+                     gains=np.concatenate([track.gains, gains[keep]])[order],
+                     swept=track.swept)
 
 
 def _kick_from_hits(low: np.ndarray, positions: np.ndarray, *, params: KickParams
@@ -380,7 +382,7 @@ def _kick_from_hits(low: np.ndarray, positions: np.ndarray, *, params: KickParam
             gains = np.maximum(aligned[:, :length] @ head / max(float(head @ head), EPS),
                                0.0)
     return KickTrack(template=template.astype(np.float32),
-                     times_sec=positions / KICK_RATE_HZ, gains=gains), fitted
+                     times_sec=positions / KICK_RATE_HZ, gains=gains, swept=fitted), fitted
 
 
 def kick_signal(track: KickTrack, *, sample_rate_hz: int, start_sec: float,
@@ -408,3 +410,19 @@ def kick_model_share(mid_spectrum: np.ndarray, kick_spectrum: np.ndarray, *, pow
     kick_part = np.abs(kick_spectrum) ** power
     rest_part = np.abs(mid_spectrum - kick_spectrum) ** power
     return (kick_part / (kick_part + rest_part + EPS)).astype(np.float32)
+
+
+def kick_model_ratio(mid_spectrum: np.ndarray, kick_spectrum: np.ndarray, *,
+                     pool: np.ndarray) -> np.ndarray:
+    """The kick's complex share of each bin, K / X, from the mix's (mid) complex STFT
+    and the re-synthesised kick's on the same grid, its magnitude clipped to `pool`
+    (what drums and bass hold together, same shape, in [0, 1]); complex64.
+
+    Unlike a magnitude share (`kick_model_share`) it subtracts the kick with its phase:
+    where kick and bass share a bin and beat against each other, the drums get the
+    kick and the bass gets X − K, what a real-valued mask cannot split."""
+    safe = np.where(np.abs(mid_spectrum) > EPS, mid_spectrum, EPS)
+    ratio = kick_spectrum / safe
+    size = np.abs(ratio)
+    ratio *= np.minimum(1.0, pool / np.maximum(size, EPS))
+    return ratio.astype(np.complex64)

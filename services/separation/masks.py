@@ -103,6 +103,13 @@ class MaskParams:
     # 1.0 6.40; Lithium and Potassium within 0.03 dB either way).
     kick: KickParams = field(default_factory=KickParams)
     kick_model_weight: float = 0.8
+    # Where the kick's waveform is a fitted sweep (`kick.KickTrack.swept`), the drums'
+    # low rows after the refine pass blend the kick's complex share (subtraction with
+    # its phase, `kick.kick_model_ratio`) by this weight, the bass taking the rest of
+    # what the two held (tuning seeds 5000-5009 / 100-109, avg dB: off 6.64 / 6.62;
+    # 0.5 6.95 / 6.96; 0.75 7.00 / 7.02; 1.0 6.96 / 7.00). Not for a median template:
+    # on Potassium, whose "kick" is bass notes, 0.5 cost 0.13 dB and 1.0 0.43.
+    kick_complex_weight: float = 0.75
     kick_model_max_hz: float = 100.0
     # The model's share is |K|^p / (|K|^p + |X - K|^p): a firmer split than Wiener's
     # p = 2 measured better (tuning seeds: p 1 -0.16 dB, 3 +0.05, 4 +0.06, 6-10 +0.07).
