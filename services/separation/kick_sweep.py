@@ -50,7 +50,7 @@ class SweepParams:
     tone_steps: int = 60
     tone_partials: int = 3
     tone_guard_semitones: float = 1.5
-    refine_evaluations: int = 40
+    refine_evaluations: int = 15
     # The sweep and tones must explain this share of the template's energy.
     min_explained: float = 0.5
     # ... and the sweep alone at most this share of the template's second half.
@@ -139,20 +139,32 @@ def fit_sweep(template: np.ndarray, *, rate_hz: float, band_hz: tuple[float, flo
         return sosfiltfilt(sos, columns, axis=-1)
 
     # 1. Coarse grid over the sweep's shape, unfiltered (the band-pass barely changes a
-    # sweep inside the band; the refinement below filters).
-    shapes = [(onset, decay, rest * ratio, rest, drop)
-              for onset in params.onset_grid_sec
-              for rest in np.geomspace(*params.rest_hz, params.rest_steps)
-              for ratio in params.start_ratios
-              for drop in params.drop_grid_sec
-              for decay in params.decay_grid_sec]
-    columns = np.array([sweep_columns(n, rate_hz=rate_hz, onset_sec=s[0], decay_sec=s[1],
-                                      start_hz=s[2], rest_hz=s[3], drop_sec=s[4])
-                        for s in shapes])  # (shapes, 2, n)
-    gram = np.einsum("min,mjn->mij", columns, columns) + 1e-9 * np.eye(2)
-    projection = np.einsum("min,n->mi", columns, target)
-    coef = np.linalg.solve(gram, projection[..., None])[..., 0]
-    explained = np.einsum("mi,mi->m", coef, projection)
+    # sweep inside the band; the refinement below filters). For each onset, the sine
+    # and cosine of every pitch curve against every decay envelope: the 2 x 2 normal
+    # equations of each shape come from (curves, n) @ (n, envelopes) products.
+    rests = np.geomspace(*params.rest_hz, params.rest_steps)
+    curves = [(rest * ratio, rest, drop) for rest in rests for ratio in params.start_ratios
+              for drop in params.drop_grid_sec]
+    start = np.array([c[0] for c in curves])[:, None]
+    rest = np.array([c[1] for c in curves])[:, None]
+    drop = np.array([c[2] for c in curves])[:, None]
+    decays = np.asarray(params.decay_grid_sec)[:, None]
+    shapes, explained_parts = [], []
+    for onset in params.onset_grid_sec:
+        t = np.arange(n) / rate_hz - onset
+        tau = np.maximum(t, 0.0)[None, :]
+        phase = 2 * np.pi * (rest * tau + (start - rest) * drop * (1.0 - np.exp(-tau / drop)))
+        sine, cosine = np.sin(phase), np.cos(phase)  # (curves, n)
+        envelope = np.exp(-tau / decays) * (t >= 0)  # (decays, n)
+        power = (envelope**2).T
+        ss, sc, cc = (sine * sine) @ power, (sine * cosine) @ power, (cosine * cosine) @ power
+        ps, pc = sine @ (envelope * target).T, cosine @ (envelope * target).T
+        det = ss * cc - sc * sc + 1e-12
+        # Energy explained by the best amplitudes: p' G^-1 p for G = [[ss, sc], [sc, cc]].
+        explained_parts.append((cc * ps * ps - 2 * sc * ps * pc + ss * pc * pc) / det)
+        shapes += [(onset, float(decay), float(c[0]), float(c[1]), float(c[2]))
+                   for c in curves for decay in params.decay_grid_sec]
+    explained = np.concatenate([part.ravel() for part in explained_parts])
     shape = np.array(shapes[int(np.argmax(explained))])
 
     # 2. The steady tone's pitch with the sweep fixed (0: no tone).
