@@ -119,6 +119,9 @@ def masked_stems(
                                   n_frames=magnitude.shape[1],
                                   frame_hop_sec=hop_length / sample_rate_hz,
                                   start_sec=start_sec)
+    if not cues.kick.swept:
+        params = replace(params, kick_model_weight=min(params.kick_model_weight,
+                                                       params.kick_median_weight))
     medians = hpss_medians(magnitude, params=params)
     centre = centre_weight(spectrum)
     kick = None

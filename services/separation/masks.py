@@ -97,12 +97,14 @@ class MaskParams:
     # Kick model (`kick`): below `kick_model_max_hz`, where the song has a repeating
     # kick, the drums/bass split of the bins is blended with the re-synthesised kick's
     # Wiener share by `kick_model_weight` (0: off). A blend beats either alone: the
-    # model misses kicks that vary, the overtone and comb tests miss the beating. With
-    # the kick fitted as a sweep (`kick_sweep`, v8) the model earns more weight (tuning
-    # seeds 5000-5009: 0.5 6.49 dB, 0.8 6.61; seeds 100-104: 0.5 6.32, 0.8 6.43,
-    # 1.0 6.40; Lithium and Potassium within 0.03 dB either way).
+    # model misses kicks that vary, the overtone and comb tests miss the beating. A
+    # kick fitted as a sweep (`kick_sweep`, v8) earns more weight (tuning seeds
+    # 5000-5009: 0.5 6.49 dB, 0.8 6.61; seeds 100-104: 0.5 6.32, 0.8 6.43, 1.0 6.40);
+    # a median template keeps `kick_median_weight`: a false one (9 stray hits in a
+    # held-out rock song) cost 1 dB of drums at 0.8.
     kick: KickParams = field(default_factory=KickParams)
     kick_model_weight: float = 0.8
+    kick_median_weight: float = 0.5
     # Where the kick's waveform is a fitted sweep (`kick.KickTrack.swept`), the drums'
     # low rows after the refine pass blend the kick's complex share (subtraction with
     # its phase, `kick.kick_model_ratio`) by this weight, the bass taking the rest of
