@@ -364,7 +364,8 @@ def _kick_from_hits(low: np.ndarray, positions: np.ndarray, *, params: KickParam
     # does not.
     half = template.size // 2
     decay_db = _level_db(template[half:]) - _level_db(template[:half])
-    if decay_db / (half / KICK_RATE_HZ) > params.max_decay_db_per_sec:
+    held = decay_db / (half / KICK_RATE_HZ) > params.max_decay_db_per_sec
+    if held and not params.sweep_fit:
         return KickTrack(), False
     fitted = False
     if params.sweep_fit:
@@ -372,9 +373,13 @@ def _kick_from_hits(low: np.ndarray, positions: np.ndarray, *, params: KickParam
         # the part of the template that a kick's decaying sweep explains (`kick_sweep`),
         # and take the gains again against it. (The checks above use the median: a
         # clean kick explains less of each hit, the bass under it being left over.)
+        # Such a bass can hold the median up so that it fails the decay test: then
+        # only a fitted sweep (one that falls in pitch and dies away) is a kick.
         fit = fit_sweep(template, rate_hz=KICK_RATE_HZ,
                         band_hz=(params.low_hz, params.high_hz), params=params.sweep)
         fitted = fit is not None
+        if held and not fitted:
+            return KickTrack(), False
         if fit is not None:
             template = fit.render(long_length)
             head = template[:length]

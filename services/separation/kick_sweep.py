@@ -58,6 +58,9 @@ class SweepParams:
     # A kick dies away: a fitted decay time beyond this (-12 dB/s, the median template's
     # own limit in `kick.KickParams`) is a held note.
     max_decay_sec: float = 0.72
+    # A kick's pitch falls: a "sweep" starting below this multiple of its resting pitch
+    # is a plucked note (kicks measured 2.5-4x, Lithium's 3x).
+    min_drop_ratio: float = 1.5
 
 
 @dataclass(frozen=True)
@@ -209,7 +212,8 @@ def fit_sweep(template: np.ndarray, *, rate_hz: float, band_hz: tuple[float, flo
     theta = solution.x
     left, filtered, coef = residual(theta, tone_hz, filtered=True)
     unexplained = float(left @ left) / energy
-    if unexplained > 1.0 - params.min_explained or theta[1] > params.max_decay_sec:
+    if (unexplained > 1.0 - params.min_explained or theta[1] > params.max_decay_sec
+            or theta[2] < params.min_drop_ratio * theta[3]):
         return None
     kick = filtered[:2].T @ coef[:2]
     tone = filtered[2:].T @ coef[2:]

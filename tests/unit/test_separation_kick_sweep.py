@@ -61,3 +61,10 @@ def test_no_fit_for_what_is_no_sweep() -> None:
     assert fit_sweep(bass_note(55.0), rate_hz=RATE, band_hz=BAND) is None
     assert fit_sweep(np.zeros(N), rate_hz=RATE, band_hz=BAND) is None
     assert fit_sweep(np.ones(10), rate_hz=RATE, band_hz=BAND) is None
+
+
+def test_a_plucked_note_is_no_kick() -> None:
+    # Decays like a kick but keeps its pitch.
+    columns = sweep_columns(N, rate_hz=RATE, onset_sec=0.01, decay_sec=0.2, start_hz=60.0,
+                            rest_hz=60.0, drop_sec=0.03)
+    assert fit_sweep(band(columns[0]), rate_hz=RATE, band_hz=BAND) is None
