@@ -3,6 +3,8 @@
 Pure numpy/scipy/Essentia, no model weights. The four stems (vocals, drums, bass, other)
 sum back to the mix exactly: masks are computed on the mid channel, applied to every
 channel's STFT, and "other" is the time-domain residual of the mix minus the other three.
+(Where the song's kick is a fitted sweep, the drums' and bass's masks on the lowest rows
+are complex: the kick is subtracted with its phase; their sum stays a real mask.)
 
 Two passes: `cues.song_cues` gathers the song-level decisions (melody f0, kick reference,
 the repeating-pattern model, the kick's waveform and hits) cheaply over the whole song,
