@@ -156,21 +156,24 @@ def masked_stems(
     if params.refine_power != 1.0 or params.other_hold_frames > 1:
         masks = refine_masks(masks, magnitude, power=params.refine_power,
                              other_hold_frames=params.other_hold_frames)
+    low_masks: dict[str, np.ndarray] = {}
     if kick is not None and cues.kick.swept and params.kick_complex_weight > 0:
         # A kick confirmed as a sweep is subtracted with its phase (`kick_model_ratio`):
         # the drums' and bass's masks on the low rows become complex, their sum kept.
-        masks = dict(masks)
         rows = kick.shape[0]
         pool = masks["drums"][:rows] + masks["bass"][:rows]
         ratio = kick_model_ratio(spectrum[:, :rows].mean(axis=0), kick_spectrum, pool=pool)
         weight = params.kick_complex_weight
-        low_drums = weight * ratio + (1.0 - weight) * masks["drums"][:rows]
-        for name, low in (("drums", low_drums), ("bass", pool - low_drums)):
-            full = masks[name].astype(np.complex64)
-            full[:rows] = low
-            masks[name] = full
-    return {name: istft(spectrum * masks[name][None], hop_length=hop_length,
-                        length_samples=length_samples) for name in MASKED_STEMS}
+        low_masks["drums"] = weight * ratio + (1.0 - weight) * masks["drums"][:rows]
+        low_masks["bass"] = pool - low_masks["drums"]
+    stems = {}
+    for name in MASKED_STEMS:
+        masked = spectrum * masks[name][None]
+        if name in low_masks:
+            rows = low_masks[name].shape[0]
+            masked[:, :rows] = spectrum[:, :rows] * low_masks[name][None]
+        stems[name] = istft(masked, hop_length=hop_length, length_samples=length_samples)
+    return stems
 
 
 def separate_chunk(
