@@ -3,6 +3,8 @@
 Pure numpy/scipy/Essentia, no model weights. The four stems (vocals, drums, bass, other)
 sum back to the mix exactly: masks are computed on the mid channel, applied to every
 channel's STFT, and "other" is the time-domain residual of the mix minus the other three.
+(Where the song's kick is a fitted sweep, the drums' and bass's masks on the lowest rows
+are complex: the kick is subtracted with its phase; their sum stays a real mask.)
 
 Two passes: `cues.song_cues` gathers the song-level decisions (melody f0, kick reference,
 the repeating-pattern model, the kick's waveform and hits) cheaply over the whole song,
@@ -26,7 +28,7 @@ import numpy as np
 from services.separation.bassline import bass_f0
 from services.separation.chunks import Piece, iter_chunks, overlap_add_blocks
 from services.separation.cues import SongCues, song_cues
-from services.separation.kick import kick_model_share, kick_signal
+from services.separation.kick import kick_model_ratio, kick_model_share, kick_signal
 from services.separation.masks import (
     MaskParams,
     centre_weight,
@@ -119,6 +121,9 @@ def masked_stems(
                                   n_frames=magnitude.shape[1],
                                   frame_hop_sec=hop_length / sample_rate_hz,
                                   start_sec=start_sec)
+    if not cues.kick.swept:
+        params = replace(params, kick_model_weight=min(params.kick_model_weight,
+                                                       params.kick_median_weight))
     medians = hpss_medians(magnitude, params=params)
     centre = centre_weight(spectrum)
     kick = None
@@ -151,8 +156,24 @@ def masked_stems(
     if params.refine_power != 1.0 or params.other_hold_frames > 1:
         masks = refine_masks(masks, magnitude, power=params.refine_power,
                              other_hold_frames=params.other_hold_frames)
-    return {name: istft(spectrum * masks[name][None], hop_length=hop_length,
-                        length_samples=length_samples) for name in MASKED_STEMS}
+    low_masks: dict[str, np.ndarray] = {}
+    if kick is not None and cues.kick.swept and params.kick_complex_weight > 0:
+        # A kick confirmed as a sweep is subtracted with its phase (`kick_model_ratio`):
+        # the drums' and bass's masks on the low rows become complex, their sum kept.
+        rows = kick.shape[0]
+        pool = masks["drums"][:rows] + masks["bass"][:rows]
+        ratio = kick_model_ratio(spectrum[:, :rows].mean(axis=0), kick_spectrum, pool=pool)
+        weight = params.kick_complex_weight
+        low_masks["drums"] = weight * ratio + (1.0 - weight) * masks["drums"][:rows]
+        low_masks["bass"] = pool - low_masks["drums"]
+    stems = {}
+    for name in MASKED_STEMS:
+        masked = spectrum * masks[name][None]
+        if name in low_masks:
+            rows = low_masks[name].shape[0]
+            masked[:, :rows] = spectrum[:, :rows] * low_masks[name][None]
+        stems[name] = istft(masked, hop_length=hop_length, length_samples=length_samples)
+    return stems
 
 
 def separate_chunk(

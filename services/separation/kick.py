@@ -17,7 +17,10 @@ repeats while the bass notes under it change. So:
 4. on the mix itself, the median of the aligned hits over a longer span (the kick's
    tail) is the kick's waveform (the bass under each hit differs and drops out of the
    median), with one least-squares gain per hit; hits the template does not explain are
-   dropped, and a song whose hits it explains poorly gets no kick model at all.
+   dropped, and a song whose hits it explains poorly gets no kick model at all;
+5. where a bass plays the same note on the kick's steps, it stays in that median, so
+   the waveform is then replaced by the decaying pitch sweep that best fits it
+   (`kick_sweep`; kept as it is where no sweep explains it), and the gains re-taken.
 
 The separator subtracts the re-synthesised kick from the mix in the complex STFT
 domain: what remains is the bass, phase included, which a magnitude model cannot do.
@@ -33,6 +36,7 @@ import numpy as np
 from scipy.ndimage import maximum_filter1d, minimum_filter1d, uniform_filter1d
 from scipy.signal import butter, fftconvolve, sosfilt, sosfiltfilt
 
+from services.separation.kick_sweep import SweepParams, fit_sweep
 from shared.audio_io import resample
 
 KICK_RATE_HZ = 2205
@@ -65,6 +69,11 @@ class KickParams:
     # The template's second half against its first, per second of half length
     # (kicks: -25 dB/s and steeper even with the bass's median left in).
     max_decay_db_per_sec: float = -12.0
+    # The template as a fitted decaying sweep (`kick_sweep`), where one explains it.
+    sweep_fit: bool = True
+    sweep: SweepParams = field(default_factory=SweepParams)
+    # With a fitted waveform, look again for hits the median's matching missed.
+    sweep_rematch: bool = True
 
 
 @dataclass(frozen=True)
@@ -75,6 +84,7 @@ class KickTrack:
     template: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))
     times_sec: np.ndarray = field(default_factory=lambda: np.zeros(0))
     gains: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    swept: bool = False  # the template is a fitted sweep (`kick_sweep`), not the median
 
     @property
     def empty(self) -> bool:
@@ -269,16 +279,60 @@ def kick_track(mono: np.ndarray, *, sample_rate_hz: int, params: KickParams | No
     pool = np.argsort(-rise)[:SEED_POOL]
     wide = _segments(low, starts[pool] - max_lag, length + 2 * max_lag)
     scores = _match_scores(wide, max_lag)
-    best: tuple[float, np.ndarray, np.ndarray, np.ndarray] | None = None
-    for seed in np.argsort(-scores)[:N_SEEDS]:
-        found = _refine(low, wide[seed, max_lag:max_lag + length], params=params)
-        if found is not None and (best is None or found[0] > best[0]):
-            best = found
-    if best is None:
-        return KickTrack()
-    _score, template, positions, gains = best
+    found = [_refine(low, wide[seed, max_lag:max_lag + length], params=params)
+             for seed in np.argsort(-scores)[:N_SEEDS]]
     if percussive is not None:
         low = low_band(mono, sample_rate_hz=sample_rate_hz, params=params)
+    # The best-scoring seed first; where its hits fail the checks (a short, plucked bass
+    # note decays within the attack like a kick and can outscore it), the next.
+    for result in sorted((f for f in found if f is not None), key=lambda f: -f[0]):
+        track, fitted = _kick_from_hits(low, result[2], params=params)
+        if not track.empty:
+            if fitted and params.sweep_rematch:
+                track = _with_missed_hits(track, low, mono, sample_rate_hz=sample_rate_hz,
+                                          params=params)
+            return track
+    return KickTrack()
+
+
+def _with_missed_hits(track: KickTrack, low: np.ndarray, mono: np.ndarray, *,
+                      sample_rate_hz: int, params: KickParams) -> KickTrack:
+    """`track` plus the hits its fitted (bass-free) waveform matches that the median's
+    matching missed (the bass under them differed from the median's): each one a match
+    of the attack, with a transient above click_hz, and explained like a kept hit."""
+    length = round(params.template_sec * KICK_RATE_HZ)
+    head = track.template[:length].astype(np.float64)
+    min_gap = max(1, round(params.min_gap_sec * KICK_RATE_HZ))
+    known = track.times_sec * KICK_RATE_HZ
+    extra, _gains, _corr = matched_hits(low, head, min_correlation=params.min_correlation,
+                                        min_gap=min_gap)
+    if extra.size and known.size:
+        extra = extra[np.min(np.abs(extra[:, None] - known[None, :]), axis=1) >= min_gap]
+    if extra.size == 0:
+        return track
+    onset = round(0.01 * KICK_RATE_HZ)  # a hit's segment starts this before its rise
+    click = transient_rise_db(mono, sample_rate_hz=sample_rate_hz,
+                              at_samples=np.rint(extra).astype(int) + onset, params=params)
+    segments = _segments(low, np.rint(extra).astype(int), length)
+    gains = np.maximum(segments @ head / max(float(head @ head), EPS), 0.0)
+    before = np.sum(segments**2, axis=1) + EPS
+    after = np.sum((segments - gains[:, None] * head[None, :]) ** 2, axis=1)
+    keep = (click >= params.click_rise_db) & (after <= params.max_residual * before)
+    if not keep.any():
+        return track
+    positions = np.concatenate([known, extra[keep]])
+    order = np.argsort(positions)
+    return KickTrack(template=track.template, times_sec=positions[order] / KICK_RATE_HZ,
+                     gains=np.concatenate([track.gains, gains[keep]])[order],
+                     swept=track.swept)
+
+
+def _kick_from_hits(low: np.ndarray, positions: np.ndarray, *, params: KickParams
+                    ) -> tuple[KickTrack, bool]:
+    """The kick's waveform and gains on the low band `low` from its hits (positions in
+    samples), or an empty track where they fail the checks; and whether the waveform
+    is a fitted sweep."""
+    length = round(params.template_sec * KICK_RATE_HZ)
     # The matching used the attack; the kick's tail lasts longer. Re-take the median over
     # a longer span, each hit only up to the next one (beyond it the next hit would
     # enter the median), while enough hits reach that far.
@@ -304,16 +358,36 @@ def kick_track(mono: np.ndarray, *, sample_rate_hz: int, params: KickParams | No
     good = after <= params.max_residual * before
     if good.sum() < params.min_hits or after[good].sum() > params.max_song_residual * before[
             good].sum():
-        return KickTrack()
+        return KickTrack(), False
     positions, gains = positions[good], gains[good]
     # A kick's body dies away; a repeated bass note (a riff with hats on its notes)
     # does not.
     half = template.size // 2
     decay_db = _level_db(template[half:]) - _level_db(template[:half])
-    if decay_db / (half / KICK_RATE_HZ) > params.max_decay_db_per_sec:
-        return KickTrack()
+    held = decay_db / (half / KICK_RATE_HZ) > params.max_decay_db_per_sec
+    if held and not params.sweep_fit:
+        return KickTrack(), False
+    fitted = False
+    if params.sweep_fit:
+        # A bass that plays the same note on the kick's steps stays in the median: keep
+        # the part of the template that a kick's decaying sweep explains (`kick_sweep`),
+        # and take the gains again against it. (The checks above use the median: a
+        # clean kick explains less of each hit, the bass under it being left over.)
+        # Such a bass can hold the median up so that it fails the decay test: then
+        # only a fitted sweep (one that falls in pitch and dies away) is a kick.
+        fit = fit_sweep(template, rate_hz=KICK_RATE_HZ,
+                        band_hz=(params.low_hz, params.high_hz), params=params.sweep)
+        fitted = fit is not None
+        if held and not fitted:
+            return KickTrack(), False
+        if fit is not None:
+            template = fit.render(long_length)
+            head = template[:length]
+            aligned = _segments(low, np.rint(positions).astype(int), length)
+            gains = np.maximum(aligned[:, :length] @ head / max(float(head @ head), EPS),
+                               0.0)
     return KickTrack(template=template.astype(np.float32),
-                     times_sec=positions / KICK_RATE_HZ, gains=gains)
+                     times_sec=positions / KICK_RATE_HZ, gains=gains, swept=fitted), fitted
 
 
 def kick_signal(track: KickTrack, *, sample_rate_hz: int, start_sec: float,
@@ -341,3 +415,19 @@ def kick_model_share(mid_spectrum: np.ndarray, kick_spectrum: np.ndarray, *, pow
     kick_part = np.abs(kick_spectrum) ** power
     rest_part = np.abs(mid_spectrum - kick_spectrum) ** power
     return (kick_part / (kick_part + rest_part + EPS)).astype(np.float32)
+
+
+def kick_model_ratio(mid_spectrum: np.ndarray, kick_spectrum: np.ndarray, *,
+                     pool: np.ndarray) -> np.ndarray:
+    """The kick's complex share of each bin, K / X, from the mix's (mid) complex STFT
+    and the re-synthesised kick's on the same grid, its magnitude clipped to `pool`
+    (what drums and bass hold together, same shape, in [0, 1]); complex64.
+
+    Unlike a magnitude share (`kick_model_share`) it subtracts the kick with its phase:
+    where kick and bass share a bin and beat against each other, the drums get the
+    kick and the bass gets X − K, what a real-valued mask cannot split."""
+    safe = np.where(np.abs(mid_spectrum) > EPS, mid_spectrum, EPS)
+    ratio = kick_spectrum / safe
+    size = np.abs(ratio)
+    ratio *= np.minimum(1.0, pool / np.maximum(size, EPS))
+    return ratio.astype(np.complex64)

@@ -96,10 +96,22 @@ class MaskParams:
     bass_line: BassParams = field(default_factory=BassParams)  # tracking and comb teeth
     # Kick model (`kick`): below `kick_model_max_hz`, where the song has a repeating
     # kick, the drums/bass split of the bins is blended with the re-synthesised kick's
-    # Wiener share by `kick_model_weight` (0: off). Half and half beat either alone:
-    # the model misses kicks that vary, the overtone and comb tests miss the beating.
+    # Wiener share by `kick_model_weight` (0: off). A blend beats either alone: the
+    # model misses kicks that vary, the overtone and comb tests miss the beating. A
+    # kick fitted as a sweep (`kick_sweep`, v8) earns more weight (tuning seeds
+    # 5000-5009: 0.5 6.49 dB, 0.8 6.61; seeds 100-104: 0.5 6.32, 0.8 6.43, 1.0 6.40);
+    # a median template keeps `kick_median_weight`: a false one (9 stray hits in a
+    # held-out rock song) cost 1 dB of drums at 0.8.
     kick: KickParams = field(default_factory=KickParams)
-    kick_model_weight: float = 0.5
+    kick_model_weight: float = 0.8
+    kick_median_weight: float = 0.5
+    # Where the kick's waveform is a fitted sweep (`kick.KickTrack.swept`), the drums'
+    # low rows after the refine pass blend the kick's complex share (subtraction with
+    # its phase, `kick.kick_model_ratio`) by this weight, the bass taking the rest of
+    # what the two held (tuning seeds 5000-5009 / 100-109, avg dB: off 6.64 / 6.62;
+    # 0.5 6.95 / 6.96; 0.75 7.00 / 7.02; 1.0 6.96 / 7.00). Not for a median template:
+    # on Potassium, whose "kick" is bass notes, 0.5 cost 0.13 dB and 1.0 0.43.
+    kick_complex_weight: float = 0.75
     kick_model_max_hz: float = 100.0
     # The model's share is |K|^p / (|K|^p + |X - K|^p): a firmer split than Wiener's
     # p = 2 measured better (tuning seeds: p 1 -0.16 dB, 3 +0.05, 4 +0.06, 6-10 +0.07).
