@@ -12,14 +12,18 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from services.orchestrator.rules_planner import plan_rules
 from services.processing.preview import preview_window
 from services.processing.render import RenderResult, render_plan
 from services.processing.settings import RenderSettings
+from shared.contracts.analysis import AnalysisResult
+from shared.contracts.orchestrator import PlanOptions
 from shared.errors import Unprocessable
 from shared.loudness import integrated_lufs
 from shared.true_peak import true_peak_dbtp
 from tests.unit.test_processing_support import (
     SR,
+    analysis_dict,
     dnb_174,
     grid_errors_sec,
     hiphop_92,
@@ -28,6 +32,7 @@ from tests.unit.test_processing_support import (
     material,
     plan,
     pop_118,
+    synth,
     tempo_from_onsets,
     warp_lags_ms,
     window_rms_db,
@@ -251,3 +256,34 @@ def test_bass_handover_takes_the_outgoing_lows_out_before_the_downbeat() -> None
 
     # b's bass hands over to a's: its lows leave over the last beat; b to b: they stay.
     assert last_quarter_beat_lows("a") < 0.6 * last_quarter_beat_lows("b")
+
+
+def test_a_rules_plan_of_three_songs_renders_the_guest_in_its_section() -> None:
+    """The planner's guest (a third song leading one section) reaches the mix."""
+    songs = {"a": pop_118(), "b": house_124(),
+             "c": synth("guest120", 120.0, "E", "minor", "pop", 5)}
+    analyses = [AnalysisResult.model_validate(analysis_dict(song, song_id))
+                for song_id, song in songs.items()]
+    result = plan_rules(analyses, {}, PlanOptions(seed=2, duration_sec=60))
+    plan_ = result.masterplan
+    guest_sections = [i for i, s in enumerate(plan_.timeline) if "guest spot" in s.description]
+    assert len(guest_sections) == 1 and not any("no section" in w for w in result.warnings)
+    render = render_plan(plan_, {k: material(v, k) for k, v in songs.items()}, settings=FAST)
+    assert abs(render.audio.shape[1] - sum(s.duration_sec for s in plan_.timeline) * SR) <= 1
+    assert render.true_peak_dbtp <= -1.0 + 1e-6
+    report = render.report["sections"]
+    played = {layer["songId"] for section in report for layer in section["layers"]}
+    assert played == set(songs)
+    instrumental = plan_.timeline[0].layers[0].songId  # the intro is the groove's song
+    guest_id = next(la.songId for la in plan_.timeline[guest_sections[0]].layers
+                    if la.songId != instrumental)
+    # The guest plays in its own section only, and its sung passage really sings.
+    for index, section in enumerate(report):
+        guest_layers = [la for la in section["layers"] if la["songId"] == guest_id]
+        assert bool(guest_layers) == (index == guest_sections[0])
+    for layer in report[guest_sections[0]]["layers"]:
+        if layer["songId"] == guest_id and layer["stem"] == "vocals":
+            start, end = layer["source_start_sec"], layer["source_end_sec"]
+            sung = sum(max(0.0, min(end, y) - max(start, x))
+                       for x, y in songs[guest_id].truth.vocal_intervals)
+            assert sung / (end - start) > 0.5, layer
