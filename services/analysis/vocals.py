@@ -17,7 +17,14 @@ The same test is run with the mix projected onto each pan position from -0.8 to 
 (what cancels is then whatever sits at that position); a position that passes clearly
 more frames than the centre (PAN_GAIN, and at least PAN_MIN_SHARE of the song) is taken.
 On the stress corpus this lifts the three panned-lead songs from 0.55-0.64 to 0.85-0.90
-frame accuracy and changes no song with a centred lead or none.
+frame accuracy and changes no song with a centred lead or none. Off centre the share test
+is eased by PAN_SHARE_SLOPE_DB per unit of pan beyond 0.2: a centred bass and pads fall
+half into the projection there (they cancel in no direction but the centre), so a lead
+as loud as them holds only about half of its projection's harmonic energy (-3.5 dB
+median on sung frames against -8 to -16 dB elsewhere). On the stress seeds 2000-9000
+this takes the 20 sung panned-lead songs' median voicing recall from 0.57 to 0.78 (frame
+accuracy +0.003 to +0.017 a corpus) and changes no other song; nearer the centre (pan
+0.2) the eased test passes the centred bass and pads, so it stays.
 
 A doubled lead (two takes panned hard left and right, as stacked pop vocals are) is in
 neither the centre nor any one pan position: the takes differ in phase, so about half of
@@ -70,6 +77,7 @@ MIN_INTERVAL_SEC = 0.3
 MEDIAN_BLOCK = 64  # rows or columns per block of the running medians
 LEAD_PANS = (-0.8, -0.6, -0.4, -0.2, 0.2, 0.4, 0.6, 0.8)  # off-centre positions tried
 PAN_GAIN = 1.1  # an off-centre position must pass 10 % more frames than the centre
+PAN_SHARE_SLOPE_DB = 8.0  # the share test eased by this per unit of pan beyond 0.2
 PAN_MIN_SHARE = 0.05  # and at least 5 % of the song's frames
 SIDE_MAX_SHARE = 0.65  # the side's loud frames are a lead when they are at most this share
 CENTRE_FEW = 0.3  # ...and the centre (or pan) test found a lead in at most this share
@@ -110,7 +118,7 @@ def _level_db(energy: np.ndarray, *, window_frames: int) -> np.ndarray:
 
 
 def _lead_frames(mid: np.ndarray, side: np.ndarray, harmonic_mask: np.ndarray, *,
-                 window_frames: int) -> np.ndarray:
+                 window_frames: int, min_share_db: float = MIN_CENTRE_SHARE_DB) -> np.ndarray:
     """The level and centre-share tests of the module docstring for one pan position:
     (n_frames,) bool."""
     centre_mask = np.clip(1.0 - side / (mid + 1e-9), 0.0, 1.0) ** 2
@@ -121,7 +129,7 @@ def _lead_frames(mid: np.ndarray, side: np.ndarray, harmonic_mask: np.ndarray, *
     harmonic_db = _level_db(harmonic_energy, window_frames=window_frames)
     centre_db = _level_db(centre_energy, window_frames=window_frames)
     loud = centre_db > np.percentile(centre_db, 98) - LEVEL_RANGE_DB
-    centred = centre_db - harmonic_db > MIN_CENTRE_SHARE_DB
+    centred = centre_db - harmonic_db > min_share_db
     return loud & centred
 
 
@@ -179,7 +187,9 @@ def vocal_frames(stereo: np.ndarray, *, sample_rate_hz: int) -> tuple[np.ndarray
     best = frames
     for pan in LEAD_PANS:
         candidate = _lead_frames(*_pan_mid_side(spec_left, spec_right, pan=pan),
-                                 harmonic_mask, window_frames=window)
+                                 harmonic_mask, window_frames=window,
+                                 min_share_db=MIN_CENTRE_SHARE_DB
+                                 - PAN_SHARE_SLOPE_DB * max(0.0, abs(pan) - 0.2))
         if (candidate.sum() > PAN_GAIN * max(int(best.sum()), 1)
                 and candidate.mean() >= PAN_MIN_SHARE):
             best = candidate
