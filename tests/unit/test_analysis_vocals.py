@@ -117,3 +117,18 @@ def test_level_frames_keep_the_loud_stretches() -> None:
     assert _level_frames(spec, np.ones_like(spec), window_frames=1)[60:80].all()
     assert not _level_frames(spec, np.ones_like(spec), window_frames=1,
                              range_db=7.0)[60:80].any()
+
+
+def test_centred_passages_fill_windows_where_the_side_found_nothing() -> None:
+    from services.analysis.vocals import with_centred_passages
+
+    side = np.zeros(30, dtype=bool)
+    side[2:6] = True  # window 0: the side holds the lead
+    centre = np.zeros(30, dtype=bool)
+    centre[0:10] = True  # window 0: the side's frames stay
+    centre[12:17] = True  # window 1: half of it centred, the side empty: the centre's
+    centre[25] = True  # window 2: one frame in ten is too few to be a passage
+    out = with_centred_passages(side, centre, window_frames=10)
+    assert np.array_equal(out[:10], side[:10])
+    assert np.array_equal(out[10:20], centre[10:20])
+    assert not out[20:].any()
