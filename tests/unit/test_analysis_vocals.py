@@ -70,12 +70,13 @@ def test_running_median_matches_scipy(axis: int) -> None:
     assert np.allclose(_median(values, size=9, axis=axis), median_filter(values, size=size))
 
 
-@pytest.mark.parametrize("variation", [
-    {"vocal_pan": -0.7}, {"vocal_pan": 0.6},  # a lead panned off centre
-    {"vocal_double": True},  # a doubled lead panned wide: found in the side
+@pytest.mark.parametrize(("variation", "least_accuracy"), [
+    # A lead panned off centre: 0.94 / 0.89 before the share test was eased off centre.
+    ({"vocal_pan": -0.7}, 0.95), ({"vocal_pan": 0.6}, 0.95),
+    ({"vocal_double": True}, 0.9),  # a doubled lead panned wide: found in the side
 ], ids=["pan-0.7", "pan0.6", "doubled"])
-def test_a_lead_off_centre_or_doubled_wide_is_still_found(variation: dict[str, object]
-                                                          ) -> None:
+def test_a_lead_off_centre_or_doubled_wide_is_still_found(variation: dict[str, object],
+                                                          least_accuracy: float) -> None:
     from dataclasses import replace
 
     from shared.synth import Variation
@@ -86,7 +87,7 @@ def test_a_lead_off_centre_or_doubled_wide_is_still_found(variation: dict[str, o
     duration_sec = synth.spec.duration_sec
     accuracy = np.mean(_frames(intervals, duration_sec)
                        == _frames(synth.truth.vocal_intervals, duration_sec))
-    assert accuracy >= 0.85
+    assert accuracy >= least_accuracy
 
 
 def test_pan_projection_cancels_a_source_panned_there() -> None:
