@@ -70,12 +70,13 @@ def test_running_median_matches_scipy(axis: int) -> None:
     assert np.allclose(_median(values, size=9, axis=axis), median_filter(values, size=size))
 
 
-@pytest.mark.parametrize("variation", [
-    {"vocal_pan": -0.7}, {"vocal_pan": 0.6},  # a lead panned off centre
-    {"vocal_double": True},  # a doubled lead panned wide: found in the side
+@pytest.mark.parametrize(("variation", "least_accuracy"), [
+    # A lead panned off centre: 0.94 / 0.89 before the share test was eased off centre.
+    ({"vocal_pan": -0.7}, 0.95), ({"vocal_pan": 0.6}, 0.95),
+    ({"vocal_double": True}, 0.9),  # a doubled lead panned wide: found in the side
 ], ids=["pan-0.7", "pan0.6", "doubled"])
-def test_a_lead_off_centre_or_doubled_wide_is_still_found(variation: dict[str, object]
-                                                          ) -> None:
+def test_a_lead_off_centre_or_doubled_wide_is_still_found(variation: dict[str, object],
+                                                          least_accuracy: float) -> None:
     from dataclasses import replace
 
     from shared.synth import Variation
@@ -86,7 +87,7 @@ def test_a_lead_off_centre_or_doubled_wide_is_still_found(variation: dict[str, o
     duration_sec = synth.spec.duration_sec
     accuracy = np.mean(_frames(intervals, duration_sec)
                        == _frames(synth.truth.vocal_intervals, duration_sec))
-    assert accuracy >= 0.85
+    assert accuracy >= least_accuracy
 
 
 def test_pan_projection_cancels_a_source_panned_there() -> None:
@@ -117,3 +118,18 @@ def test_level_frames_keep_the_loud_stretches() -> None:
     assert _level_frames(spec, np.ones_like(spec), window_frames=1)[60:80].all()
     assert not _level_frames(spec, np.ones_like(spec), window_frames=1,
                              range_db=7.0)[60:80].any()
+
+
+def test_centred_passages_fill_windows_where_the_side_found_nothing() -> None:
+    from services.analysis.vocals import with_centred_passages
+
+    side = np.zeros(30, dtype=bool)
+    side[2:6] = True  # window 0: the side holds the lead
+    centre = np.zeros(30, dtype=bool)
+    centre[0:10] = True  # window 0: the side's frames stay
+    centre[12:17] = True  # window 1: half of it centred, the side empty: the centre's
+    centre[25] = True  # window 2: one frame in ten is too few to be a passage
+    out = with_centred_passages(side, centre, window_frames=10)
+    assert np.array_equal(out[:10], side[:10])
+    assert np.array_equal(out[10:20], centre[10:20])
+    assert not out[20:].any()
