@@ -83,7 +83,11 @@ def mask_params_for(params: MaskParams, *, bin_ratio: float, hop_ratio: float) -
                    harmonic_kernel_frames=_odd(params.harmonic_kernel_frames / hop_ratio),
                    percussive_kernel_bins=_odd(params.percussive_kernel_bins * bin_ratio),
                    other_hold_frames=_odd(params.other_hold_frames / hop_ratio)
-                   if params.other_hold_frames > 1 else 1)
+                   if params.other_hold_frames > 1 else 1,
+                   vocal_floor_hold_frames=_odd(params.vocal_floor_hold_frames / hop_ratio)
+                   if params.vocal_floor_hold_frames > 1 else 0,
+                   guess_near_frames=_odd(params.guess_near_frames / hop_ratio)
+                   if params.guess_near_frames > 1 else 0)
 
 
 def masked_stems(

@@ -226,6 +226,12 @@ def test_mask_kernels_keep_their_length_in_seconds_and_hertz() -> None:
     assert held.other_hold_frames == 3  # 15 frames of hop 1024 ≈ 2 of hop 8192, odd
     unheld = mask_params_for(MaskParams(other_hold_frames=1), bin_ratio=4.0, hop_ratio=8.0)
     assert unheld.other_hold_frames == 1  # off stays off
+    voiced = mask_params_for(MaskParams(vocal_floor_hold_frames=43, guess_near_frames=87),
+                             bin_ratio=2.0, hop_ratio=2.0)
+    assert (voiced.vocal_floor_hold_frames, voiced.guess_near_frames) == (21, 43)
+    unvoiced = mask_params_for(MaskParams(vocal_floor_hold_frames=0, guess_near_frames=0),
+                               bin_ratio=2.0, hop_ratio=2.0)
+    assert (unvoiced.vocal_floor_hold_frames, unvoiced.guess_near_frames) == (0, 0)
 
 
 @pytest.mark.parametrize(("frames", "kernel"), [(200, 31), (40, 9), (10, 31), (1, 3)])

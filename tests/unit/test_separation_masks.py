@@ -1,0 +1,76 @@
+"""Vocal masks (`masks.stem_masks`) where the melody track is sure, guessed or silent."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+
+from services.separation.masks import (
+    MaskParams,
+    comb_evidence,
+    comb_mask,
+    hpss_medians,
+    stem_masks,
+)
+from services.separation.melody import MelodyTrack
+from services.separation.stft import stft
+
+SR = 22050
+N_FFT = 2048
+HOP = 512
+
+
+def _tone_in_noise(duration_sec: float, *, f0_hz: float, noise: float) -> np.ndarray:
+    """A steady harmonic tone (8 harmonics) over white noise, mono."""
+    rng = np.random.default_rng(3)
+    t = np.arange(round(duration_sec * SR)) / SR
+    tone = sum(np.sin(2 * np.pi * k * f0_hz * t) / k for k in range(1, 9))
+    return (0.1 * tone + noise * rng.standard_normal(t.size)).astype(np.float32)
+
+
+def _masks(magnitude: np.ndarray, melody: MelodyTrack, params: MaskParams) -> dict:
+    freqs_hz = np.fft.rfftfreq(N_FFT, d=1.0 / SR).astype(np.float32)
+    return stem_masks(magnitude, medians=hpss_medians(magnitude, params=params),
+                      freqs_hz=freqs_hz, melody=melody, bass_overtone_ratio=0.0,
+                      params=params, repeating=np.zeros_like(magnitude))
+
+
+def test_the_vocal_floor_stays_near_the_voiced_frames() -> None:
+    magnitude = np.abs(stft(_tone_in_noise(6.0, f0_hz=220.0, noise=0.05), n_fft=N_FFT,
+                            hop_length=HOP))
+    n_frames = magnitude.shape[1]
+    f0 = np.zeros(n_frames, np.float32)
+    f0[:20] = 220.0  # voiced for the first 20 frames only
+    melody = MelodyTrack(f0, np.zeros(n_frames, np.float32), (f0 > 0).astype(np.float32))
+    params = MaskParams(vocal_floor_hold_frames=21)
+    held = _masks(magnitude, melody, params)["vocals"]
+    everywhere = _masks(magnitude, melody, replace(params, vocal_floor_hold_frames=0))["vocals"]
+    band = slice(40, 400)  # ~430 Hz .. 4.3 kHz: off the comb between the teeth too
+    assert np.all(held[band, 40:] == 0.0)  # no voice within 10 frames: no floor
+    assert np.all(everywhere[band, 40:].max(axis=0) > 0.3)
+    np.testing.assert_array_equal(held[:, :30], everywhere[:, :30])
+
+
+def test_a_guess_far_from_any_voiced_frame_needs_more_evidence() -> None:
+    magnitude = np.abs(stft(_tone_in_noise(8.0, f0_hz=220.0, noise=0.08), n_fft=N_FFT,
+                            hop_length=HOP))
+    n_frames = magnitude.shape[1]
+    f0 = np.full(n_frames, 220.0, np.float32)
+    certainty = np.zeros(n_frames, np.float32)
+    certainty[:10] = 1.0  # sure for 10 frames, then guessed to the end
+    melody = MelodyTrack(f0, np.zeros(n_frames, np.float32), certainty)
+    freqs_hz = np.fft.rfftfreq(N_FFT, d=1.0 / SR).astype(np.float32)
+    params = MaskParams(guess_near_frames=41, guess_evidence=(0.1, 0.3),
+                        guess_far_evidence=(0.2, 0.9), vocal_floor_gain=0.0)
+    comb = comb_mask(freqs_hz, melody, n_harmonics=params.n_harmonics,
+                     width_hz=params.comb_width_hz)
+    band = ((freqs_hz >= 200.0) & (freqs_hz <= params.vocal_max_hz)).astype(np.float32)
+    evidence = comb_evidence(magnitude, comb * band[:, None],
+                             repeating=np.zeros_like(magnitude), centre=None, band=band)
+    assert np.all((evidence[10:] > 0.3) & (evidence[10:] < 0.8))  # near: sure; far: partial
+    vocals = _masks(magnitude, melody, params)["vocals"]
+    plain = _masks(magnitude, melody, replace(params, guess_near_frames=0))["vocals"]
+    tooth = round(440.0 / (SR / N_FFT))  # the second harmonic's bin
+    np.testing.assert_array_equal(vocals[:, :30], plain[:, :30])  # within 20 frames
+    assert np.all(vocals[tooth, 40:] < plain[tooth, 40:] - 0.05)
