@@ -27,6 +27,8 @@ STEADY_MIN_INLIERS = 0.65  # share of tracked beats within 70 ms of the grid (tr
 MAX_DRIFT = 0.008  # local tempo this far (0.8 %) from the song's: it drifts, no grid
 DRIFT_WINDOW_BEATS = 16  # local tempo measured over this many tracked beats
 DECISIVE_VOTE = 0.75  # share of tracked beats on one half-beat phase that settles it
+PHASE_OVERRULE_RATIO = 1.2  # kick and snare each this much stronger on the tracker's
+# off-beats: it sits on the off-beat, however steadily (see onsets_overrule)
 DOUBLE_TIME_RATIO = 1.5  # kick and snare each this much stronger on opposite half-beats
 # A beat level has subdivisions (eighths of hats, guitar, piano, syllables): below
 # BARE_SUBDIVISION the onsets between beats are hardly stronger than anywhere, while
@@ -182,7 +184,7 @@ def _capped_cue(onsets: OnsetEnvelopes, times_sec: np.ndarray) -> np.ndarray:
     loud hit does not outweigh a bar of steady ones, summed."""
     flat = np.asarray(times_sec, dtype=np.float64).ravel()
     total = np.zeros(len(flat))
-    for envelope in (onsets.kick, onsets.snare, onsets.broadband):
+    for envelope in (onsets.low_or_kick, onsets.snare, onsets.broadband):
         if envelope is None:
             continue
         strength = onsets.strength_at(envelope, flat) / (envelope.mean() + 1e-9)
@@ -280,19 +282,43 @@ def _tick_strengths(onsets: OnsetEnvelopes, ticks_sec: np.ndarray) -> np.ndarray
                      for times in (ticks_sec, mids)])
 
 
+def onsets_overrule(strengths: np.ndarray) -> bool:
+    """True when the kick and the snare/clap both hit clearly harder half a beat after
+    the beats than on them (`strengths`: rows beats and off-beats, columns kick and
+    snare): the beats sit on the off-beat. A tracker locks there for a whole song under
+    an off-beat bass as loud as the kick (house), and its vote is then unanimous and
+    wrong. Both cues must agree: off-beat hats alone lift the snare band, a syncopated
+    kick alone the kick band."""
+    beat, off = np.asarray(strengths, dtype=np.float64)
+    return bool(np.all(off >= PHASE_OVERRULE_RATIO * beat) and np.all(beat > 0))
+
+
 def beat_phase_origin(ticks_sec: np.ndarray, *, origin_sec: float, period_sec: float,
                       strengths: np.ndarray | None) -> float:
     """Which half-beat phase of a fitted grid carries the beat.
 
-    The tracker's majority decides when it is decisive; a tracker that wandered between
-    phases (it happens on offbeat-heavy house) is overruled by where the kick and snare
-    onsets are stronger (`strengths` from `_half_phase_strengths`)."""
+    The tracker's majority decides when it is decisive, unless the kick and snare both
+    say otherwise (`onsets_overrule`); a tracker that wandered between phases (it
+    happens on offbeat-heavy house) is overruled by where the kick and snare onsets are
+    stronger (`strengths` from `_half_phase_strengths`)."""
     phase = ((ticks_sec - origin_sec) / period_sec) % 1.0
     on_share = float(np.mean((phase < 0.25) | (phase > 0.75)))
     if max(on_share, 1.0 - on_share) >= DECISIVE_VOTE or strengths is None:
-        return origin_sec if on_share >= 0.5 else origin_sec + period_sec / 2.0
+        row = 0 if on_share >= 0.5 else 1
+        if strengths is not None and onsets_overrule(strengths[[row, 1 - row]]):
+            row = 1 - row
+        return origin_sec + row * period_sec / 2.0
     score = strengths.sum(axis=1)
     return origin_sec + (period_sec / 2.0 if score[1] > score[0] else 0.0)
+
+
+def shift_half_beat(beats_sec: np.ndarray) -> np.ndarray:
+    """Each beat moved half its interval later (the last by half the one before)."""
+    beats = np.asarray(beats_sec, dtype=np.float64)
+    if len(beats) < 2:
+        return beats
+    intervals = np.diff(beats)
+    return beats + 0.5 * np.append(intervals, intervals[-1])
 
 
 def is_double_time(strengths: np.ndarray) -> bool:
@@ -396,7 +422,7 @@ def counted_every_other_beat(onsets: OnsetEnvelopes | None, tempo_bpm: float,
 
 def onset_autocorrelation(onsets: OnsetEnvelopes) -> np.ndarray:
     """Autocorrelation (n_frames,) of the kick + snare onsets, 1 at lag 0."""
-    envelope = (onsets.kick / (onsets.kick.mean() + 1e-9)
+    envelope = (onsets.low_or_kick / (onsets.low_or_kick.mean() + 1e-9)
                 + onsets.snare / (onsets.snare.mean() + 1e-9))
     envelope = envelope - envelope.mean()
     spectrum = np.fft.rfft(envelope, 2 * len(envelope))
@@ -478,7 +504,12 @@ def estimate_tempo(mono: np.ndarray, *, sample_rate_hz: int,
         if (counted_half_time(onsets, tempo_bpm, beats)
                 or counted_every_other_beat(onsets, tempo_bpm, beats)):
             tempo_bpm, beats = tempo_bpm * 2.0, rescale_beats(beats, factor=2.0)
-        beats = extend_beats(realign_beats(beats, onsets), duration_sec=duration_sec)
+        beats = realign_beats(beats, onsets)
+        if onsets is not None and len(beats) >= 8 and onsets_overrule(
+                _tick_strengths(onsets, beats)):
+            beats = shift_half_beat(beats)
+            beats = beats[beats < duration_sec]
+        beats = extend_beats(beats, duration_sec=duration_sec)
         median = float(np.median(intervals))
         regularity = float(np.mean(np.abs(intervals - median) <= REGULAR_INTERVAL * median))
         confidence = pulse_confidence(regularity=regularity, beats_sec=beats, onsets=onsets)

@@ -8,13 +8,16 @@ import pytest
 from services.analysis.features import OnsetEnvelopes
 from services.analysis.tempo import (
     beat_misfits_bars,
+    beat_phase_origin,
     dj_tempo,
     estimate_tempo,
     fit_grid,
     grid_beats,
     is_double_time,
+    onsets_overrule,
     pulse_confidence,
     rescale_beats,
+    shift_half_beat,
 )
 from tests.unit.analysis_songs import SPECS, analysis, nearest_offsets_sec, song
 
@@ -57,6 +60,30 @@ def test_grid_beats_cover_the_song_from_its_start() -> None:
 def test_double_time_needs_kick_and_snare_on_opposite_half_beats() -> None:
     assert is_double_time(np.array([[3.0, 0.5], [0.5, 3.0]]))  # kick on beat, snare off it
     assert not is_double_time(np.array([[3.0, 3.0], [0.5, 0.5]]))  # both on the beat
+
+
+def test_onsets_overrule_the_beats_only_when_kick_and_snare_both_sit_off_them() -> None:
+    assert onsets_overrule(np.array([[2.0, 2.0], [4.0, 3.0]]))  # both off the beats
+    assert not onsets_overrule(np.array([[2.0, 3.0], [4.0, 2.5]]))  # the kick alone
+    assert not onsets_overrule(np.array([[3.0, 2.0], [2.5, 4.0]]))  # off-beat hats alone
+    assert not onsets_overrule(np.array([[3.0, 3.0], [1.0, 1.0]]))  # on the beats
+
+
+def test_a_unanimous_tracker_on_the_off_beat_is_overruled_by_kick_and_snare() -> None:
+    period_sec = 0.5
+    ticks_sec = 0.25 + period_sec * np.arange(40)  # all on the off-beat of the grid at 0
+    on_beat = np.array([[4.0, 3.0], [2.0, 2.0]])  # rows: grid through 0, half a beat later
+    assert beat_phase_origin(ticks_sec, origin_sec=0.0, period_sec=period_sec,
+                             strengths=on_beat) == 0.0
+    off_beat = on_beat[::-1]
+    assert beat_phase_origin(ticks_sec, origin_sec=0.0, period_sec=period_sec,
+                             strengths=off_beat) == 0.25
+    assert beat_phase_origin(ticks_sec, origin_sec=0.0, period_sec=period_sec,
+                             strengths=None) == 0.25
+
+
+def test_shift_half_beat_follows_the_local_interval() -> None:
+    np.testing.assert_allclose(shift_half_beat(np.array([0.0, 1.0, 3.0])), [0.5, 2.0, 4.0])
 
 
 def test_confidence_rewards_regular_beats_on_the_onsets() -> None:
