@@ -167,22 +167,22 @@ def pool_segments(values: np.ndarray, *, frame_times_sec: np.ndarray,
 
 @dataclass(frozen=True)
 class OnsetEnvelopes:
-    """Onset strength of the kick (transients of 30-150 Hz, see `transient_flux`), of
-    the snare/clap crack band (1-5 kHz), of the whole spectrum (30 Hz-11 kHz: every
-    instrument's notes and hits) and of everything that starts in the kick band (30-150
-    Hz: kicks and bass notes alike, which mark the half-beat grid but not which half is
-    the beat), each (n_frames,) >= 0 at `hop_sec`; `broadband` and `low` may be None
-    (tests that need only the drums; `low` then falls back to `kick`)."""
+    """Onset strength of the kick band (30-150 Hz: kicks and bass notes alike), of the
+    snare/clap crack band (1-5 kHz), of the whole spectrum (30 Hz-11 kHz: every
+    instrument's notes and hits) and of the kick drum's own hits (transients of 30-150
+    Hz, see `transient_flux`: not the bass notes), each (n_frames,) >= 0 at `hop_sec`;
+    `broadband` and `kick_hits` may be None (tests that need only the drums; `kick_hits`
+    then falls back to `kick`)."""
 
     kick: np.ndarray
     snare: np.ndarray
     hop_sec: float
     broadband: np.ndarray | None = None
-    low: np.ndarray | None = None
+    kick_hits: np.ndarray | None = None
 
     @property
-    def low_or_kick(self) -> np.ndarray:
-        return self.kick if self.low is None else self.low
+    def kick_hits_or_band(self) -> np.ndarray:
+        return self.kick if self.kick_hits is None else self.kick_hits
 
     def strength_at(self, envelope: np.ndarray, times_sec: np.ndarray) -> np.ndarray:
         """Envelope value at each time (n,), taking the peak within one frame either side:
@@ -197,9 +197,9 @@ class OnsetEnvelopes:
 
 def onset_envelopes(spec: Spectrogram) -> OnsetEnvelopes:
     return OnsetEnvelopes(
-        kick=transient_flux(spec, low_hz=30.0, high_hz=150.0),
+        kick=band_flux(spec, low_hz=30.0, high_hz=150.0),
         snare=band_flux(spec, low_hz=1000.0, high_hz=5000.0),
         hop_sec=spec.hop_sec,
         broadband=band_flux(spec, low_hz=30.0, high_hz=11000.0),
-        low=band_flux(spec, low_hz=30.0, high_hz=150.0),
+        kick_hits=transient_flux(spec, low_hz=30.0, high_hz=150.0),
     )

@@ -27,8 +27,8 @@ STEADY_MIN_INLIERS = 0.65  # share of tracked beats within 70 ms of the grid (tr
 MAX_DRIFT = 0.008  # local tempo this far (0.8 %) from the song's: it drifts, no grid
 DRIFT_WINDOW_BEATS = 16  # local tempo measured over this many tracked beats
 DECISIVE_VOTE = 0.75  # share of tracked beats on one half-beat phase that settles it
-PHASE_OVERRULE_RATIO = 1.2  # kick and snare each this much stronger on the tracker's
-# off-beats: it sits on the off-beat, however steadily (see onsets_overrule)
+PHASE_OVERRULE_RATIO = 1.2  # kick and snare together (geometric mean) this much stronger
+# on the tracker's off-beats: it sits on the off-beat, however steadily (onsets_overrule)
 DOUBLE_TIME_RATIO = 1.5  # kick and snare each this much stronger on opposite half-beats
 # A beat level has subdivisions (eighths of hats, guitar, piano, syllables): below
 # BARE_SUBDIVISION the onsets between beats are hardly stronger than anywhere, while
@@ -184,7 +184,7 @@ def _capped_cue(onsets: OnsetEnvelopes, times_sec: np.ndarray) -> np.ndarray:
     loud hit does not outweigh a bar of steady ones, summed."""
     flat = np.asarray(times_sec, dtype=np.float64).ravel()
     total = np.zeros(len(flat))
-    for envelope in (onsets.low_or_kick, onsets.snare, onsets.broadband):
+    for envelope in (onsets.kick, onsets.snare, onsets.broadband):
         if envelope is None:
             continue
         strength = onsets.strength_at(envelope, flat) / (envelope.mean() + 1e-9)
@@ -262,50 +262,59 @@ def _relative_strength(envelope: np.ndarray, onsets: OnsetEnvelopes,
 
 
 def _half_phase_strengths(onsets: OnsetEnvelopes, *, origin_sec: float, period_sec: float,
-                          duration_sec: float) -> np.ndarray:
+                          duration_sec: float, hits: bool = False) -> np.ndarray:
     """(2, 2) relative strengths: rows are the grid through origin and the one half a beat
-    later, columns kick and snare."""
+    later, columns kick (the kick drum's own hits when `hits`, else the kick band) and
+    snare."""
+    kick = onsets.kick_hits_or_band if hits else onsets.kick
     out = np.zeros((2, 2))
     for row in range(2):
         grid = grid_beats(origin_sec=origin_sec + row * period_sec / 2.0,
                           period_sec=period_sec, duration_sec=duration_sec)
-        out[row] = [_relative_strength(onsets.kick, onsets, grid),
+        out[row] = [_relative_strength(kick, onsets, grid),
                     _relative_strength(onsets.snare, onsets, grid)]
     return out
 
 
-def _tick_strengths(onsets: OnsetEnvelopes, ticks_sec: np.ndarray) -> np.ndarray:
+def _tick_strengths(onsets: OnsetEnvelopes, ticks_sec: np.ndarray, *,
+                    hits: bool = False) -> np.ndarray:
     """(2, 2) like `_half_phase_strengths` for beats that are not a grid: rows are the
     tracked beats and the midpoints between them, columns kick and snare."""
     mids = (ticks_sec[:-1] + ticks_sec[1:]) / 2.0
-    return np.array([[_relative_strength(env, onsets, times) for env in (onsets.kick, onsets.snare)]
+    kick = onsets.kick_hits_or_band if hits else onsets.kick
+    return np.array([[_relative_strength(env, onsets, times) for env in (kick, onsets.snare)]
                      for times in (ticks_sec, mids)])
 
 
 def onsets_overrule(strengths: np.ndarray) -> bool:
-    """True when the kick and the snare/clap both hit clearly harder half a beat after
-    the beats than on them (`strengths`: rows beats and off-beats, columns kick and
-    snare): the beats sit on the off-beat. A tracker locks there for a whole song under
-    an off-beat bass as loud as the kick (house), and its vote is then unanimous and
-    wrong. Both cues must agree: off-beat hats alone lift the snare band, a syncopated
-    kick alone the kick band."""
+    """True when the kick and the snare/clap both hit harder half a beat after the beats
+    than on them, together clearly (`strengths`: rows beats and off-beats, columns kick
+    and snare): the beats sit on the off-beat. A tracker locks there for a whole song
+    under an off-beat bass as loud as the kick (house), and its vote is then unanimous
+    and wrong. Both cues must lean the same way: off-beat hats alone lift the snare band,
+    a syncopated kick alone the kick band; where they agree, one clear cue (a kick on
+    the beat, with the clap there barely above the off-beat open hats) settles it."""
     beat, off = np.asarray(strengths, dtype=np.float64)
-    return bool(np.all(off >= PHASE_OVERRULE_RATIO * beat) and np.all(beat > 0))
+    if not np.all(beat > 0) or not np.all(off > beat):
+        return False
+    return bool(np.sqrt(np.prod(off / beat)) >= PHASE_OVERRULE_RATIO)
 
 
 def beat_phase_origin(ticks_sec: np.ndarray, *, origin_sec: float, period_sec: float,
-                      strengths: np.ndarray | None) -> float:
+                      strengths: np.ndarray | None,
+                      hit_strengths: np.ndarray | None = None) -> float:
     """Which half-beat phase of a fitted grid carries the beat.
 
-    The tracker's majority decides when it is decisive, unless the kick and snare both
-    say otherwise (`onsets_overrule`); a tracker that wandered between phases (it
+    The tracker's majority decides when it is decisive, unless the kick drum's hits and
+    the snare both say otherwise (`onsets_overrule` of `hit_strengths`, from
+    `_half_phase_strengths` with `hits`); a tracker that wandered between phases (it
     happens on offbeat-heavy house) is overruled by where the kick and snare onsets are
     stronger (`strengths` from `_half_phase_strengths`)."""
     phase = ((ticks_sec - origin_sec) / period_sec) % 1.0
     on_share = float(np.mean((phase < 0.25) | (phase > 0.75)))
     if max(on_share, 1.0 - on_share) >= DECISIVE_VOTE or strengths is None:
         row = 0 if on_share >= 0.5 else 1
-        if strengths is not None and onsets_overrule(strengths[[row, 1 - row]]):
+        if hit_strengths is not None and onsets_overrule(hit_strengths[[row, 1 - row]]):
             row = 1 - row
         return origin_sec + row * period_sec / 2.0
     score = strengths.sum(axis=1)
@@ -422,7 +431,7 @@ def counted_every_other_beat(onsets: OnsetEnvelopes | None, tempo_bpm: float,
 
 def onset_autocorrelation(onsets: OnsetEnvelopes) -> np.ndarray:
     """Autocorrelation (n_frames,) of the kick + snare onsets, 1 at lag 0."""
-    envelope = (onsets.low_or_kick / (onsets.low_or_kick.mean() + 1e-9)
+    envelope = (onsets.kick / (onsets.kick.mean() + 1e-9)
                 + onsets.snare / (onsets.snare.mean() + 1e-9))
     envelope = envelope - envelope.mean()
     spectrum = np.fft.rfft(envelope, 2 * len(envelope))
@@ -506,7 +515,7 @@ def estimate_tempo(mono: np.ndarray, *, sample_rate_hz: int,
             tempo_bpm, beats = tempo_bpm * 2.0, rescale_beats(beats, factor=2.0)
         beats = realign_beats(beats, onsets)
         if onsets is not None and len(beats) >= 8 and onsets_overrule(
-                _tick_strengths(onsets, beats)):
+                _tick_strengths(onsets, beats, hits=True)):
             beats = shift_half_beat(beats)
             beats = beats[beats < duration_sec]
         beats = extend_beats(beats, duration_sec=duration_sec)
@@ -515,11 +524,14 @@ def estimate_tempo(mono: np.ndarray, *, sample_rate_hz: int,
         confidence = pulse_confidence(regularity=regularity, beats_sec=beats, onsets=onsets)
         return TempoEstimate(round(tempo_bpm, 3), confidence, beats, steady=False)
 
-    strengths = None
+    strengths = hit_strengths = None
     if onsets is not None:
         strengths = _half_phase_strengths(onsets, origin_sec=origin, period_sec=period,
                                           duration_sec=duration_sec)
-    origin = beat_phase_origin(ticks, origin_sec=origin, period_sec=period, strengths=strengths)
+        hit_strengths = _half_phase_strengths(onsets, origin_sec=origin, period_sec=period,
+                                              duration_sec=duration_sec, hits=True)
+    origin = beat_phase_origin(ticks, origin_sec=origin, period_sec=period, strengths=strengths,
+                               hit_strengths=hit_strengths)
     tempo_bpm, factor = dj_tempo(60.0 / period)
     if onsets is not None and factor == 1.0 and tempo_bpm * 2.0 <= DJ_MAX_BPM * 1.01:
         beat_strengths = _half_phase_strengths(onsets, origin_sec=origin, period_sec=period,

@@ -65,14 +65,14 @@ def test_the_kick_cue_ignores_an_off_beat_bass_as_loud_as_the_kick() -> None:
         kick, offbeats_sec, spec.hop_sec)
 
 
-def test_onset_envelopes_keep_the_plain_low_band_for_the_grid() -> None:
+def test_onset_envelopes_keep_the_kick_band_beside_the_kick_hits() -> None:
     mix, beats_sec, offbeats_sec = _house_groove(bass_gain=1.0)
     onsets = onset_envelopes(compute_spectrogram(mix, sample_rate_hz=RATE_HZ))
-    assert onsets.low is not None and onsets.low_or_kick is onsets.low
-    assert _mean_at(onsets.low, offbeats_sec, onsets.hop_sec) > _mean_at(
-        onsets.low, beats_sec, onsets.hop_sec)
-    assert _mean_at(onsets.kick, beats_sec, onsets.hop_sec) > _mean_at(
-        onsets.kick, offbeats_sec, onsets.hop_sec)
+    assert onsets.kick_hits is not None and onsets.kick_hits_or_band is onsets.kick_hits
+    assert _mean_at(onsets.kick, offbeats_sec, onsets.hop_sec) > _mean_at(
+        onsets.kick, beats_sec, onsets.hop_sec)
+    assert _mean_at(onsets.kick_hits, beats_sec, onsets.hop_sec) > _mean_at(
+        onsets.kick_hits, offbeats_sec, onsets.hop_sec)
 
 
 def test_transient_flux_is_zero_for_a_held_tone() -> None:

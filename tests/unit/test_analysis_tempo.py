@@ -64,6 +64,8 @@ def test_double_time_needs_kick_and_snare_on_opposite_half_beats() -> None:
 
 def test_onsets_overrule_the_beats_only_when_kick_and_snare_both_sit_off_them() -> None:
     assert onsets_overrule(np.array([[2.0, 2.0], [4.0, 3.0]]))  # both off the beats
+    assert onsets_overrule(np.array([[2.0, 2.0], [3.2, 2.1]]))  # the clap barely, the kick clearly
+    assert not onsets_overrule(np.array([[2.0, 2.0], [2.3, 2.3]]))  # both, but neither clearly
     assert not onsets_overrule(np.array([[2.0, 3.0], [4.0, 2.5]]))  # the kick alone
     assert not onsets_overrule(np.array([[3.0, 2.0], [2.5, 4.0]]))  # off-beat hats alone
     assert not onsets_overrule(np.array([[3.0, 3.0], [1.0, 1.0]]))  # on the beats
@@ -73,13 +75,14 @@ def test_a_unanimous_tracker_on_the_off_beat_is_overruled_by_kick_and_snare() ->
     period_sec = 0.5
     ticks_sec = 0.25 + period_sec * np.arange(40)  # all on the off-beat of the grid at 0
     on_beat = np.array([[4.0, 3.0], [2.0, 2.0]])  # rows: grid through 0, half a beat later
+    # The kick band (bass notes included) agrees with the tracker; the kick's own hits
+    # and the snare do not.
     assert beat_phase_origin(ticks_sec, origin_sec=0.0, period_sec=period_sec,
-                             strengths=on_beat) == 0.0
-    off_beat = on_beat[::-1]
+                             strengths=on_beat[::-1], hit_strengths=on_beat) == 0.0
     assert beat_phase_origin(ticks_sec, origin_sec=0.0, period_sec=period_sec,
-                             strengths=off_beat) == 0.25
+                             strengths=on_beat, hit_strengths=on_beat[::-1]) == 0.25
     assert beat_phase_origin(ticks_sec, origin_sec=0.0, period_sec=period_sec,
-                             strengths=None) == 0.25
+                             strengths=on_beat) == 0.25
 
 
 def test_shift_half_beat_follows_the_local_interval() -> None:
