@@ -305,20 +305,22 @@ def beat_phase_origin(ticks_sec: np.ndarray, *, origin_sec: float, period_sec: f
                       hit_strengths: np.ndarray | None = None) -> float:
     """Which half-beat phase of a fitted grid carries the beat.
 
-    The tracker's majority decides when it is decisive, unless the kick drum's hits and
-    the snare both say otherwise (`onsets_overrule` of `hit_strengths`, from
-    `_half_phase_strengths` with `hits`); a tracker that wandered between phases (it
-    happens on offbeat-heavy house) is overruled by where the kick and snare onsets are
-    stronger (`strengths` from `_half_phase_strengths`)."""
+    The tracker's majority decides when it is decisive; a tracker that wandered between
+    phases (it happens on offbeat-heavy house) is overruled by where the kick and snare
+    onsets are stronger (`strengths` from `_half_phase_strengths`). Either way the kick
+    drum's hits and the snare have the last word where both say otherwise
+    (`onsets_overrule` of `hit_strengths`, `_half_phase_strengths` with `hits`): the kick
+    band also hears an off-beat bass, which the tracker follows too."""
     phase = ((ticks_sec - origin_sec) / period_sec) % 1.0
     on_share = float(np.mean((phase < 0.25) | (phase > 0.75)))
     if max(on_share, 1.0 - on_share) >= DECISIVE_VOTE or strengths is None:
         row = 0 if on_share >= 0.5 else 1
-        if hit_strengths is not None and onsets_overrule(hit_strengths[[row, 1 - row]]):
-            row = 1 - row
-        return origin_sec + row * period_sec / 2.0
-    score = strengths.sum(axis=1)
-    return origin_sec + (period_sec / 2.0 if score[1] > score[0] else 0.0)
+    else:
+        score = strengths.sum(axis=1)
+        row = 1 if score[1] > score[0] else 0
+    if hit_strengths is not None and onsets_overrule(hit_strengths[[row, 1 - row]]):
+        row = 1 - row
+    return origin_sec + row * period_sec / 2.0
 
 
 def shift_half_beat(beats_sec: np.ndarray) -> np.ndarray:

@@ -85,6 +85,17 @@ def test_a_unanimous_tracker_on_the_off_beat_is_overruled_by_kick_and_snare() ->
                              strengths=on_beat) == 0.25
 
 
+def test_a_wandering_tracker_follows_the_kick_hits_over_the_kick_band() -> None:
+    period_sec = 0.5
+    ticks_sec = period_sec * np.arange(40) + np.where(np.arange(40) < 20, 0.0, 0.25)
+    bass_on_the_grid = np.array([[4.0, 2.5], [2.0, 2.2]])  # the kick band: grid through 0
+    hits_off_it = np.array([[2.0, 2.2], [4.0, 2.5]])  # the kick drum: half a beat later
+    assert beat_phase_origin(ticks_sec, origin_sec=0.0, period_sec=period_sec,
+                             strengths=bass_on_the_grid) == 0.0
+    assert beat_phase_origin(ticks_sec, origin_sec=0.0, period_sec=period_sec,
+                             strengths=bass_on_the_grid, hit_strengths=hits_off_it) == 0.25
+
+
 def test_shift_half_beat_follows_the_local_interval() -> None:
     np.testing.assert_allclose(shift_half_beat(np.array([0.0, 1.0, 3.0])), [0.5, 2.0, 4.0])
 
