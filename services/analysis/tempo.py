@@ -6,6 +6,7 @@ beats are times how much stronger the drum onsets are on them than elsewhere."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -36,6 +37,8 @@ DOUBLE_TIME_RATIO = 1.5  # kick and snare each this much stronger on opposite ha
 BARE_SUBDIVISION = 1.4
 FULL_SUBDIVISION = 2.5
 SWING_FRACTIONS = (0.5, 0.583, 0.667)  # where an off-beat eighth sits, straight to shuffle
+# From a swung off-beat eighth to the next beat, in beats (see swung_offbeat_lead).
+SWUNG_LEADS = tuple(round(1.0 - f, 3) for f in SWING_FRACTIONS[1:])
 # A half-time groove (snare on 3) at a fast tempo is tracked at half speed, where its
 # eighths fill every sixteenth of the slow beat while the kick never lands on the slow
 # off-beat. Only slow tempi up to HALF_TIME_MAX_SLOW_BPM are doubled (to 156-176: drum &
@@ -262,14 +265,15 @@ def _relative_strength(envelope: np.ndarray, onsets: OnsetEnvelopes,
 
 
 def _half_phase_strengths(onsets: OnsetEnvelopes, *, origin_sec: float, period_sec: float,
-                          duration_sec: float, hits: bool = False) -> np.ndarray:
-    """(2, 2) relative strengths: rows are the grid through origin and the one half a beat
-    later, columns kick (the kick drum's own hits when `hits`, else the kick band) and
-    snare."""
+                          duration_sec: float, hits: bool = False,
+                          fraction: float = 0.5) -> np.ndarray:
+    """(2, 2) relative strengths: rows are the grid through origin and the one `fraction`
+    of a beat (half) later, columns kick (the kick drum's own hits when `hits`, else the
+    kick band) and snare."""
     kick = onsets.kick_hits_or_band if hits else onsets.kick
     out = np.zeros((2, 2))
     for row in range(2):
-        grid = grid_beats(origin_sec=origin_sec + row * period_sec / 2.0,
+        grid = grid_beats(origin_sec=origin_sec + row * fraction * period_sec,
                           period_sec=period_sec, duration_sec=duration_sec)
         out[row] = [_relative_strength(kick, onsets, grid),
                     _relative_strength(onsets.snare, onsets, grid)]
@@ -277,10 +281,11 @@ def _half_phase_strengths(onsets: OnsetEnvelopes, *, origin_sec: float, period_s
 
 
 def _tick_strengths(onsets: OnsetEnvelopes, ticks_sec: np.ndarray, *,
-                    hits: bool = False) -> np.ndarray:
+                    hits: bool = False, fraction: float = 0.5) -> np.ndarray:
     """(2, 2) like `_half_phase_strengths` for beats that are not a grid: rows are the
-    tracked beats and the midpoints between them, columns kick and snare."""
-    mids = (ticks_sec[:-1] + ticks_sec[1:]) / 2.0
+    tracked beats and the points `fraction` of the way to the next (the midpoints),
+    columns kick and snare."""
+    mids = ticks_sec[:-1] + fraction * np.diff(ticks_sec)
     kick = onsets.kick_hits_or_band if hits else onsets.kick
     return np.array([[_relative_strength(env, onsets, times) for env in (kick, onsets.snare)]
                      for times in (ticks_sec, mids)])
@@ -323,13 +328,30 @@ def beat_phase_origin(ticks_sec: np.ndarray, *, origin_sec: float, period_sec: f
     return origin_sec + row * period_sec / 2.0
 
 
-def shift_half_beat(beats_sec: np.ndarray) -> np.ndarray:
-    """Each beat moved half its interval later (the last by half the one before)."""
+def swung_offbeat_lead(strengths_at: Callable[[float], np.ndarray]) -> float | None:
+    """How far (a share of the beat, one of SWUNG_LEADS) the beats must move to leave a
+    swung off-beat for the beat, or None: `strengths_at(lead)` gives the (2, 2) strengths
+    of the beats and of the points `lead` later, and the move needs `onsets_overrule`.
+    A tracker locked on the off-beat of a swung groove sits on the late eighth, so the
+    beat is less than half a beat after it, where `onsets_overrule` of the half beat
+    does not look."""
+    best, best_score = None, 0.0
+    for lead in SWUNG_LEADS:
+        strengths = np.asarray(strengths_at(lead), dtype=np.float64)
+        if onsets_overrule(strengths):
+            score = float(np.prod(strengths[1] / strengths[0]))
+            if score > best_score:
+                best, best_score = lead, score
+    return best
+
+
+def shift_beats(beats_sec: np.ndarray, *, fraction: float = 0.5) -> np.ndarray:
+    """Each beat moved `fraction` of its interval later (the last by the one before)."""
     beats = np.asarray(beats_sec, dtype=np.float64)
     if len(beats) < 2:
         return beats
     intervals = np.diff(beats)
-    return beats + 0.5 * np.append(intervals, intervals[-1])
+    return beats + fraction * np.append(intervals, intervals[-1])
 
 
 def is_double_time(strengths: np.ndarray) -> bool:
@@ -516,10 +538,13 @@ def estimate_tempo(mono: np.ndarray, *, sample_rate_hz: int,
                 or counted_every_other_beat(onsets, tempo_bpm, beats)):
             tempo_bpm, beats = tempo_bpm * 2.0, rescale_beats(beats, factor=2.0)
         beats = realign_beats(beats, onsets)
-        if onsets is not None and len(beats) >= 8 and onsets_overrule(
-                _tick_strengths(onsets, beats, hits=True)):
-            beats = shift_half_beat(beats)
-            beats = beats[beats < duration_sec]
+        if onsets is not None and len(beats) >= 8:
+            lead = 0.5 if onsets_overrule(_tick_strengths(onsets, beats, hits=True)) else (
+                swung_offbeat_lead(lambda f: _tick_strengths(onsets, beats, hits=True,
+                                                             fraction=f)))
+            if lead is not None:
+                beats = shift_beats(beats, fraction=lead)
+                beats = beats[beats < duration_sec]
         beats = extend_beats(beats, duration_sec=duration_sec)
         median = float(np.median(intervals))
         regularity = float(np.mean(np.abs(intervals - median) <= REGULAR_INTERVAL * median))
@@ -534,6 +559,11 @@ def estimate_tempo(mono: np.ndarray, *, sample_rate_hz: int,
                                               duration_sec=duration_sec, hits=True)
     origin = beat_phase_origin(ticks, origin_sec=origin, period_sec=period, strengths=strengths,
                                hit_strengths=hit_strengths)
+    if onsets is not None:
+        lead = swung_offbeat_lead(lambda f: _half_phase_strengths(
+            onsets, origin_sec=origin, period_sec=period, duration_sec=duration_sec,
+            hits=True, fraction=f))
+        origin += 0.0 if lead is None else lead * period
     tempo_bpm, factor = dj_tempo(60.0 / period)
     if onsets is not None and factor == 1.0 and tempo_bpm * 2.0 <= DJ_MAX_BPM * 1.01:
         beat_strengths = _half_phase_strengths(onsets, origin_sec=origin, period_sec=period,

@@ -17,7 +17,8 @@ from services.analysis.tempo import (
     onsets_overrule,
     pulse_confidence,
     rescale_beats,
-    shift_half_beat,
+    shift_beats,
+    swung_offbeat_lead,
 )
 from tests.unit.analysis_songs import SPECS, analysis, nearest_offsets_sec, song
 
@@ -96,8 +97,18 @@ def test_a_wandering_tracker_follows_the_kick_hits_over_the_kick_band() -> None:
                              strengths=bass_on_the_grid, hit_strengths=hits_off_it) == 0.25
 
 
-def test_shift_half_beat_follows_the_local_interval() -> None:
-    np.testing.assert_allclose(shift_half_beat(np.array([0.0, 1.0, 3.0])), [0.5, 2.0, 4.0])
+def test_shift_beats_follows_the_local_interval() -> None:
+    np.testing.assert_allclose(shift_beats(np.array([0.0, 1.0, 3.0])), [0.5, 2.0, 4.0])
+    np.testing.assert_allclose(shift_beats(np.array([0.0, 3.0]), fraction=1 / 3), [1.0, 4.0])
+
+
+def test_a_tracker_on_the_swung_off_beat_moves_to_the_beat_a_third_later() -> None:
+    def strengths_at(lead: float) -> np.ndarray:
+        on_beat = abs(lead - 0.333) < 0.01  # the beat a third of a beat after the tracker
+        return np.array([[2.0, 2.0], [4.0, 3.0] if on_beat else [2.1, 1.9]])
+
+    assert swung_offbeat_lead(strengths_at) == 0.333
+    assert swung_offbeat_lead(lambda lead: np.array([[3.0, 3.0], [2.0, 2.0]])) is None
 
 
 def test_confidence_rewards_regular_beats_on_the_onsets() -> None:
