@@ -6,6 +6,7 @@ beats are times how much stronger the drum onsets are on them than elsewhere."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -27,6 +28,8 @@ STEADY_MIN_INLIERS = 0.65  # share of tracked beats within 70 ms of the grid (tr
 MAX_DRIFT = 0.008  # local tempo this far (0.8 %) from the song's: it drifts, no grid
 DRIFT_WINDOW_BEATS = 16  # local tempo measured over this many tracked beats
 DECISIVE_VOTE = 0.75  # share of tracked beats on one half-beat phase that settles it
+PHASE_OVERRULE_RATIO = 1.2  # kick and snare together (geometric mean) this much stronger
+# on the tracker's off-beats: it sits on the off-beat, however steadily (onsets_overrule)
 DOUBLE_TIME_RATIO = 1.5  # kick and snare each this much stronger on opposite half-beats
 # A beat level has subdivisions (eighths of hats, guitar, piano, syllables): below
 # BARE_SUBDIVISION the onsets between beats are hardly stronger than anywhere, while
@@ -34,6 +37,8 @@ DOUBLE_TIME_RATIO = 1.5  # kick and snare each this much stronger on opposite ha
 BARE_SUBDIVISION = 1.4
 FULL_SUBDIVISION = 2.5
 SWING_FRACTIONS = (0.5, 0.583, 0.667)  # where an off-beat eighth sits, straight to shuffle
+# From a swung off-beat eighth to the next beat, in beats (see swung_offbeat_lead).
+SWUNG_LEADS = tuple(round(1.0 - f, 3) for f in SWING_FRACTIONS[1:])
 # A half-time groove (snare on 3) at a fast tempo is tracked at half speed, where its
 # eighths fill every sixteenth of the slow beat while the kick never lands on the slow
 # off-beat. Only slow tempi up to HALF_TIME_MAX_SLOW_BPM are doubled (to 156-176: drum &
@@ -260,39 +265,93 @@ def _relative_strength(envelope: np.ndarray, onsets: OnsetEnvelopes,
 
 
 def _half_phase_strengths(onsets: OnsetEnvelopes, *, origin_sec: float, period_sec: float,
-                          duration_sec: float) -> np.ndarray:
-    """(2, 2) relative strengths: rows are the grid through origin and the one half a beat
-    later, columns kick and snare."""
+                          duration_sec: float, hits: bool = False,
+                          fraction: float = 0.5) -> np.ndarray:
+    """(2, 2) relative strengths: rows are the grid through origin and the one `fraction`
+    of a beat (half) later, columns kick (the kick drum's own hits when `hits`, else the
+    kick band) and snare."""
+    kick = onsets.kick_hits_or_band if hits else onsets.kick
     out = np.zeros((2, 2))
     for row in range(2):
-        grid = grid_beats(origin_sec=origin_sec + row * period_sec / 2.0,
+        grid = grid_beats(origin_sec=origin_sec + row * fraction * period_sec,
                           period_sec=period_sec, duration_sec=duration_sec)
-        out[row] = [_relative_strength(onsets.kick, onsets, grid),
+        out[row] = [_relative_strength(kick, onsets, grid),
                     _relative_strength(onsets.snare, onsets, grid)]
     return out
 
 
-def _tick_strengths(onsets: OnsetEnvelopes, ticks_sec: np.ndarray) -> np.ndarray:
+def _tick_strengths(onsets: OnsetEnvelopes, ticks_sec: np.ndarray, *,
+                    hits: bool = False, fraction: float = 0.5) -> np.ndarray:
     """(2, 2) like `_half_phase_strengths` for beats that are not a grid: rows are the
-    tracked beats and the midpoints between them, columns kick and snare."""
-    mids = (ticks_sec[:-1] + ticks_sec[1:]) / 2.0
-    return np.array([[_relative_strength(env, onsets, times) for env in (onsets.kick, onsets.snare)]
+    tracked beats and the points `fraction` of the way to the next (the midpoints),
+    columns kick and snare."""
+    mids = ticks_sec[:-1] + fraction * np.diff(ticks_sec)
+    kick = onsets.kick_hits_or_band if hits else onsets.kick
+    return np.array([[_relative_strength(env, onsets, times) for env in (kick, onsets.snare)]
                      for times in (ticks_sec, mids)])
 
 
+def onsets_overrule(strengths: np.ndarray) -> bool:
+    """True when the kick and the snare/clap both hit harder half a beat after the beats
+    than on them, together clearly (`strengths`: rows beats and off-beats, columns kick
+    and snare): the beats sit on the off-beat. A tracker locks there for a whole song
+    under an off-beat bass as loud as the kick (house), and its vote is then unanimous
+    and wrong. Both cues must lean the same way: off-beat hats alone lift the snare band,
+    a syncopated kick alone the kick band; where they agree, one clear cue (a kick on
+    the beat, with the clap there barely above the off-beat open hats) settles it."""
+    beat, off = np.asarray(strengths, dtype=np.float64)
+    if not np.all(beat > 0) or not np.all(off > beat):
+        return False
+    return bool(np.sqrt(np.prod(off / beat)) >= PHASE_OVERRULE_RATIO)
+
+
 def beat_phase_origin(ticks_sec: np.ndarray, *, origin_sec: float, period_sec: float,
-                      strengths: np.ndarray | None) -> float:
+                      strengths: np.ndarray | None,
+                      hit_strengths: np.ndarray | None = None) -> float:
     """Which half-beat phase of a fitted grid carries the beat.
 
     The tracker's majority decides when it is decisive; a tracker that wandered between
     phases (it happens on offbeat-heavy house) is overruled by where the kick and snare
-    onsets are stronger (`strengths` from `_half_phase_strengths`)."""
+    onsets are stronger (`strengths` from `_half_phase_strengths`). Either way the kick
+    drum's hits and the snare have the last word where both say otherwise
+    (`onsets_overrule` of `hit_strengths`, `_half_phase_strengths` with `hits`): the kick
+    band also hears an off-beat bass, which the tracker follows too."""
     phase = ((ticks_sec - origin_sec) / period_sec) % 1.0
     on_share = float(np.mean((phase < 0.25) | (phase > 0.75)))
     if max(on_share, 1.0 - on_share) >= DECISIVE_VOTE or strengths is None:
-        return origin_sec if on_share >= 0.5 else origin_sec + period_sec / 2.0
-    score = strengths.sum(axis=1)
-    return origin_sec + (period_sec / 2.0 if score[1] > score[0] else 0.0)
+        row = 0 if on_share >= 0.5 else 1
+    else:
+        score = strengths.sum(axis=1)
+        row = 1 if score[1] > score[0] else 0
+    if hit_strengths is not None and onsets_overrule(hit_strengths[[row, 1 - row]]):
+        row = 1 - row
+    return origin_sec + row * period_sec / 2.0
+
+
+def swung_offbeat_lead(strengths_at: Callable[[float], np.ndarray]) -> float | None:
+    """How far (a share of the beat, one of SWUNG_LEADS) the beats must move to leave a
+    swung off-beat for the beat, or None: `strengths_at(lead)` gives the (2, 2) strengths
+    of the beats and of the points `lead` later, and the move needs `onsets_overrule`.
+    A tracker locked on the off-beat of a swung groove sits on the late eighth, so the
+    beat is less than half a beat after it, where `onsets_overrule` of the half beat
+    does not look."""
+    best, best_score = None, 0.0
+    for lead in SWUNG_LEADS:
+        strengths = np.asarray(strengths_at(lead), dtype=np.float64)
+        if onsets_overrule(strengths):
+            score = float(np.prod(strengths[1] / strengths[0]))
+            if score > best_score:
+                best, best_score = lead, score
+    return best
+
+
+def shift_beats(beats_sec: np.ndarray, *, fraction: float = 0.5) -> np.ndarray:
+    """Each beat moved `fraction` of its interval later (the last by the one before)."""
+    beats = np.asarray(beats_sec, dtype=np.float64)
+    if len(beats) < 2:
+        return beats
+    intervals = np.diff(beats)
+    return beats + fraction * np.append(intervals, intervals[-1])
 
 
 def is_double_time(strengths: np.ndarray) -> bool:
@@ -478,17 +537,33 @@ def estimate_tempo(mono: np.ndarray, *, sample_rate_hz: int,
         if (counted_half_time(onsets, tempo_bpm, beats)
                 or counted_every_other_beat(onsets, tempo_bpm, beats)):
             tempo_bpm, beats = tempo_bpm * 2.0, rescale_beats(beats, factor=2.0)
-        beats = extend_beats(realign_beats(beats, onsets), duration_sec=duration_sec)
+        beats = realign_beats(beats, onsets)
+        if onsets is not None and len(beats) >= 8:
+            lead = 0.5 if onsets_overrule(_tick_strengths(onsets, beats, hits=True)) else (
+                swung_offbeat_lead(lambda f: _tick_strengths(onsets, beats, hits=True,
+                                                             fraction=f)))
+            if lead is not None:
+                beats = shift_beats(beats, fraction=lead)
+                beats = beats[beats < duration_sec]
+        beats = extend_beats(beats, duration_sec=duration_sec)
         median = float(np.median(intervals))
         regularity = float(np.mean(np.abs(intervals - median) <= REGULAR_INTERVAL * median))
         confidence = pulse_confidence(regularity=regularity, beats_sec=beats, onsets=onsets)
         return TempoEstimate(round(tempo_bpm, 3), confidence, beats, steady=False)
 
-    strengths = None
+    strengths = hit_strengths = None
     if onsets is not None:
         strengths = _half_phase_strengths(onsets, origin_sec=origin, period_sec=period,
                                           duration_sec=duration_sec)
-    origin = beat_phase_origin(ticks, origin_sec=origin, period_sec=period, strengths=strengths)
+        hit_strengths = _half_phase_strengths(onsets, origin_sec=origin, period_sec=period,
+                                              duration_sec=duration_sec, hits=True)
+    origin = beat_phase_origin(ticks, origin_sec=origin, period_sec=period, strengths=strengths,
+                               hit_strengths=hit_strengths)
+    if onsets is not None:
+        lead = swung_offbeat_lead(lambda f: _half_phase_strengths(
+            onsets, origin_sec=origin, period_sec=period, duration_sec=duration_sec,
+            hits=True, fraction=f))
+        origin += 0.0 if lead is None else lead * period
     tempo_bpm, factor = dj_tempo(60.0 / period)
     if onsets is not None and factor == 1.0 and tempo_bpm * 2.0 <= DJ_MAX_BPM * 1.01:
         beat_strengths = _half_phase_strengths(onsets, origin_sec=origin, period_sec=period,

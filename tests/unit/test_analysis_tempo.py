@@ -8,13 +8,17 @@ import pytest
 from services.analysis.features import OnsetEnvelopes
 from services.analysis.tempo import (
     beat_misfits_bars,
+    beat_phase_origin,
     dj_tempo,
     estimate_tempo,
     fit_grid,
     grid_beats,
     is_double_time,
+    onsets_overrule,
     pulse_confidence,
     rescale_beats,
+    shift_beats,
+    swung_offbeat_lead,
 )
 from tests.unit.analysis_songs import SPECS, analysis, nearest_offsets_sec, song
 
@@ -57,6 +61,54 @@ def test_grid_beats_cover_the_song_from_its_start() -> None:
 def test_double_time_needs_kick_and_snare_on_opposite_half_beats() -> None:
     assert is_double_time(np.array([[3.0, 0.5], [0.5, 3.0]]))  # kick on beat, snare off it
     assert not is_double_time(np.array([[3.0, 3.0], [0.5, 0.5]]))  # both on the beat
+
+
+def test_onsets_overrule_the_beats_only_when_kick_and_snare_both_sit_off_them() -> None:
+    assert onsets_overrule(np.array([[2.0, 2.0], [4.0, 3.0]]))  # both off the beats
+    assert onsets_overrule(np.array([[2.0, 2.0], [3.2, 2.1]]))  # the clap barely, the kick clearly
+    assert not onsets_overrule(np.array([[2.0, 2.0], [2.3, 2.3]]))  # both, but neither clearly
+    assert not onsets_overrule(np.array([[2.0, 3.0], [4.0, 2.5]]))  # the kick alone
+    assert not onsets_overrule(np.array([[3.0, 2.0], [2.5, 4.0]]))  # off-beat hats alone
+    assert not onsets_overrule(np.array([[3.0, 3.0], [1.0, 1.0]]))  # on the beats
+
+
+def test_a_unanimous_tracker_on_the_off_beat_is_overruled_by_kick_and_snare() -> None:
+    period_sec = 0.5
+    ticks_sec = 0.25 + period_sec * np.arange(40)  # all on the off-beat of the grid at 0
+    on_beat = np.array([[4.0, 3.0], [2.0, 2.0]])  # rows: grid through 0, half a beat later
+    # The kick band (bass notes included) agrees with the tracker; the kick's own hits
+    # and the snare do not.
+    assert beat_phase_origin(ticks_sec, origin_sec=0.0, period_sec=period_sec,
+                             strengths=on_beat[::-1], hit_strengths=on_beat) == 0.0
+    assert beat_phase_origin(ticks_sec, origin_sec=0.0, period_sec=period_sec,
+                             strengths=on_beat, hit_strengths=on_beat[::-1]) == 0.25
+    assert beat_phase_origin(ticks_sec, origin_sec=0.0, period_sec=period_sec,
+                             strengths=on_beat) == 0.25
+
+
+def test_a_wandering_tracker_follows_the_kick_hits_over_the_kick_band() -> None:
+    period_sec = 0.5
+    ticks_sec = period_sec * np.arange(40) + np.where(np.arange(40) < 20, 0.0, 0.25)
+    bass_on_the_grid = np.array([[4.0, 2.5], [2.0, 2.2]])  # the kick band: grid through 0
+    hits_off_it = np.array([[2.0, 2.2], [4.0, 2.5]])  # the kick drum: half a beat later
+    assert beat_phase_origin(ticks_sec, origin_sec=0.0, period_sec=period_sec,
+                             strengths=bass_on_the_grid) == 0.0
+    assert beat_phase_origin(ticks_sec, origin_sec=0.0, period_sec=period_sec,
+                             strengths=bass_on_the_grid, hit_strengths=hits_off_it) == 0.25
+
+
+def test_shift_beats_follows_the_local_interval() -> None:
+    np.testing.assert_allclose(shift_beats(np.array([0.0, 1.0, 3.0])), [0.5, 2.0, 4.0])
+    np.testing.assert_allclose(shift_beats(np.array([0.0, 3.0]), fraction=1 / 3), [1.0, 4.0])
+
+
+def test_a_tracker_on_the_swung_off_beat_moves_to_the_beat_a_third_later() -> None:
+    def strengths_at(lead: float) -> np.ndarray:
+        on_beat = abs(lead - 0.333) < 0.01  # the beat a third of a beat after the tracker
+        return np.array([[2.0, 2.0], [4.0, 3.0] if on_beat else [2.1, 1.9]])
+
+    assert swung_offbeat_lead(strengths_at) == 0.333
+    assert swung_offbeat_lead(lambda lead: np.array([[3.0, 3.0], [2.0, 2.0]])) is None
 
 
 def test_confidence_rewards_regular_beats_on_the_onsets() -> None:
