@@ -12,6 +12,7 @@ when it hardly sings) over the instrumental source's groove while the vocal sour
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -149,8 +150,10 @@ def _handover_index(ctx: _Context, kinds: list[str]) -> int | None:
 
 
 def _guests(ctx: _Context, analyses: Sequence[AnalysisResult]) -> list[_Guest]:
-    """Every song beyond the pair that can lead a section: one that sings, or one whose
-    melody is on the beat (a 3:2 song's melody would cross the groove)."""
+    """Every song beyond the pair that can lead a section (one that sings, or one whose
+    melody is on the beat: a 3:2 song's melody would cross the groove), best fitting
+    first: least time-stretch, then least pitch shift, so a short mashup with room for
+    fewer guests than songs takes the ones that will sound most natural."""
     roles = ctx.roles
     guests = []
     for song in analyses:
@@ -160,7 +163,18 @@ def _guests(ctx: _Context, analyses: Sequence[AnalysisResult]) -> list[_Guest]:
         guest = _Guest(song, VocalCursor(song, ratio), InstrumentalCursor(song, ratio, ctx.rng))
         if guest.sings or roles.on_the_beat(song):
             guests.append(guest)
-    return guests
+    return sorted(guests, key=lambda guest: _guest_misfit(roles, guest.song))
+
+
+def _guest_misfit(roles: Roles, song: AnalysisResult) -> float:
+    """Stretch (|log speed|, +0.08 for a 3:2 relation, as `shared.tempo_grid` weighs it)
+    plus 0.01 a semitone of pitch shift: 4 % of stretch weighs like 4 semitones."""
+    try:
+        shift = abs(key_shift_semitones(song.key, roles.target_key))
+    except ValueError:
+        shift = 6
+    crossing = 0.0 if roles.on_the_beat(song) else 0.08
+    return abs(math.log(roles.tempo_ratio(song))) + crossing + 0.01 * shift
 
 
 def _guest_sections(ctx: _Context, kinds: list[str], handover: int | None,

@@ -265,6 +265,23 @@ def test_guests_fill_free_sections_and_the_rest_are_named() -> None:
     assert all(len(leads) <= 1 for leads in _leads(result))
 
 
+def test_with_room_for_fewer_guests_the_best_fitting_songs_play() -> None:
+    # Target 124 BPM in A minor (the recommended pair); guests further off in tempo or
+    # key fit worse and are the ones left out of a short mashup.
+    guests = [make_analysis("far_tempo", tempo_bpm=112.0), make_analysis("far_key",
+              tempo_bpm=124.0, key="F# major"), make_analysis("close", tempo_bpm=123.0),
+              make_analysis("exact", tempo_bpm=124.0)]
+    analyses = [*demo_analyses(), *(AnalysisResult.model_validate(g) for g in guests)]
+    options = PlanOptions(seed=0, duration_sec=60)
+    result = plan_rules(analyses, demo_scores(), options)
+    assert_plan_invariants(result, analyses, options)
+    used = {la.songId for s in result.masterplan.timeline for la in s.layers}
+    placed = [g["songId"] for g in guests if g["songId"] in used]
+    order = ["exact", "close", "far_key", "far_tempo"]  # best fitting first
+    assert placed and sorted(placed, key=order.index) == order[:len(placed)]
+    assert len(placed) < len(guests)
+
+
 def test_a_guest_without_vocals_leads_with_its_melody_and_a_3_to_2_one_is_left_out() -> None:
     melodic = AnalysisResult.model_validate(make_analysis("keys", sung=False, tempo_bpm=121.0))
     crossing = AnalysisResult.model_validate(make_analysis("triplets", sung=False,
