@@ -79,15 +79,16 @@ def mask_params_for(params: MaskParams, *, bin_ratio: float, hop_ratio: float) -
     median lengths in seconds and hertz."""
     if bin_ratio == 1.0 and hop_ratio == 1.0:
         return params
+    def frames(count: int, *, off: int) -> int:
+        # A hold of 1 frame or less is off, and stays off (as `off`) on any hop.
+        return _odd(count / hop_ratio) if count > 1 else off
+
     return replace(params,
                    harmonic_kernel_frames=_odd(params.harmonic_kernel_frames / hop_ratio),
                    percussive_kernel_bins=_odd(params.percussive_kernel_bins * bin_ratio),
-                   other_hold_frames=_odd(params.other_hold_frames / hop_ratio)
-                   if params.other_hold_frames > 1 else 1,
-                   vocal_floor_hold_frames=_odd(params.vocal_floor_hold_frames / hop_ratio)
-                   if params.vocal_floor_hold_frames > 1 else 0,
-                   guess_near_frames=_odd(params.guess_near_frames / hop_ratio)
-                   if params.guess_near_frames > 1 else 0)
+                   other_hold_frames=frames(params.other_hold_frames, off=1),
+                   vocal_floor_hold_frames=frames(params.vocal_floor_hold_frames, off=0),
+                   guess_near_frames=frames(params.guess_near_frames, off=0))
 
 
 def masked_stems(

@@ -314,7 +314,7 @@ def _with_missed_hits(track: KickTrack, low: np.ndarray, mono: np.ndarray, *,
     click = transient_rise_db(mono, sample_rate_hz=sample_rate_hz,
                               at_samples=np.rint(extra).astype(int) + onset, params=params)
     segments = _segments(low, np.rint(extra).astype(int), length)
-    gains = np.maximum(segments @ head / max(float(head @ head), EPS), 0.0)
+    gains = _hit_gains(segments, head)
     before = np.sum(segments**2, axis=1) + EPS
     after = np.sum((segments - gains[:, None] * head[None, :]) ** 2, axis=1)
     keep = (click >= params.click_rise_db) & (after <= params.max_residual * before)
@@ -325,6 +325,11 @@ def _with_missed_hits(track: KickTrack, low: np.ndarray, mono: np.ndarray, *,
     return KickTrack(template=track.template, times_sec=positions[order] / KICK_RATE_HZ,
                      gains=np.concatenate([track.gains, gains[keep]])[order],
                      swept=track.swept)
+
+
+def _hit_gains(segments: np.ndarray, head: np.ndarray) -> np.ndarray:
+    """Each segment's least-squares gain (>= 0) on `head`, over head's length."""
+    return np.maximum(segments[:, :head.size] @ head / max(float(head @ head), EPS), 0.0)
 
 
 def _kick_from_hits(low: np.ndarray, positions: np.ndarray, *, params: KickParams
@@ -347,7 +352,7 @@ def _kick_from_hits(low: np.ndarray, positions: np.ndarray, *, params: KickParam
     aligned = aligned[:, :template.size]
     # Gains by least squares over the attack (the tail overlaps the bass longer).
     head = template[:length]
-    gains = np.maximum(aligned[:, :length] @ head / max(float(head @ head), EPS), 0.0)
+    gains = _hit_gains(aligned, head)
     # A hit is kept when taking the kick away leaves clearly less than was there: a
     # false match (a tom, a bass note) leaves most of its energy behind.
     # (Each hit up to the next one.)
@@ -383,9 +388,7 @@ def _kick_from_hits(low: np.ndarray, positions: np.ndarray, *, params: KickParam
         if fit is not None:
             template = fit.render(long_length)
             head = template[:length]
-            aligned = _segments(low, np.rint(positions).astype(int), length)
-            gains = np.maximum(aligned[:, :length] @ head / max(float(head @ head), EPS),
-                               0.0)
+            gains = _hit_gains(_segments(low, np.rint(positions).astype(int), length), head)
     return KickTrack(template=template.astype(np.float32),
                      times_sec=positions / KICK_RATE_HZ, gains=gains, swept=fitted), fitted
 
