@@ -54,7 +54,7 @@ def used_stem_files(masterplan: dict[str, Any]) -> dict[str, list[str]]:
     for section in masterplan.get("timeline") or []:
         for layer in section.get("layers") or []:
             used.setdefault(str(layer.get("songId")), set()).add(str(layer.get("stem")))
-    return {song: list(stem_files(stems)) for song, stems in used.items()}
+    return {song: stem_files(stems) for song, stems in used.items()}
 
 
 def export_audio(storage: Storage, *, source_key: str, fmt: str, export_key: str) -> str:

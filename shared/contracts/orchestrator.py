@@ -114,6 +114,6 @@ def layer_stems_needed(plan: Masterplan, song_ids: Sequence[str]) -> dict[str, s
         for layer in section.layers:
             needs.setdefault(layer.songId, set()).add(layer.stem)
     if any(not section.layers for section in plan.timeline) and (needs or song_ids):
-        fill = next(iter(needs), song_ids[0] if song_ids else "")
+        fill = next(iter(needs)) if needs else song_ids[0]
         needs.setdefault(fill, set()).add("instrumental")
     return needs
