@@ -63,6 +63,13 @@ GUEST_KIND_ORDER = (("verse", "breakdown"), ("build",), ("drop",))
 HANDOVER_MIN_VOCAL_SHARE = 0.1
 
 
+def _really_sings(song: AnalysisResult, vocals: VocalCursor) -> bool:
+    """Whether `song` (its sung phrases in `vocals`) sings enough to take a lead: sung
+    phrases over at least HANDOVER_MIN_VOCAL_SHARE of its length."""
+    return bool(vocals.phrases) and \
+        vocal_time_sec(song) >= HANDOVER_MIN_VOCAL_SHARE * song.duration_sec
+
+
 @dataclass
 class _Guest:
     """A song beyond the pair: one section's lead, from its vocals or else its melody."""
@@ -73,8 +80,7 @@ class _Guest:
 
     @property
     def sings(self) -> bool:
-        return bool(self.vocals.phrases) and \
-            vocal_time_sec(self.song) >= HANDOVER_MIN_VOCAL_SHARE * self.song.duration_sec
+        return _really_sings(self.song, self.vocals)
 
 
 @dataclass
@@ -140,9 +146,7 @@ def _handover_layers(ctx: _Context, kind: str, duration_sec: float, energy: floa
 def _handover_index(ctx: _Context, kinds: list[str]) -> int | None:
     """The section where the lead passes to the instrumental source's singer: a breakdown
     or verse after the first drop, seeded; None when that song hardly sings."""
-    inst = ctx.roles.instrumental
-    if not ctx.inst_vocals.phrases or \
-            vocal_time_sec(inst) < HANDOVER_MIN_VOCAL_SHARE * inst.duration_sec:
+    if not _really_sings(ctx.roles.instrumental, ctx.inst_vocals):
         return None
     first_drop = kinds.index("drop") if "drop" in kinds else len(kinds)
     candidates = [i for i, kind in enumerate(kinds) if i > first_drop and kind in HANDOVER_KINDS]
