@@ -539,8 +539,8 @@ def estimate_tempo(mono: np.ndarray, *, sample_rate_hz: int,
         # song; realigned, its beats may pass it, and then the grid is the better answer.
         realigned = realign_beats(ticks, onsets)
         refit = fit_grid(realigned, period_sec=tracked_period)
-        if (refit[2] < STEADY_MAX_RESIDUAL_SEC and refit[3] >= STEADY_MIN_INLIERS
-                and tempo_drift(realigned, period_sec=refit[1]) <= MAX_DRIFT):
+        if not grid_is_unsteady(rms_sec=refit[2], inlier_share=refit[3],
+                                drift=tempo_drift(realigned, period_sec=refit[1])):
             ticks = realigned
             origin, period, rms, inlier_share = refit
     if unsteady():
