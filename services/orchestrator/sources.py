@@ -23,6 +23,13 @@ LABEL_AFFINITY = {"intro": {"intro"}, "verse": {"verse"}, "build": {"build", "ve
                   "drop": {"drop", "chorus"}, "breakdown": {"breakdown", "bridge"},
                   "outro": {"outro"}}
 LABEL_BONUS = 0.1
+# A vocal window may start this share of its length before the sung phrase it is for
+# (silence first) so that it ends where nobody sings; the next phrases are tried too.
+CLEAN_END_MAX_LEAD = 0.25
+CLEAN_END_LOOKAHEAD = 3
+# Singing this close to a window's end counts as cut (a word's tail, a pickup's start).
+CLEAN_END_MARGIN_SEC = 0.15
+BREATH_SEC = 0.25
 
 
 def downbeat_grid(analysis: AnalysisResult) -> list[float]:
@@ -75,6 +82,18 @@ def vocal_phrases(analysis: AnalysisResult) -> list[tuple[float, float]]:
     return phrases
 
 
+def sung_lines(analysis: AnalysisResult) -> list[tuple[float, float]]:
+    """Vocal intervals (start, end) in order, merged across breaths shorter than
+    BREATH_SEC: the spans a cut must not fall into."""
+    lines: list[list[float]] = []
+    for start, end in sorted(analysis.vocal_intervals):
+        if lines and start - lines[-1][1] < BREATH_SEC:
+            lines[-1][1] = max(lines[-1][1], end)
+        else:
+            lines.append([float(start), float(end)])
+    return [(start, end) for start, end in lines]
+
+
 @dataclass
 class VocalCursor:
     """Hands out successive sung phrases of the vocal source.
@@ -87,9 +106,15 @@ class VocalCursor:
     phrases: list[tuple[float, float]] = field(default_factory=list)
     position_sec: float = 0.0
     reused: bool = False
+    grid: list[float] = field(default_factory=list)
+    sung: list[tuple[float, float]] = field(default_factory=list)
+    sung_starts: list[float] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.phrases = vocal_phrases(self.analysis)
+        self.grid = downbeat_grid(self.analysis)
+        self.sung = sung_lines(self.analysis)
+        self.sung_starts = [start for start, _ in self.sung]
 
     def skip(self, count: int) -> None:
         """Start later in the song (the first `count` phrases are left out)."""
@@ -104,7 +129,9 @@ class VocalCursor:
 
     def take(self, duration_sec: float, *, prefer_loud: bool = False) -> float | None:
         """Source start for a vocal section lasting `duration_sec` of output; None when
-        the song has no sung phrases."""
+        the song has no sung phrases. The start is a downbeat where nobody sings, at or
+        before a phrase, chosen (`clean_start`) so that the section also ends where
+        nobody sings when one of the next phrases allows it."""
         if not self.phrases:
             return None
         need = duration_sec * self.tempo_ratio
@@ -112,13 +139,44 @@ class VocalCursor:
         fits = [p for p in self.phrases if p[0] + need <= end + 1e-6] or self.phrases[:1]
         ahead = [p for p in fits if p[0] >= self.position_sec - 1e-6]
         if ahead:
-            start = ahead[0][0]
+            start = self.clean_start(ahead, need, earliest_sec=self.position_sec)
         else:
             # Sung material used up: reuse a phrase, the loudest (chorus) one for a drop.
             self.reused = True
-            start = (self._loudest(fits) if prefer_loud else fits[0])[0]
+            first = self._loudest(fits) if prefer_loud else fits[0]
+            start = self.clean_start(fits[fits.index(first):], need, earliest_sec=0.0)
         self.position_sec = start + need
         return start
+
+    def clean_start(self, phrases: list[tuple[float, float]], need_sec: float, *,
+                    earliest_sec: float) -> float:
+        """The start for a `need_sec` window at one of the first CLEAN_END_LOOKAHEAD of
+        `phrases`: the phrase's own downbeat if the window then ends where nobody sings,
+        else the latest downbeat before it (at most CLEAN_END_MAX_LEAD of the window
+        earlier, not before `earliest_sec`, none sung) from which it does; the first
+        phrase's downbeat when no such start exists. A window that ends inside a sung
+        line would cut a word in half at the section's end (or leave a pickup dangling);
+        the sections are 8-16 bars and sung lines often run across 4-bar boundaries, and
+        a song in a 3:2 relation fills an 8-bar section with 12 of its own bars."""
+        end = self.analysis.duration_sec
+        for phrase_start, _ in phrases[:CLEAN_END_LOOKAHEAD]:
+            lo = index = bisect.bisect_right(self.grid, phrase_start + 1e-6)
+            while lo > 0 and self.grid[lo - 1] >= max(earliest_sec, phrase_start
+                                                        - CLEAN_END_MAX_LEAD * need_sec) - 1e-6:
+                lo -= 1
+            candidates = [phrase_start, *reversed(self.grid[lo:index])]
+            for start in candidates:
+                if start > phrase_start + 1e-6 or start + need_sec > end + 1e-6:
+                    continue
+                if start < phrase_start - 1e-6 and self._sung_at(start):
+                    break  # earlier starts would begin inside the line before
+                if not self._sung_at(start + need_sec, margin_sec=CLEAN_END_MARGIN_SEC):
+                    return start
+        return phrases[0][0]
+
+    def _sung_at(self, time_sec: float, margin_sec: float = 0.0) -> bool:
+        index = bisect.bisect_right(self.sung_starts, time_sec + margin_sec) - 1
+        return index >= 0 and self.sung[index][1] > time_sec - margin_sec
 
     def _loudest(self, phrases: list[tuple[float, float]]) -> tuple[float, float]:
         return max(phrases, key=lambda p: section_energy(self.analysis, p[0]))

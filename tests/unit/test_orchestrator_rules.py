@@ -16,7 +16,7 @@ from services.orchestrator.form import (
 )
 from services.orchestrator.roles import choose_roles
 from services.orchestrator.rules_planner import plan_rules
-from services.orchestrator.sources import downbeat_grid, vocal_phrases
+from services.orchestrator.sources import CLEAN_END_MAX_LEAD, downbeat_grid, vocal_phrases
 from services.orchestrator.validation import bass_bearing, validate_plan, vocal_bearing
 from shared.camelot import key_shift_semitones
 from shared.contracts.analysis import AnalysisResult
@@ -88,18 +88,23 @@ def test_demo_plan_is_song_like_and_valid() -> None:
     assert "global" in wire["masterplan"] and "global_" not in wire["masterplan"]
 
 
-def test_vocal_layers_use_sung_phrases_in_order_on_downbeats() -> None:
+def test_vocal_layers_start_on_unsung_downbeats_at_sung_phrases_in_order() -> None:
     analyses = demo_analyses()
     pop = analyses[0]
-    starts_allowed = {round(p[0], 3) for p in vocal_phrases(pop)}
+    phrase_starts = [p[0] for p in vocal_phrases(pop)]
     grid = downbeat_grid(pop)
     result = plan_rules(analyses, demo_scores(), PlanOptions(seed=1, duration_sec=120))
-    vocal_starts = [la.source_start_sec for s in result.masterplan.timeline for la in s.layers
-                    if la.stem == "vocals"]
-    assert len(vocal_starts) >= 3
-    assert all(start in starts_allowed for start in vocal_starts)
-    assert all(min(abs(start - g) for g in grid) < 1e-3 for start in vocal_starts)
-    assert vocal_starts[:3] == sorted(vocal_starts[:3])  # walks forward through the song
+    windows = [(la.source_start_sec, s.duration_sec) for s in result.masterplan.timeline
+               for la in s.layers if la.stem == "vocals"]
+    assert len(windows) >= 3
+    for start, duration in windows:
+        assert start is not None and min(abs(start - g) for g in grid) < 1e-3
+        # at (or at most a quarter of the window before) a sung phrase, never inside a line
+        assert any(-1e-6 <= p - start <= CLEAN_END_MAX_LEAD * duration + 1e-6
+                   for p in phrase_starts)
+        assert not any(a < start < b for a, b in pop.vocal_intervals)
+    starts = [start for start, _ in windows]
+    assert starts[:3] == sorted(starts[:3])  # walks forward through the song
 
 
 def test_instrumental_layers_start_on_source_downbeats() -> None:

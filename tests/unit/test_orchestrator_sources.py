@@ -1,0 +1,71 @@
+"""Where vocal layers start: on unsung downbeats, ending where nobody sings."""
+
+from __future__ import annotations
+
+from services.orchestrator.sources import VocalCursor, sung_lines
+from shared.contracts.analysis import AnalysisResult
+from tests.unit.test_orchestrator_factory import make_analysis
+
+BAR_SEC = 2.0  # 120 BPM
+
+
+def _song(lines_bars: list[tuple[float, float]]) -> AnalysisResult:
+    """A 120 BPM song sung over the given (start_bar, end_bar) spans."""
+    intervals = [(a * BAR_SEC, b * BAR_SEC) for a, b in lines_bars]
+    return AnalysisResult.model_validate(
+        make_analysis("song", tempo_bpm=120.0, duration_sec=200.0, vocal_intervals=intervals))
+
+
+def _sung_at(song: AnalysisResult, time_sec: float) -> bool:
+    return any(a - 0.15 < time_sec < b + 0.15 for a, b in song.vocal_intervals)
+
+
+def test_sung_lines_merge_breaths_only() -> None:
+    song = _song([(4, 5.95), (6.0, 8.0), (10, 12)])  # a 0.1 s breath, then a 4-s gap
+    assert sung_lines(song) == [(8.0, 16.0), (20.0, 24.0)]
+
+
+def test_a_window_that_fits_a_phrase_starts_on_its_downbeat() -> None:
+    # 8-bar lines with a 2-bar pause: an 8-bar window from the phrase's bar ends unsung
+    song = _song([(8.1, 15.5), (18.1, 25.5), (28.1, 35.5)])
+    cursor = VocalCursor(song, tempo_ratio=1.0)
+    start = cursor.take(8 * BAR_SEC)
+    assert start == 8 * BAR_SEC
+    assert not _sung_at(song, start + 8 * BAR_SEC)
+    assert cursor.take(8 * BAR_SEC) == 18 * BAR_SEC  # the next line, in order
+
+
+def test_a_line_running_across_the_window_end_moves_the_start() -> None:
+    # a 3:2 song fills an 8-bar section with 12 of its bars: from bar 8 the window would
+    # end at bar 20, in the middle of the second line; starting two bars earlier (a
+    # quarter of the window at most, unsung) it ends in the pause at bar 18
+    song = _song([(8.1, 17.5), (18.1, 27.5), (28.1, 37.5)])
+    cursor = VocalCursor(song, tempo_ratio=1.5)
+    need_sec = 8 * BAR_SEC * 1.5
+    start = cursor.take(8 * BAR_SEC)
+    assert start is not None and not _sung_at(song, start)
+    assert 8 * BAR_SEC - 0.25 * need_sec - 1e-6 <= start <= 8 * BAR_SEC
+    assert not _sung_at(song, start + need_sec)
+
+
+def test_a_later_phrase_is_taken_when_the_first_cannot_end_cleanly() -> None:
+    # The first line is sung from bar 0, so no earlier start exists; a 4-bar window from
+    # bar 0 ends inside it. The second phrase, 4 bars long, fits exactly.
+    song = _song([(0.1, 6.0), (8.1, 11.8), (12.1, 30.0)])
+    cursor = VocalCursor(song, tempo_ratio=1.0)
+    start = cursor.take(4 * BAR_SEC)
+    assert start == 8 * BAR_SEC and not _sung_at(song, start + 4 * BAR_SEC)
+
+
+def test_without_a_clean_end_the_first_phrase_is_kept() -> None:
+    song = _song([(0.1, 99.0)])  # one endless line: every end is inside it
+    cursor = VocalCursor(song, tempo_ratio=1.0)
+    assert cursor.take(8 * BAR_SEC) == 0.0
+
+
+def test_reused_phrases_also_end_cleanly() -> None:
+    song = _song([(8.1, 15.5), (18.1, 25.5)])
+    cursor = VocalCursor(song, tempo_ratio=1.0)
+    cursor.position_sec = 90.0  # every phrase used
+    start = cursor.take(8 * BAR_SEC)
+    assert cursor.reused and start is not None and not _sung_at(song, start + 8 * BAR_SEC)
