@@ -39,7 +39,28 @@ def _check(response: httpx.Response) -> dict[str, Any]:
 def _progress_line(state: dict[str, Any]) -> str:
     filled = int(BAR_WIDTH * state.get("progress", 0) / 100)
     bar = "#" * filled + "-" * (BAR_WIDTH - filled)
-    return f"\r[{bar}] {state.get('progress', 0):5.1f}%  {state.get('currentStep', '')[:48]:<48}"
+    return f"[{bar}] {state.get('progress', 0):5.1f}%  {state.get('currentStep', '')[:48]:<48}"
+
+
+class _ProgressPrinter:
+    """On a terminal, one bar redrawn in place; elsewhere (a log, a pipe) one line per
+    change of step, so a log does not fill with a redrawn bar every poll."""
+
+    def __init__(self) -> None:
+        self.in_place = sys.stdout.isatty()
+        self.last = ""
+
+    def show(self, state: dict[str, Any]) -> None:
+        line = _progress_line(state)
+        if self.in_place:
+            print("\r" + line, end="", flush=True)
+        elif line != self.last:
+            print(line.rstrip(), flush=True)
+        self.last = line
+
+    def close(self) -> None:
+        if self.in_place:
+            print()
 
 
 def create_mashup(gateway: str, files: list[Path], output: Path, *,
@@ -64,15 +85,16 @@ def create_mashup(gateway: str, files: list[Path], output: Path, *,
             print(f"job {job_id}")
         deadline = time.monotonic() + timeout_sec
         state: dict[str, Any] = {}
+        progress = _ProgressPrinter()
         while time.monotonic() < deadline:
             state = _check(client.get("/get-mashup-status", params={"jobId": job_id}))
             if not quiet:
-                print(_progress_line(state), end="", flush=True)
+                progress.show(state)
             if state["status"] != "processing":
                 break
             time.sleep(max(0.2, (state.get("poll_after_ms") or 1000) / 1000))
         if not quiet:
-            print()
+            progress.close()
         if state.get("status") != "complete":
             raise CliError(f"job {job_id} {state.get('status', 'timed out')}: "
                            f"{state.get('error_message', 'no answer before the CLI timeout')}")
