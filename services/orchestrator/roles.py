@@ -16,9 +16,10 @@ from typing import Any
 from pydantic import ValidationError
 
 from services.orchestrator.validation import vocal_time_sec
-from shared.camelot import key_shift_semitones, normalize_key
+from shared.camelot import normalize_key
 from shared.contracts.analysis import AnalysisResult
 from shared.contracts.scoring import Recommendation
+from shared.harmony import layering_shift
 from shared.tempo_grid import beat_ratio, on_the_beat, playback_speed
 
 # Target tempos are folded (halved/doubled) into this range, where 4-bar phrases feel right.
@@ -39,6 +40,11 @@ class Roles:
         """Source seconds per output second when `song` plays at the target tempo (at the
         beat ratio the renderer gives it: `shared.tempo_grid`)."""
         return playback_speed(song_bpm=song.bpm, target_bpm=self.target_bpm)
+
+    def pitch_shift(self, song: AnalysisResult) -> int:
+        """Semitones `song` is pitch-shifted by to layer over the target key."""
+        known = self.pitch_shift_semitones.get(song.songId)
+        return known if known is not None else shift_to(song, self.target_key)
 
     def on_the_beat(self, song: AnalysisResult) -> bool:
         """False when `song` meets the target in a 3:2 relation: its beats then cross the
@@ -83,6 +89,16 @@ def _stretch_cost(vocal: AnalysisResult, partner: AnalysisResult) -> float:
     return abs(math.log(playback_speed(song_bpm=vocal.bpm, target_bpm=target)))
 
 
+def shift_to(song: AnalysisResult, target_key: str) -> int:
+    """The renderer's shift of `song` for `target_key` (`shared.harmony.layering_shift`:
+    none for keys that layer as they are, a fifth apart or relative or parallel); 0 for a
+    key that cannot be read."""
+    try:
+        return layering_shift(song.key, target_key)
+    except ValueError:
+        return 0
+
+
 def _safe_key(key: str, fallback: str) -> str:
     try:
         return normalize_key(key)
@@ -96,11 +112,7 @@ def _fallback_roles(analyses: Sequence[AnalysisResult], notes: list[str]) -> Rol
     partners = [a for a in analyses if a is not vocal]
     instrumental = min(partners, key=lambda a: (_stretch_cost(vocal, a), vocal_time_sec(a)))
     target_key = _safe_key(instrumental.key, "C major")
-    shifts = {instrumental.songId: 0}
-    try:
-        shifts[vocal.songId] = key_shift_semitones(vocal.key, target_key)
-    except ValueError:
-        shifts[vocal.songId] = 0
+    shifts = {song.songId: shift_to(song, target_key) for song in (vocal, instrumental)}
     return Roles(vocal, instrumental, round(fold_into_range(instrumental.bpm), 3), target_key,
                  shifts, from_scores=False, notes=notes)
 
@@ -121,14 +133,9 @@ def choose_roles(analyses: Sequence[AnalysisResult], scores: Mapping[str, Any]) 
                      "computed roles from the analyses")
         return _fallback_roles(analyses, notes)
     target_key = _safe_key(recommendation.targetKey, _safe_key(instrumental.key, "C major"))
-    shifts = {song_id: int(shift) for song_id, shift in
-              recommendation.pitch_shift_semitones.items() if song_id in by_id}
-    for song in (vocal, instrumental):  # fill in what the recommendation left out
-        if song.songId not in shifts:
-            try:
-                shifts[song.songId] = key_shift_semitones(song.key, target_key)
-            except ValueError:
-                shifts[song.songId] = 0
+    # The renderer shifts each song by `layering_shift` to the target key: the scores'
+    # own choice, except where that still clashes (then into the key itself).
+    shifts = {song.songId: shift_to(song, target_key) for song in (vocal, instrumental)}
     target_bpm = fold_into_range(recommendation.targetBPM)
     return Roles(vocal, instrumental, round(target_bpm, 3), target_key, shifts,
                  from_scores=True, notes=notes)

@@ -28,7 +28,7 @@ from services.orchestrator.form import (
 from services.orchestrator.roles import Roles, choose_roles
 from services.orchestrator.sources import InstrumentalCursor, VocalCursor
 from services.orchestrator.validation import bar_sec, validate_plan, vocal_time_sec
-from shared.camelot import key_shift_semitones, key_to_camelot
+from shared.camelot import key_to_camelot
 from shared.contracts.analysis import AnalysisResult
 from shared.contracts.orchestrator import (
     ENERGY_CURVES,
@@ -173,10 +173,7 @@ def _guests(ctx: _Context, analyses: Sequence[AnalysisResult]) -> list[_Guest]:
 def _guest_misfit(roles: Roles, song: AnalysisResult) -> float:
     """Stretch (|log speed|, +0.08 for a 3:2 relation, as `shared.tempo_grid` weighs it)
     plus 0.01 a semitone of pitch shift: 4 % of stretch weighs like 4 semitones."""
-    try:
-        shift = abs(key_shift_semitones(song.key, roles.target_key))
-    except ValueError:
-        shift = 6
+    shift = abs(roles.pitch_shift(song))
     crossing = 0.0 if roles.on_the_beat(song) else 0.08
     return abs(math.log(roles.tempo_ratio(song))) + crossing + 0.01 * shift
 
@@ -318,10 +315,7 @@ def _problems(roles: Roles, vocals: VocalCursor, clamped: str | None,
 def _guest_problem(roles: Roles, guest: _Guest, kind: str) -> ProblemSolution:
     song = guest.song
     stretch = (roles.tempo_ratio(song) - 1.0) * 100.0
-    try:
-        shift = key_shift_semitones(song.key, roles.target_key)
-    except ValueError:
-        shift = 0
+    shift = roles.pitch_shift(song)
     fit = [f"time-stretched by {stretch:+.1f}%"] if abs(stretch) > 0.5 else []
     if shift:
         fit.append(f"pitch-shifted by {shift:+d} semitones")

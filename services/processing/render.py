@@ -40,10 +40,10 @@ from services.processing.mastering import master
 from services.processing.material import LAYER_STEMS, SongMaterial
 from services.processing.profile import source_profile
 from services.processing.settings import RenderSettings
-from shared.camelot import key_shift_semitones
 from shared.contracts.orchestrator import Masterplan
 from shared.effects import TAIL_EFFECTS, Effect, parse_effects, removes_lows
 from shared.errors import Unprocessable
+from shared.harmony import layering_shift
 from shared.tempo_grid import beat_ratio
 
 _SILENT_SECTION_DB = -60.0  # a section's pre-master RMS under this counts as a hole
@@ -72,8 +72,9 @@ class _Layer:
 def pitch_shifts(plan: Masterplan, materials: Mapping[str, SongMaterial],
                  warnings: list[str]) -> dict[str, int]:
     """Semitones per song: the plan's `global.pitch_shift_semitones` when given (taken to
-    its smallest equivalent, −6…+6: a shift of +9 becomes −3), else the smallest shift
-    from the song's key to targetKey (0 when a key is unknown)."""
+    its smallest equivalent, −6…+6: a shift of +9 becomes −3), else the shift that lets
+    the song's key layer over targetKey (`shared.harmony.layering_shift`: none for keys a
+    fifth apart, relative or parallel; 0 when a key is unknown)."""
     extra = (plan.global_.model_extra or {}).get("pitch_shift_semitones")
     overrides = extra if isinstance(extra, dict) else {}
     shifts = {}
@@ -87,7 +88,7 @@ def pitch_shifts(plan: Masterplan, materials: Mapping[str, SongMaterial],
                 warnings.append(f"pitch_shift_semitones of {song_id!r} is not a number")
         key = material.analysis.key
         try:
-            shifts[song_id] = key_shift_semitones(key, plan.global_.targetKey) if key else 0
+            shifts[song_id] = layering_shift(key, plan.global_.targetKey) if key else 0
         except ValueError:
             warnings.append(f"cannot read key {key!r} of {song_id!r} or target key "
                             f"{plan.global_.targetKey!r}; {song_id!r} is not transposed")

@@ -14,8 +14,10 @@ Tempo folding (`shared.tempo_grid`, which the planner shares): a song is played 
 or 0.5x beats per output beat (3:2 only when the simple ratios would need far more
 stretching), the ratio needing the least stretch.
 
-Pitch: the smallest shift (−6…+5 semitones, `shared.camelot.key_shift_semitones`) from the
-song's key to the target key; a relative major/minor counts as the same key. Every stem
+Pitch: the shift that lets the song's key layer over the target key
+(`shared.harmony.layering_shift`, the scoring's choice: none for keys a fifth apart,
+relative or parallel, else the smallest that helps; into the key itself, −6…+5
+semitones, when nothing smaller avoids a clash). Every stem
 of a song, drums included, is warped with the same map and the same shift, so stems
 summed in the output cannot flam or phase against each other (bleed of one stem in
 another stays coherent).

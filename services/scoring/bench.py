@@ -25,9 +25,9 @@ from typing import Any  # noqa: E402
 import numpy as np  # noqa: E402
 
 from services.scoring.features import table_from_rows  # noqa: E402
-from services.scoring.harmonic import key_of_index  # noqa: E402
 from services.scoring.library import rank_pairs, rank_partners  # noqa: E402
 from services.scoring.spectral import BANDS  # noqa: E402
+from shared.harmony import key_of_index  # noqa: E402
 
 QUERIES = 20
 QUERY_TARGET_SEC = 1.0  # the bound for a top-10 query at 10 000 songs

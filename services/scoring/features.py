@@ -17,11 +17,11 @@ from typing import Any
 
 import numpy as np
 
-from services.scoring.harmonic import key_index
 from services.scoring.rhythmic import style_code_of, tempo_tolerance_percent
 from services.scoring.spectral import BANDS, normalise_profiles, profile_values
 from services.scoring.vocal import ACTIVITY_BINS, activity_matrix
 from shared.errors import Unprocessable
+from shared.harmony import key_index
 
 MAX_BPM = 1000.0
 

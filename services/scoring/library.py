@@ -27,7 +27,6 @@ import math
 import numpy as np
 
 from services.scoring.features import SongTable, table_from_rows
-from services.scoring.harmonic import HARMONIC_TABLE, KEY_COUNT, harmonic_match, key_of_index
 from services.scoring.mashability import min_component_for
 from services.scoring.pairs import PairColumns, pair_components, pair_scores
 from services.scoring.rhythmic import (
@@ -41,6 +40,7 @@ from services.scoring.rhythmic import (
 )
 from services.scoring.spectral import clash_band_names
 from shared.contracts.scoring import FindMashupsRequest, FindMashupsResponse, Match
+from shared.harmony import HARMONIC_TABLE, KEY_COUNT, harmonic_match, key_of_index
 
 DEFAULT_BLOCK_ELEMENTS = 131_072  # pair scores per block: float32 temporaries fit in L2
 # Rows scored together span at most this much log-tempo (0.5 %), so their tempo windows

@@ -33,7 +33,6 @@ from collections.abc import Sequence
 import numpy as np
 
 from services.scoring.features import SongTable, table_from_analyses
-from services.scoring.harmonic import harmonic_match, key_of_index
 from services.scoring.rhythmic import rhythmic_match
 from services.scoring.spectral import clash_band_names, spectral_arrays
 from services.scoring.vocal import vocal_match, vocal_source_is_a
@@ -48,6 +47,7 @@ from shared.contracts.scoring import (
     VocalScore,
 )
 from shared.errors import Unprocessable
+from shared.harmony import harmonic_match, key_of_index
 
 WEIGHTS: dict[str, float] = {"harmonic": 0.35, "rhythmic": 0.35, "spectral": 0.15, "vocal": 0.15}
 GATE_MARGIN = 40.0

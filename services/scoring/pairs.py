@@ -16,11 +16,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from services.scoring.features import SongTable
-from services.scoring.harmonic import HARMONIC_TABLE, KEY_COUNT
 from services.scoring.mashability import combine_scores
 from services.scoring.rhythmic import rhythmic_arrays, rhythmic_scores
 from services.scoring.spectral import spectral_arrays, spectral_scores, spectral_terms
 from services.scoring.vocal import vocal_score_arrays, vocal_scores
+from shared.harmony import HARMONIC_TABLE, KEY_COUNT
 
 Index = np.ndarray | slice
 

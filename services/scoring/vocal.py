@@ -139,7 +139,7 @@ def vocal_source_is_a(
     """True when song a should provide the vocals (NaN shares count as 0).
 
     `shift_if_a_sings`/`shift_if_b_sings`: the pitch shift (semitones) the singer would
-    need in each case (harmonic.harmonic_match with shift_song "a" / "b").
+    need in each case (shared.harmony.harmonic_match with shift_song "a" / "b").
     """
     share_a = 0.0 if np.isnan(share_a) else share_a
     share_b = 0.0 if np.isnan(share_b) else share_b

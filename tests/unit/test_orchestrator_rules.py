@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import random
+from types import SimpleNamespace
 
 import pytest
 
@@ -442,3 +443,28 @@ def test_claude_is_told_which_songs_cross_the_grid() -> None:
     assert '"beat_ratio":{"inst":1.0,"voc":0.6667}' in crossing
     assert "voc meet(s) targetBPM in a 3:2 relation" in crossing
     assert "3:2" not in prompt(88.0)
+
+
+@pytest.mark.parametrize(("vocal_key", "shift"), [("D major", 0), ("G minor", 0),
+                                                   ("B minor", 0), ("D# minor", 1)])
+def test_vocal_pitch_shift_is_the_renderers_and_named_when_there_is_one(vocal_key: str,
+                                                                        shift: int) -> None:
+    # The instrumental is in G major (9B): D major (10B) is a fifth away, G minor (6A)
+    # parallel, B minor (10A) a diagonal neighbour: they layer unshifted. D# minor (2A)
+    # clashes; up 1 it is E minor (9A), the relative.
+    from services.processing.render import pitch_shifts
+
+    vocal = AnalysisResult.model_validate(make_analysis("vox", key=vocal_key, tempo_bpm=120))
+    inst = AnalysisResult.model_validate(make_analysis("inst", key="G major", tempo_bpm=121,
+                                                       sung=False))
+    roles = choose_roles([vocal, inst], {})
+    assert roles.pitch_shift(vocal) == shift and roles.pitch_shift(inst) == 0
+    result = plan_rules([vocal, inst], {}, PlanOptions(seed=0))
+    named = [p.solution for p in result.masterplan.problems_and_solutions
+             if "pitch-shifted" in p.solution]
+    assert named == ([f"vox is pitch-shifted by {shift:+d} semitones to fit G major (9B)."]
+                     if shift else [])
+    # the renderer reads only each song's analysed key
+    materials = {song.songId: SimpleNamespace(analysis=song) for song in (vocal, inst)}
+    assert pitch_shifts(result.masterplan, materials, []) == {  # type: ignore[arg-type]
+        "vox": shift, "inst": 0}

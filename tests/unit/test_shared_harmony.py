@@ -6,7 +6,8 @@ import itertools
 
 import pytest
 
-from services.scoring.harmonic import (
+from shared.camelot import camelot_relation, key_to_camelot, transpose_key
+from shared.harmony import (
     HARMONIC_TABLE,
     KEY_COUNT,
     QUALITY_FLOORS,
@@ -14,9 +15,9 @@ from services.scoring.harmonic import (
     harmonic_match,
     key_index,
     key_of_index,
+    layering_shift,
     quality_label,
 )
-from shared.camelot import transpose_key
 
 KEYS = [key_of_index(i) for i in range(KEY_COUNT)]
 PAIRS = list(itertools.product(KEYS, KEYS))
@@ -127,3 +128,28 @@ def test_quality_floors_are_ordered() -> None:
     floors = [floor for _, floor in QUALITY_FLOORS]
     assert floors == sorted(floors, reverse=True) and floors[-1] == 0.0
     assert quality_label(100) == "perfect" and quality_label(0) == "clash"
+
+
+LAYERS_AS_IS = {"same", "relative", "+1", "-1", "diagonal", "modal"}
+
+
+@pytest.mark.parametrize(("source", "target", "shift"), [
+    ("C major", "G major", 0),    # a fifth apart: no shift (the old exact-key rule: -5)
+    ("G minor", "G major", 0),    # parallel keys layer as they are
+    ("A minor", "C major", 0),    # relative
+    ("C# major", "C major", -1),  # a semitone above: down into the same key
+    ("C minor", "A minor", 2),    # up 2 to D minor, a fifth from A minor (not down 3)
+])
+def test_layering_shift_keeps_compatible_keys_and_shifts_least(source: str, target: str,
+                                                               shift: int) -> None:
+    assert layering_shift(source, target) == shift
+
+
+def test_layering_shift_always_reaches_a_layering_relation_within_two() -> None:
+    for source, target in PAIRS:
+        shift = layering_shift(source, target)
+        assert abs(shift) <= 2, (source, target)
+        shifted = key_to_camelot(transpose_key(source, shift))
+        assert camelot_relation(key_to_camelot(target), shifted) in LAYERS_AS_IS
+        if camelot_relation(key_to_camelot(target), key_to_camelot(source)) in LAYERS_AS_IS:
+            assert shift == 0, (source, target)

@@ -31,7 +31,13 @@ from typing import Literal
 
 import numpy as np
 
-from shared.camelot import camelot_of, camelot_relation, key_name, parse_camelot, parse_key
+from shared.camelot import (
+    camelot_of,
+    camelot_relation,
+    key_name,
+    parse_camelot,
+    parse_key,
+)
 
 KEY_COUNT = 24  # index = pitch class (0..11) + 12 for minor
 MODES = ("major", "minor")
@@ -219,6 +225,17 @@ def harmonic_match(
         key_b=key_of_index(index_b),
         shifted_key=shifted_key,
     )
+
+
+def layering_shift(source_key: str, target_key: str) -> int:
+    """Semitones to pitch-shift a song in `source_key` so it layers over harmony in
+    `target_key`: the scoring's choice (`harmonic_match` shifting the source): 0 for keys
+    that layer as they are (same, relative, a fifth apart, diagonal, parallel), else the
+    smallest shift that helps. Within ±2 semitones every key reaches one of those
+    relations (the wheel numbers n, n±2 and n±5 always meet one), so a voice is never
+    shifted further. The planners and the renderer share it, so a plan's words and its
+    sound agree. Raises ValueError for an unreadable key."""
+    return harmonic_match(target_key, source_key, shift_song="b").shift_b_semitones
 
 
 def harmonic_table(
