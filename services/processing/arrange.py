@@ -52,7 +52,7 @@ class Placement:
     section: int
     song_id: str
     stem: str
-    volume_db: float
+    volume_db: float  # the plan's
     effects: tuple[str, ...]
     start: int
     end: int
@@ -67,6 +67,7 @@ class Placement:
     filled: bool = False  # added by the renderer to avoid a silent section
     source_start_sec: float = 0.0
     source_end_sec: float = 0.0
+    gain_db: float = 0.0  # the song's level match (SongContext.gain_db), on top of volume_db
 
 
 @dataclass
@@ -103,6 +104,9 @@ class SongContext:
     analysis: SongAnalysis
     profile: SourceProfile
     ratio: float  # output beats per source beat
+    # Brings the song's whole mix to the render's loudness before the plan's volume_db,
+    # so "vocals 0 dB over drums -3 dB" means the same for a loud master and a quiet one.
+    gain_db: float = 0.0
 
     def out_bar_sec(self, beat_sec: float) -> float:
         """Output seconds one source bar takes."""
@@ -288,7 +292,7 @@ def plan_arrangement(plan: Masterplan, contexts: Mapping[str, SongContext], *,
                 sp.placements.append(Placement(
                     section=i, song_id=song_id, stem=layer.stem, volume_db=layer.volume_db,
                     effects=tuple(layer.effects), start=start, end=end, pieces=pieces,
-                    looped=len(pieces) > 1, filled=filled,
+                    looped=len(pieces) > 1, filled=filled, gain_db=ctx.gain_db,
                     source_start_sec=round(src0, 4), source_end_sec=round(src1, 4)))
             # The source bar at the section's end; a part bar skips ahead to the next bar.
             pos = song_anchor + (end / sr - anchor_out) / out_bar

@@ -112,7 +112,8 @@ def plan_spans(p: Placement, ctx: SongContext, *, settings: RenderSettings,
 
 
 def splice_spans(p: Placement, jobs: list[SpanJob], audios: list[np.ndarray]) -> np.ndarray:
-    """The dry buffer of `p` from its spans' audio (one (2, n_out) per job), at its volume:
+    """The dry buffer of `p` from its spans' audio (one (2, n_out) per job), at its volume
+    (the plan's volume_db plus the song's level match, `gain_db`):
     float32 (2, preroll + end - start). Within a piece the splices are 10 ms linear
     crossfades (both sides are the same source audio); a loop restart is equal-power."""
     out = np.zeros((2, p.end - p.start + p.preroll), dtype=np.float32)
@@ -125,7 +126,7 @@ def splice_spans(p: Placement, jobs: list[SpanJob], audios: list[np.ndarray]) ->
         audio[:, :lead] *= fade_curve(lead, job.splice, rising=True)
         out[:, pos:pos + lead] *= fade_curve(lead, job.splice, rising=False)
         out[:, pos:pos + audio.shape[1]] += audio
-    return out * np.float32(10 ** (p.volume_db / 20))
+    return out * np.float32(10 ** ((p.volume_db + p.gain_db) / 20))
 
 
 def stretch_job(material: SongMaterial, stem: str, read: SpanRead, *, pitch: int,

@@ -44,10 +44,14 @@ from shared.contracts.orchestrator import Masterplan
 from shared.effects import TAIL_EFFECTS, Effect, parse_effects, removes_lows
 from shared.errors import Unprocessable
 from shared.harmony import layering_shift
+from shared.loudness import SILENCE_LUFS, integrated_lufs
 from shared.tempo_grid import beat_ratio
 
 _SILENT_SECTION_DB = -60.0  # a section's pre-master RMS under this counts as a hole
 _STRETCH_WARN = 0.10
+# A song's level match stays within this (dB): beyond it a file is more likely broken
+# or nearly silent than mastered that far off.
+MAX_LEVEL_MATCH_DB = 24.0
 
 
 @dataclass
@@ -96,8 +100,23 @@ def pitch_shifts(plan: Masterplan, materials: Mapping[str, SongMaterial],
     return shifts
 
 
+def level_match_db(material: SongMaterial, *, reference_lufs: float) -> float:
+    """Gain (dB) that brings the song's whole mix (`mix_for_profile`) to `reference_lufs`
+    integrated, within ±MAX_LEVEL_MATCH_DB. Songs arrive mastered anywhere from about -6
+    to -25 LUFS; without this, a plan's "vocals at 0 dB over drums at -3 dB" would put a
+    quiet master's voice 10 dB under a loud master's beat. A near-silent song (its
+    loudness at the gate's floor) gets no gain rather than the maximum."""
+    lufs = integrated_lufs(material.mix_for_profile(), sample_rate_hz=material.sample_rate_hz)
+    if lufs <= SILENCE_LUFS + 1.0:
+        return 0.0
+    return float(np.clip(reference_lufs - lufs, -MAX_LEVEL_MATCH_DB, MAX_LEVEL_MATCH_DB))
+
+
 def song_contexts(plan: Masterplan, materials: Mapping[str, SongMaterial],
-                  warnings: list[str]) -> dict[str, SongContext]:
+                  warnings: list[str], *, reference_lufs: float | None = None
+                  ) -> dict[str, SongContext]:
+    """Per song: its analysis, bar profile, beat ratio and (with `reference_lufs`) the
+    level match that puts every song's mix at that loudness."""
     target = plan.global_.targetBPM
     contexts = {}
     for song_id, material in materials.items():
@@ -107,7 +126,10 @@ def song_contexts(plan: Masterplan, materials: Mapping[str, SongMaterial],
         if abs(speed - 1.0) > _STRETCH_WARN:
             warnings.append(f"{song_id!r} ({bpm:.1f} BPM) is stretched {100 * (speed - 1):+.0f}% "
                             f"to {target:g} BPM; artefacts are likely")
-        contexts[song_id] = SongContext(material.analysis, source_profile(material), ratio)
+        gain_db = 0.0 if reference_lufs is None else level_match_db(
+            material, reference_lufs=reference_lufs)
+        contexts[song_id] = SongContext(material.analysis, source_profile(material), ratio,
+                                        gain_db=round(gain_db, 2))
     return contexts
 
 
@@ -223,7 +245,7 @@ def render_plan(plan: Masterplan, materials: Mapping[str, SongMaterial], *,
         if material.sample_rate_hz != sr:
             raise ValueError(f"material of {material.song_id!r} is not at {sr} Hz")
     warnings: list[str] = []
-    contexts = song_contexts(plan, materials, warnings)
+    contexts = song_contexts(plan, materials, warnings, reference_lufs=settings.target_lufs)
     shifts = pitch_shifts(plan, materials, warnings)
     available = {s: {stem for stem in LAYER_STEMS if m.has(stem)} for s, m in materials.items()}
     fill_song = _fill_song(plan, materials)
@@ -342,7 +364,7 @@ def _fill_section(section: SectionPlan, bus: np.ndarray, *, first: int,
     declick = int(settings.declick_ms * sr / 1000)
     p = Placement(section=section.index, song_id=fill_song, stem=layer.stem, volume_db=0.0,
                   effects=(), start=section.start, end=section.end, pieces=pieces,
-                  fade_in=declick, fade_out=declick, filled=True)
+                  fade_in=declick, fade_out=declick, filled=True, gain_db=ctx.gain_db)
     section.placements.append(p)
     audio = render_dry(p, materials[fill_song], ctx, pitch=shifts[fill_song],
                         settings=settings, beat_sec=beat_sec)
@@ -366,7 +388,7 @@ def timeline_report(plan: Masterplan, arrangement: Arrangement, *,
             song_id: {"bpm": ctx.analysis.bpm, "key": ctx.analysis.key,
                       "beat_ratio": ctx.ratio,
                       "stretch_factor": round(target / (ctx.ratio * ctx.analysis.bpm), 5),
-                      "pitch_shift_semitones": shifts[song_id]}
+                      "pitch_shift_semitones": shifts[song_id], "level_match_db": ctx.gain_db}
             for song_id, ctx in contexts.items()
         },
         "sections": [

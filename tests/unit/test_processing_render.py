@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from services.orchestrator.rules_planner import plan_rules
+from services.processing.material import SongMaterial
 from services.processing.preview import preview_window
 from services.processing.render import RenderResult, render_plan
 from services.processing.settings import RenderSettings
@@ -288,3 +289,28 @@ def test_a_rules_plan_of_three_songs_renders_the_guest_in_its_section() -> None:
             sung = sum(max(0.0, min(end, y) - max(start, x))
                        for x, y in songs[guest_id].truth.vocal_intervals)
             assert sung / (end - start) > 0.5, layer
+
+
+def test_songs_mastered_at_different_levels_keep_the_plans_balance() -> None:
+    # The same plan from the same songs, song b's file 12 dB quieter (an older, quieter
+    # master): every song is brought to one loudness before the plan's volume_db, so the
+    # render is the same mix. Mixed at their file levels, b's drums under a's vocals
+    # would drop 12 dB against them.
+    p = plan(TARGET_BPM, "A minor", [
+        [{"songId": "b", "stem": "drums", "volume_db": -3}, {"songId": "a", "stem": "vocals"}],
+        [{"songId": "b", "stem": "instrumental"}, {"songId": "a", "stem": "vocals"}],
+    ], bars=2)
+    pop, house = pop_118(), house_124()
+    quiet = {name: stem * np.float32(10 ** (-12 / 20)) for name, stem in house.stems.items()}
+    loud_render = render_plan(p, {"a": material(pop, "a"), "b": material(house, "b")},
+                              settings=FAST)
+    quiet_b = SongMaterial.build("b", stems=quiet, sample_rate_hz=house.sample_rate_hz,
+                                 analysis=material(house, "b").analysis)
+    quiet_render = render_plan(p, {"a": material(pop, "a"), "b": quiet_b}, settings=FAST)
+    gains = {k: v["level_match_db"] for k, v in quiet_render.report["songs"].items()}
+    louder = {k: v["level_match_db"] for k, v in loud_render.report["songs"].items()}
+    assert gains["b"] == pytest.approx(louder["b"] + 12.0, abs=0.05)
+    assert gains["a"] == louder["a"]
+    a, b = loud_render.audio, quiet_render.audio
+    residual_db = 10 * np.log10(np.mean((a - b) ** 2) / np.mean(a ** 2))
+    assert residual_db < -40.0
