@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -112,13 +113,17 @@ def cmd_up(args: argparse.Namespace) -> int:
     from shared.mesh import Mesh
 
     mesh = Mesh(data_dir=args.data)
-    mesh.start()
-    try:
+    try:  # SIGINT and SIGTERM (see main) unwind through here: the services stop too
+        mesh.start()
         mesh.wait_healthy()
         for name in mesh.ports:
             print(f"{name:<13}{mesh.url(name)}")
-        print("mesh is up; Ctrl-C stops it")
-        signal.sigwait({signal.SIGINT, signal.SIGTERM})
+        if not mesh.default_ports:
+            print("the default ports are taken (another mesh running?): these are free "
+                  "ports; pass `mashup create --gateway URL` to use this one")
+        print("mesh is up; Ctrl-C stops it", flush=True)
+        while True:
+            time.sleep(3600)
     except KeyboardInterrupt:
         pass
     finally:
@@ -194,8 +199,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    # A SIGTERM (a service manager, `kill`) unwinds like Ctrl-C, so `up` and `demo` stop
+    # the services they started instead of leaving them on the mesh's ports.
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _exit_on_sigterm)
     if args.command == "create" and len(args.files) < 2:
         print("mashup create needs at least two files", file=sys.stderr)
         return 2

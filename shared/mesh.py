@@ -28,6 +28,22 @@ APPS: dict[str, str] = {
 START_ORDER = ("analysis", "scoring", "orchestrator", "separation", "processing", "gateway")
 
 
+def _die_with_parent() -> None:
+    """In the child before exec (Linux): ask the kernel for SIGTERM when the process that
+    started it dies, however it dies (a SIGKILL leaves no chance to stop the mesh), so no
+    orphaned service keeps the mesh's ports and serves stale code to the next `mashup`."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+    except (OSError, AttributeError):  # not Linux: Mesh.stop is the only cleanup
+        pass
+
+
+_PR_SET_PDEATHSIG = 1
+
+
 def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((host, 0))
@@ -67,6 +83,7 @@ class Mesh:
             all_free = all(port_is_free(p, host) for p in defaults.values())
             ports = defaults if all_free else {name: free_port(host) for name in APPS}
         self.ports = dict(ports)
+        self.default_ports = self.ports == dict(SERVICE_PORTS)
         self.env = self._environment(env or {})
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
 
@@ -100,6 +117,7 @@ class Mesh:
                "--timeout-graceful-shutdown", "5"]
         self.processes[name] = subprocess.Popen(
             cmd, env=self.env, stdout=log_file, stderr=subprocess.STDOUT, cwd=self.data_dir,
+            preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
         )
         log_file.close()
 
