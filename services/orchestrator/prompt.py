@@ -48,7 +48,9 @@ layer starts, on one of its downbeats. Vocal layers start at the song's sung phr
 order, so real singing is heard, and are placed so the section ends where the song does \
 not sing: choose the start so no sung line runs across the section's end (a line cut \
 there loses a word); instrumental layers start at source sections whose \
-energy suits the mashup section. Layers of one song in one section share a start.
+energy suits the mashup section, under another song's vocals preferably where their own \
+song does not sing (its separated stems keep some of its voice). Layers of one song in \
+one section share a start.
 6. Effects come only from the vocabulary below.
 7. A song-like form: intro (instrumental only), verse (vocals of the vocal source over the \
 other song's instrumental stems), build (filter_sweep_up), drop (full energy), breakdown \

@@ -200,7 +200,8 @@ def _section_layers(ctx: _Context, kind: str, duration_sec: float, energy: float
     `into_drop`: a drop follows, so a verse or breakdown sweeps its keys open into it
     (a build always sweeps)."""
     rng = ctx.rng
-    inst_start = ctx.inst.take(duration_sec, energy=energy, kind=kind)
+    inst_start = ctx.inst.take(duration_sec, energy=energy, kind=kind,
+                               under_voice=kind in LEAD_KINDS)
     if kind == "intro":
         drum_fx = rng.choice([["fade_in"], ["highpass:200", "fade_in"], ["lowpass:800"]])
         return _inst_layers(ctx, inst_start, energy, ("drums", "bass", "other"),

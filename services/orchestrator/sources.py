@@ -30,6 +30,12 @@ CLEAN_END_LOOKAHEAD = 3
 # Singing this close to a window's end counts as cut (a word's tail, a pickup's start).
 CLEAN_END_MARGIN_SEC = 0.15
 BREATH_SEC = 0.25
+# Under another song's voice, each share (0..1) of an instrumental window this song sings
+# costs as much as this much energy mismatch; a window sung more than SUNG_STAY_MAX is
+# left even when its energy would let the music play on.
+SUNG_COST = 0.3
+SUNG_STAY_MAX = 0.5
+PHRASE_STEP_BARS = 8
 
 
 def downbeat_grid(analysis: AnalysisResult) -> list[float]:
@@ -190,6 +196,15 @@ def section_energy(analysis: AnalysisResult, time_sec: float) -> float:
     return analysis.energy
 
 
+def sung_share(analysis: AnalysisResult, start_sec: float, end_sec: float) -> float:
+    """Share (0..1) of source seconds [start_sec, end_sec) in which the song sings."""
+    if end_sec <= start_sec:
+        return 0.0
+    sung = sum(max(0.0, min(end_sec, float(b)) - max(start_sec, float(a)))
+               for a, b in analysis.vocal_intervals)
+    return min(1.0, sung / (end_sec - start_sec))
+
+
 @dataclass
 class InstrumentalCursor:
     """Picks energy-matched source positions for a song's instrumental stems."""
@@ -203,33 +218,54 @@ class InstrumentalCursor:
     def __post_init__(self) -> None:
         self.grid = downbeat_grid(self.analysis)
 
-    def take(self, duration_sec: float, *, energy: float, kind: str = "") -> float:
+    def take(self, duration_sec: float, *, energy: float, kind: str = "",
+             under_voice: bool = False) -> float:
         """Source start (on a downbeat) for a `kind` section of `duration_sec` output
-        seconds with `energy` (0..1)."""
+        seconds with `energy` (0..1). `under_voice`: another song's lead sings over
+        these stems, so passages where this song itself sings cost more (SUNG_COST): a
+        separated instrumental keeps some of its own singer, a second voice under the
+        lead."""
         need = duration_sec * self.tempo_ratio
         end = self.analysis.duration_sec
         here = self.position_sec
         if (here is not None and here + need <= end
-                and abs(section_energy(self.analysis, here) - energy) <= ENERGY_MATCH):
+                and abs(section_energy(self.analysis, here) - energy) <= ENERGY_MATCH
+                and not (under_voice
+                         and sung_share(self.analysis, here, here + need) > SUNG_STAY_MAX)):
             start = snap_nearest(here, self.grid)
         else:
-            start = self._best_section(need, energy, kind)
+            start = self._best_start(need, energy, kind, under_voice=under_voice)
         if start + need > end:  # too little music left: start earlier, on a downbeat
             start = snap_back(max(0.0, end - need), self.grid, tolerance_sec=0.0)
         self.position_sec = start + need
         return start
 
-    def _best_section(self, need_sec: float, energy: float, kind: str) -> float:
+    def _best_start(self, need_sec: float, energy: float, kind: str, *,
+                    under_voice: bool) -> float:
+        """The best-matching section start or, under a voice, phrase start within a
+        section (every PHRASE_STEP_BARS bars: an instrumental stretch inside a long
+        section is a candidate too)."""
         end = self.analysis.duration_sec
         sections = [s for s in self.analysis.sections if s.start_sec < end]
         if not sections:
             return self.grid[0]
-        fitting = [s for s in sections if s.start_sec + need_sec <= end] or sections
         suits = LABEL_AFFINITY.get(kind, set())
+        candidates: list[tuple[float, SongSection]] = []
+        for section in sections:
+            first = snap_nearest(section.start_sec, self.grid)
+            candidates.append((first, section))
+            if under_voice:
+                later = self.grid[bisect.bisect_right(self.grid, first + 1e-6):]
+                candidates += [(t, section) for t in later[PHRASE_STEP_BARS - 1::PHRASE_STEP_BARS]
+                               if t < section.end_sec - 1e-6]
+        fitting = [c for c in candidates if c[0] + need_sec <= end] or candidates[:1]
 
-        def cost(section: SongSection) -> float:
+        def cost(candidate: tuple[float, SongSection]) -> float:
+            start, section = candidate
             bonus = LABEL_BONUS if section.label in suits else 0.0
+            sung = SUNG_COST * sung_share(self.analysis, start, start + need_sec) \
+                if under_voice else 0.0
             # A little seeded jitter lets near-equal sections trade places between seeds.
-            return abs(section.energy - energy) - bonus + 0.04 * self.rng.random()
+            return abs(section.energy - energy) - bonus + sung + 0.04 * self.rng.random()
 
-        return snap_nearest(min(fitting, key=cost).start_sec, self.grid)
+        return min(fitting, key=cost)[0]

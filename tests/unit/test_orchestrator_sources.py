@@ -1,8 +1,11 @@
-"""Where vocal layers start: on unsung downbeats, ending where nobody sings."""
+"""Where layers start: vocals on unsung downbeats, ending where nobody sings; an
+instrumental under another song's voice where its own singer rests."""
 
 from __future__ import annotations
 
-from services.orchestrator.sources import VocalCursor, sung_lines
+import random
+
+from services.orchestrator.sources import InstrumentalCursor, VocalCursor, sung_lines, sung_share
 from shared.contracts.analysis import AnalysisResult
 from tests.unit.test_orchestrator_factory import make_analysis
 
@@ -69,3 +72,35 @@ def test_reused_phrases_also_end_cleanly() -> None:
     cursor.position_sec = 90.0  # every phrase used
     start = cursor.take(8 * BAR_SEC)
     assert cursor.reused and start is not None and not _sung_at(song, start + 8 * BAR_SEC)
+
+
+def _instrumental_song(lines_bars: list[tuple[float, float]]) -> AnalysisResult:
+    """120 BPM, one 64-bar "verse" at one energy, sung over the given bar spans."""
+    body = make_analysis("inst", tempo_bpm=120.0, duration_sec=140.0,
+                         vocal_intervals=[(a * BAR_SEC, b * BAR_SEC) for a, b in lines_bars])
+    body["sections"] = [{"label": "verse", "start_sec": 0.0, "end_sec": 128.0, "energy": 0.6},
+                        {"label": "outro", "start_sec": 128.0, "end_sec": 140.0, "energy": 0.3}]
+    return AnalysisResult.model_validate(body)
+
+
+def test_under_a_voice_the_instrumental_comes_from_where_its_own_singer_rests() -> None:
+    # sung everywhere in the verse but bars 24-40: under another song's voice the 8-bar
+    # window starts at bar 24 (a phrase start inside the section), not at the section's
+    # start, where its own singer would be a second voice under the lead
+    song = _instrumental_song([(0.2, 23.8), (40.2, 63.8)])
+    cursor = InstrumentalCursor(song, tempo_ratio=1.0, rng=random.Random(0))
+    start = cursor.take(8 * BAR_SEC, energy=0.6, kind="verse", under_voice=True)
+    assert start == 24 * BAR_SEC and sung_share(song, start, start + 16.0) == 0.0
+    # without a voice over it, the section's start (energy and label decide) as before
+    plain = InstrumentalCursor(song, tempo_ratio=1.0, rng=random.Random(0))
+    assert plain.take(8 * BAR_SEC, energy=0.6, kind="verse") == 0.0
+
+
+def test_under_a_voice_a_sung_passage_is_not_played_on() -> None:
+    song = _instrumental_song([(8.2, 23.8)])
+    cursor = InstrumentalCursor(song, tempo_ratio=1.0, rng=random.Random(1))
+    cursor.position_sec = 8 * BAR_SEC  # the music would play on into the sung bars 8-16
+    start = cursor.take(8 * BAR_SEC, energy=0.6, kind="verse", under_voice=True)
+    assert sung_share(song, start, start + 8 * BAR_SEC) == 0.0
+    cursor.position_sec = 8 * BAR_SEC
+    assert cursor.take(8 * BAR_SEC, energy=0.6, kind="verse") == 8 * BAR_SEC
