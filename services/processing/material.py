@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from services.processing.gate import vocal_gate_gain
 from shared.audio_io import resample
 from shared.contracts.orchestrator import LAYER_FILES
 from shared.contracts.separation import ALL_STEMS
@@ -252,6 +253,11 @@ class SongMaterial:
         if b > a:
             for part in parts:
                 out[:, a - start:b - start] += self.stems[part][:, a:b]
+        if stem == "vocals" and self.analysis.vocal_intervals:
+            # Between the analysed lines the separated vocals hold only the song's own
+            # residue (see gate.py); a song analysed as never singing is left as it is.
+            out *= vocal_gate_gain(start, stop, sample_rate_hz=self.sample_rate_hz,
+                                   intervals_sec=self.analysis.vocal_intervals)
         return out
 
     def mix_for_profile(self) -> np.ndarray:
