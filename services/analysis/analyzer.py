@@ -19,6 +19,7 @@ from services.analysis.energy import (
     spectral_profile,
 )
 from services.analysis.key import estimate_key
+from services.analysis.loops import loop_grid
 from services.analysis.sections import segment_song
 from services.analysis.settings import ANALYSIS_VERSION
 from services.analysis.tempo import RHYTHM_RATE_HZ, estimate_tempo
@@ -60,9 +61,13 @@ def analyze_audio(samples: np.ndarray, *, sample_rate_hz: int, song_id: str) -> 
     frame_times = spec.frame_times_sec()
 
     tempo = estimate_tempo(mono_rhythm, sample_rate_hz=RHYTHM_RATE_HZ, onsets=onsets)
-    downbeats = estimate_downbeats(tempo.beats_sec, onsets=onsets, chroma=chroma,
-                                   frame_times_sec=frame_times, duration_sec=duration_sec,
-                                   steady=tempo.steady)
+    loop = loop_grid(tempo, duration_sec=duration_sec, onsets=onsets)
+    if loop is not None:  # a short loop: whole bars from its first beat, a downbeat
+        tempo, downbeats = loop, loop.beats_sec[::BEATS_PER_BAR]
+    else:
+        downbeats = estimate_downbeats(tempo.beats_sec, onsets=onsets, chroma=chroma,
+                                       frame_times_sec=frame_times, duration_sec=duration_sec,
+                                       steady=tempo.steady)
 
     loudness_lufs = integrated_lufs(audio, sample_rate_hz=sample_rate_hz)
     curve = energy_curve(mono_features, sample_rate_hz=features.FEATURE_RATE_HZ,
