@@ -128,12 +128,17 @@ class SpanRead:
     copy_offset: int  # index in the segment of the first wanted sample (unity copy)
     unity: bool
 
-    def stretch_key(self) -> tuple[object, ...]:
-        """Equal keys (same stem and pitch assumed) give the same stretcher output."""
+    @cached_property
+    def _stretch_key(self) -> tuple[object, ...]:
+        # Hashing a span's per-sample factors costs ~2 ms; the dry pool asks twice.
         factors = self.factors
         shape = (factors if isinstance(factors, float) else
                  hashlib.blake2b(factors.tobytes(), digest_size=16).hexdigest())
         return self.src_start, self.src_stop, shape, self.unity
+
+    def stretch_key(self) -> tuple[object, ...]:
+        """Equal keys (same stem and pitch assumed) give the same stretcher output."""
+        return self._stretch_key
 
     def source_offset(self, pitch_semitones: float) -> int:
         """Index of the span's first sample in what `stretch_source` returns."""
