@@ -9,6 +9,7 @@ the warp needs a knot at every bar, also before the first and after the last det
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -139,7 +140,7 @@ def parse_analysis(data: dict[str, Any], *, song_id: str, duration_sec: float | 
             start, end = float(item[0]), float(item[1])
         except (TypeError, ValueError, IndexError):
             continue
-        if end > start:
+        if math.isfinite(start) and math.isfinite(end) and end > start:
             intervals.append((start, end))
     sections = tuple(s for s in data.get("sections") or () if isinstance(s, dict))
     key = data.get("key")

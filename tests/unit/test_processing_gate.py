@@ -49,3 +49,12 @@ def test_vocal_layers_are_gated_and_nothing_else() -> None:
 
 def test_a_song_analysed_as_never_singing_keeps_its_vocal_stem() -> None:
     assert np.all(_material([]).stem_audio("vocals") == 1.0)
+
+
+def test_unusable_vocal_intervals_are_dropped_before_the_gate() -> None:
+    # JSON allows Infinity and NaN (Python's parser reads them): an interval that is
+    # not two finite times is ignored, not turned into a crash of the render
+    analysis = parse_analysis({"bpm": 120.0, "duration_sec": 8.0, "vocal_intervals": [
+        [float("-inf"), float("inf")], [float("nan"), 3.0], [1.0, "x"], [2.0, 1.0],
+        [2.0, 4.0]]}, song_id="s")
+    assert analysis.vocal_intervals == ((2.0, 4.0),)
