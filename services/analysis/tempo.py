@@ -549,7 +549,8 @@ def estimate_tempo(mono: np.ndarray, *, sample_rate_hz: int,
                 and is_double_time(_tick_strengths(onsets, ticks))):
             tempo_bpm, factor = tempo_bpm * 2.0, 2.0
         beats = rescale_beats(ticks, factor=factor)
-        tempo_bpm, beats = _felt_tempo(onsets, tempo_bpm, beats)
+        if factor <= 1.0:  # not just doubled by the drums (see below)
+            tempo_bpm, beats = _felt_tempo(onsets, tempo_bpm, beats)
         if (counted_half_time(onsets, tempo_bpm, beats)
                 or counted_every_other_beat(onsets, tempo_bpm, beats)):
             tempo_bpm, beats = tempo_bpm * 2.0, rescale_beats(beats, factor=2.0)
@@ -598,7 +599,14 @@ def estimate_tempo(mono: np.ndarray, *, sample_rate_hz: int,
         ]
         origin = candidates[int(np.argmax(scores))]
     beats = grid_beats(origin_sec=origin, period_sec=dj_period, duration_sec=duration_sec)
-    tempo_bpm, beats = _felt_tempo(onsets, tempo_bpm, beats)
+    # Kick and snare on opposite half-beats (is_double_time) are direct evidence of the
+    # faster beat; `_felt_tempo` must not halve it again for its bare subdivisions: a
+    # breakbeat at 175 (kick on 1 and the "and" of 1, snare on 2 and 4) has hardly
+    # anything between its beats, and halving undid the doubling (stress 10000/13).
+    # A factor above 1 from `dj_tempo` leaves half the tempo below the DJ range, where
+    # `_felt_tempo` does nothing anyway.
+    if factor <= 1.0:
+        tempo_bpm, beats = _felt_tempo(onsets, tempo_bpm, beats)
     if (counted_half_time(onsets, tempo_bpm, beats)
             or counted_every_other_beat(onsets, tempo_bpm, beats)):
         # The grid through the first beat at half the period covers the song as before.

@@ -348,3 +348,25 @@ def test_a_steady_song_whose_tracker_slid_off_the_beat_gets_its_grid(monkeypatch
     estimate = estimate_tempo(mono.astype(np.float32), sample_rate_hz=44100, onsets=onsets)
     assert estimate.steady and estimate.tempo_bpm == pytest.approx(150.0, rel=0.002)
     assert np.mean(np.abs(nearest_offsets_sec(estimate.beats_sec, truth)) < 0.03) > 0.99
+
+
+def test_a_fast_breakbeat_doubled_by_its_drums_is_not_halved_again() -> None:
+    # Kick on 1 and the "and" of 1, snare on 2 and 4, at 174.6: the tracker counts 87.3,
+    # where the snare lands on every off-beat (is_double_time doubles it); between the
+    # fast beats there is hardly anything, which `_felt_tempo` must not take for a
+    # reason to halve it back (it did: stress 10000/13 read 87.4).
+    from services.analysis.features import compute_spectrogram, onset_envelopes
+    from shared.audio_io import resample, to_mono
+    from shared.synth import SongSpec, Variation, synthesize_song
+
+    spec = SongSpec("breakbeat", 174.6, "B", "major", 53.0, seed=10013, style="rock",
+                    variation=Variation(groove="breakbeat", humanize_ms=8.6,
+                                        drumless_intro=True))
+    synth = synthesize_song(spec)
+    mono = resample(to_mono(synth.mix), from_rate_hz=synth.sample_rate_hz, to_rate_hz=44100)
+    onsets = onset_envelopes(compute_spectrogram(
+        resample(mono, from_rate_hz=44100, to_rate_hz=22050), sample_rate_hz=22050))
+    estimate = estimate_tempo(mono, sample_rate_hz=44100, onsets=onsets)
+    assert estimate.tempo_bpm == pytest.approx(174.6, rel=0.01)
+    offsets = nearest_offsets_sec(estimate.beats_sec, synth.truth.beats_sec)
+    assert np.mean(np.abs(offsets) < 0.07) >= 0.95
