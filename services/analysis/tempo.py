@@ -59,6 +59,8 @@ HOMOGENEOUS_HALF = 0.8  # see counted_every_other_beat
 PHASE_STEPS = 8
 PHASE_MOVE_COST = 2.0
 CUE_CAP = 4.0
+BACKBEAT_OFF_RATIO = 1.3  # see backbeat_overrule
+BACKBEAT_MIN_CONTRAST = 1.5
 
 
 @dataclass(frozen=True)
@@ -329,6 +331,38 @@ def beat_phase_origin(ticks_sec: np.ndarray, *, origin_sec: float, period_sec: f
     return origin_sec + row * period_sec / 2.0
 
 
+def backbeat_contrast(snare: np.ndarray) -> float:
+    """How much stronger (>= 1) the snare is on every other beat than on the beats
+    between: `snare` (n,) per beat of a grid; a backbeat on two and four gives 2 or more,
+    hats or a snare on every beat about 1."""
+    values = np.asarray(snare, dtype=np.float64)
+    if len(values) < 4:
+        return 1.0
+    halves = sorted((float(values[0::2].mean()), float(values[1::2].mean())))
+    return halves[1] / halves[0] if halves[0] > 0 else 1.0
+
+
+def backbeat_overrule(snare_on: np.ndarray, snare_off: np.ndarray) -> bool:
+    """True when the snare alone says a grid sits on the off-beat (`snare_on`, `snare_off`:
+    (n,) snare strengths on its beats and half a beat later): it is BACKBEAT_OFF_RATIO
+    times stronger on the off-beats on average, and there it is a backbeat
+    (`backbeat_contrast` at least BACKBEAT_MIN_CONTRAST and no less than on the beats).
+    Breakbeat and syncopated house grooves put more kicks on the off-beat than on the
+    beat, so the kick sides with a tracker on the off-beat and `onsets_overrule` never
+    sees both cues agree; a backbeat is the beat's own mark, while off-beat hats in the
+    snare band strike every off-beat alike and a hip-hop snare dragged late shows less
+    contrast off the beat than on it (Potassium: 1.15 times stronger off, contrast 1.1
+    there against 1.7 on the beats)."""
+    on = np.asarray(snare_on, dtype=np.float64)
+    off = np.asarray(snare_off, dtype=np.float64)
+    if len(on) < 8 or len(off) < 8 or on.mean() <= 0:
+        return False
+    contrast_off = backbeat_contrast(off)
+    return bool(off.mean() >= BACKBEAT_OFF_RATIO * on.mean()
+                and contrast_off >= BACKBEAT_MIN_CONTRAST
+                and contrast_off >= backbeat_contrast(on))
+
+
 def swung_offbeat_lead(strengths_at: Callable[[float], np.ndarray]) -> float | None:
     """How far (a share of the beat, one of SWUNG_LEADS) the beats must move to leave a
     swung off-beat for the beat, or None: `strengths_at(lead)` gives the (2, 2) strengths
@@ -577,6 +611,10 @@ def estimate_tempo(mono: np.ndarray, *, sample_rate_hz: int,
     origin = beat_phase_origin(ticks, origin_sec=origin, period_sec=period, strengths=strengths,
                                hit_strengths=hit_strengths)
     if onsets is not None:
+        on_grid = grid_beats(origin_sec=origin, period_sec=period, duration_sec=duration_sec)
+        if backbeat_overrule(onsets.strength_at(onsets.snare, on_grid),
+                             onsets.strength_at(onsets.snare, on_grid + period / 2.0)):
+            origin += period / 2.0
         lead = swung_offbeat_lead(lambda f: _half_phase_strengths(
             onsets, origin_sec=origin, period_sec=period, duration_sec=duration_sec,
             hits=True, fraction=f))
