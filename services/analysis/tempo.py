@@ -38,6 +38,7 @@ DOUBLE_TIME_RATIO = 1.5  # kick and snare each this much stronger on opposite ha
 BARE_SUBDIVISION = 1.4
 FULL_SUBDIVISION = 2.5
 SWING_FRACTIONS = (0.5, 0.583, 0.667)  # where an off-beat eighth sits, straight to shuffle
+CLEAR_SWING = 1.3  # see swing_fraction
 # From a swung off-beat eighth to the next beat, in beats (see swung_offbeat_lead).
 SWUNG_LEADS = tuple(round(1.0 - f, 3) for f in SWING_FRACTIONS[1:])
 # A half-time groove (snare on 3) at a fast tempo is tracked at half speed, where its
@@ -198,6 +199,23 @@ def _capped_cue(onsets: OnsetEnvelopes, times_sec: np.ndarray) -> np.ndarray:
     return total.reshape(np.shape(times_sec))
 
 
+def swing_fraction(onsets: OnsetEnvelopes, beats_sec: np.ndarray) -> float:
+    """Where between tracked beats the off-beat eighth sits (one of SWING_FRACTIONS): the
+    fraction of the interval at which the broadband onsets are strongest, where that is
+    at least CLEAR_SWING times their strength half-way (else 0.5: a light swing is
+    within the onsets' reach of the straight off-beat anyway)."""
+    if onsets.broadband is None or len(beats_sec) < 2:
+        return 0.5
+    beats = np.asarray(beats_sec, dtype=np.float64)
+    intervals = np.diff(beats)
+    strengths = [_relative_strength(onsets.broadband, onsets, beats[:-1] + f * intervals)
+                 for f in SWING_FRACTIONS]
+    best = int(np.argmax(strengths))
+    if strengths[best] < CLEAR_SWING * strengths[SWING_FRACTIONS.index(0.5)]:
+        return 0.5
+    return float(SWING_FRACTIONS[best])
+
+
 def realign_beats(beats_sec: np.ndarray, onsets: OnsetEnvelopes | None) -> np.ndarray:
     """Tracked beats of a drifting song (no constant grid) moved back onto the song's
     half-beat grid where the tracker slid off it, all on one half of it.
@@ -221,8 +239,14 @@ def realign_beats(beats_sec: np.ndarray, onsets: OnsetEnvelopes | None) -> np.nd
     intervals = np.append(intervals, intervals[-1])
     shifts = np.arange(PHASE_STEPS) / (2.0 * PHASE_STEPS)  # fractions of a beat, < 0.5
     positions = beats[:, None] + shifts[None, :] * intervals[:, None]
-    evidence = (_capped_cue(onsets, positions)
-                + _capped_cue(onsets, positions + 0.5 * intervals[:, None]))
+    # The other half of the grid: half a beat later, or where a swung off-beat sits (the
+    # song's own swing, `swing_fraction`); at 0.5 a heavy shuffle's late eighths pulled
+    # the beats a sixth of a beat late, off the beat for whole sections.
+    off = _capped_cue(onsets, positions + 0.5 * intervals[:, None])
+    swing = swing_fraction(onsets, beats)
+    if swing != 0.5:
+        off = np.maximum(off, _capped_cue(onsets, positions + swing * intervals[:, None]))
+    evidence = _capped_cue(onsets, positions) + off
     steps = np.arange(PHASE_STEPS)
     distance = np.abs(steps[:, None] - steps[None, :])
     distance = np.minimum(distance, PHASE_STEPS - distance)  # shifts wrap at half a beat

@@ -424,3 +424,38 @@ def test_house_with_its_kicks_off_the_beat_keeps_the_beat_of_its_backbeat(groove
                                                **fields))
     offsets = nearest_offsets_sec(estimate.beats_sec, truth.beats_sec)
     assert np.mean(np.abs(offsets) < 0.07) >= 0.95
+
+
+def _shuffle_onsets(beats_sec: np.ndarray, *, late_fraction: float) -> OnsetEnvelopes:
+    """Kick on every beat; on the off-beat eighth `late_fraction` of the way to the next
+    beat (0.5 straight, 2/3 a full shuffle) a hat and a bass note, which the kick band
+    hears too."""
+    hop_sec, n_frames = 512 / 22050, 4000
+    eighths = beats_sec[:-1] + late_fraction * np.diff(beats_sec)
+    kick = _impulses(beats_sec, hop_sec=hop_sec, n_frames=n_frames)
+    late = _impulses(eighths, hop_sec=hop_sec, n_frames=n_frames)
+    return OnsetEnvelopes(kick=kick + late, snare=late, hop_sec=hop_sec, broadband=kick + late)
+
+
+def test_swing_fraction_finds_a_clear_shuffle_and_ignores_a_straight_groove() -> None:
+    from services.analysis.tempo import swing_fraction
+
+    beats = 0.5 + 0.7 * np.arange(100)
+    assert swing_fraction(_shuffle_onsets(beats, late_fraction=0.667), beats) == 0.667
+    assert swing_fraction(_shuffle_onsets(beats, late_fraction=0.5), beats) == 0.5
+    # A light swing, its eighths as strong half-way (within a frame) as where they are.
+    assert swing_fraction(_shuffle_onsets(beats, late_fraction=0.52), beats) == 0.5
+
+
+def test_realign_beats_leaves_a_shuffle_on_its_beat() -> None:
+    # A drifting shuffle tracked right: the late eighths, louder than the beat in the
+    # snare band and as loud in the others, must not pull the beats a sixth of a beat
+    # late (where the late eighth is half a beat after them).
+    from services.analysis.tempo import realign_beats
+
+    periods = np.linspace(0.70, 0.74, 100)
+    truth = 0.5 + np.concatenate([[0.0], np.cumsum(periods)])[:100]
+    onsets = _shuffle_onsets(truth, late_fraction=0.667)
+    ticks = np.round(truth / 0.0116) * 0.0116
+    realigned = realign_beats(ticks, onsets)
+    assert np.mean(np.abs(nearest_offsets_sec(realigned, truth)) < 0.03) > 0.97
