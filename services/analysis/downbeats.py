@@ -35,18 +35,26 @@ def _zscore(values: np.ndarray) -> np.ndarray:
     return (values - values.mean()) / std if std > 1e-9 else np.zeros_like(values)
 
 
-def _downbeat_score(*, kick: np.ndarray, snare: np.ndarray, harmony: np.ndarray) -> np.ndarray:
+def _downbeat_score(*, kick: np.ndarray, snare: np.ndarray, harmony: np.ndarray,
+                    kick_hits: np.ndarray | None = None) -> np.ndarray:
     """Per-beat evidence (n_beats,) that a beat starts a bar: high on kick and harmonic
-    change, low on snare."""
-    return (KICK_WEIGHT * _zscore(kick) + HARMONY_WEIGHT * _zscore(harmony)
+    change, low on snare. With `kick_hits` the kick's weight is shared equally between
+    the kick band and the kick drum's own hits: the band also hears the bass, whose
+    note on beat three outweighed a breakbeat's lone kick on one (stress 4000/17), while
+    on most pop songs the bass note on one is what makes the band's contrast clearer
+    than the hits' (either alone: the worst margin of the true bar phase over the next
+    among 216 tuning songs 0.22 / 0.59 z, shared 0.68)."""
+    kick_z = _zscore(kick) if kick_hits is None else 0.5 * (_zscore(kick) + _zscore(kick_hits))
+    return (KICK_WEIGHT * kick_z + HARMONY_WEIGHT * _zscore(harmony)
             + SNARE_WEIGHT * _zscore(snare))
 
 
-def downbeat_phase(*, kick: np.ndarray, snare: np.ndarray, harmony: np.ndarray) -> int:
+def downbeat_phase(*, kick: np.ndarray, snare: np.ndarray, harmony: np.ndarray,
+                   kick_hits: np.ndarray | None = None) -> int:
     """Index (0..3) of the first downbeat among the beats, from per-beat cue strengths
     (each (n_beats,)): the phase whose beats score highest on kick and harmonic change
     and lowest on snare."""
-    score = _downbeat_score(kick=kick, snare=snare, harmony=harmony)
+    score = _downbeat_score(kick=kick, snare=snare, harmony=harmony, kick_hits=kick_hits)
     n_phases = min(BEATS_PER_BAR, len(score))
     if n_phases == 0:
         return 0
@@ -97,6 +105,8 @@ def estimate_downbeats(beats_sec: np.ndarray, *, onsets: OnsetEnvelopes, chroma:
         return beats[:1]
     cues = {
         "kick": onsets.strength_at(onsets.kick, beats),
+        "kick_hits": (None if onsets.kick_hits is None
+                      else onsets.strength_at(onsets.kick_hits, beats)),
         "snare": onsets.strength_at(onsets.snare, beats),
         "harmony": harmonic_change(chroma, frame_times_sec=frame_times_sec, beats_sec=beats,
                                    duration_sec=duration_sec),

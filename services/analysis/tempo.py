@@ -38,6 +38,7 @@ DOUBLE_TIME_RATIO = 1.5  # kick and snare each this much stronger on opposite ha
 BARE_SUBDIVISION = 1.4
 FULL_SUBDIVISION = 2.5
 SWING_FRACTIONS = (0.5, 0.583, 0.667)  # where an off-beat eighth sits, straight to shuffle
+CLEAR_SWING = 1.3  # see swing_fraction
 # From a swung off-beat eighth to the next beat, in beats (see swung_offbeat_lead).
 SWUNG_LEADS = tuple(round(1.0 - f, 3) for f in SWING_FRACTIONS[1:])
 # A half-time groove (snare on 3) at a fast tempo is tracked at half speed, where its
@@ -59,6 +60,8 @@ HOMOGENEOUS_HALF = 0.8  # see counted_every_other_beat
 PHASE_STEPS = 8
 PHASE_MOVE_COST = 2.0
 CUE_CAP = 4.0
+BACKBEAT_OFF_RATIO = 1.3  # see backbeat_overrule
+BACKBEAT_MIN_CONTRAST = 1.5
 
 
 @dataclass(frozen=True)
@@ -196,6 +199,23 @@ def _capped_cue(onsets: OnsetEnvelopes, times_sec: np.ndarray) -> np.ndarray:
     return total.reshape(np.shape(times_sec))
 
 
+def swing_fraction(onsets: OnsetEnvelopes, beats_sec: np.ndarray) -> float:
+    """Where between tracked beats the off-beat eighth sits (one of SWING_FRACTIONS): the
+    fraction of the interval at which the broadband onsets are strongest, where that is
+    at least CLEAR_SWING times their strength half-way (else 0.5: a light swing is
+    within the onsets' reach of the straight off-beat anyway)."""
+    if onsets.broadband is None or len(beats_sec) < 2:
+        return 0.5
+    beats = np.asarray(beats_sec, dtype=np.float64)
+    intervals = np.diff(beats)
+    strengths = [_relative_strength(onsets.broadband, onsets, beats[:-1] + f * intervals)
+                 for f in SWING_FRACTIONS]
+    best = int(np.argmax(strengths))
+    if strengths[best] < CLEAR_SWING * strengths[SWING_FRACTIONS.index(0.5)]:
+        return 0.5
+    return float(SWING_FRACTIONS[best])
+
+
 def realign_beats(beats_sec: np.ndarray, onsets: OnsetEnvelopes | None) -> np.ndarray:
     """Tracked beats of a drifting song (no constant grid) moved back onto the song's
     half-beat grid where the tracker slid off it, all on one half of it.
@@ -219,8 +239,14 @@ def realign_beats(beats_sec: np.ndarray, onsets: OnsetEnvelopes | None) -> np.nd
     intervals = np.append(intervals, intervals[-1])
     shifts = np.arange(PHASE_STEPS) / (2.0 * PHASE_STEPS)  # fractions of a beat, < 0.5
     positions = beats[:, None] + shifts[None, :] * intervals[:, None]
-    evidence = (_capped_cue(onsets, positions)
-                + _capped_cue(onsets, positions + 0.5 * intervals[:, None]))
+    # The other half of the grid: half a beat later, or where a swung off-beat sits (the
+    # song's own swing, `swing_fraction`); at 0.5 a heavy shuffle's late eighths pulled
+    # the beats a sixth of a beat late, off the beat for whole sections.
+    off = _capped_cue(onsets, positions + 0.5 * intervals[:, None])
+    swing = swing_fraction(onsets, beats)
+    if swing != 0.5:
+        off = np.maximum(off, _capped_cue(onsets, positions + swing * intervals[:, None]))
+    evidence = _capped_cue(onsets, positions) + off
     steps = np.arange(PHASE_STEPS)
     distance = np.abs(steps[:, None] - steps[None, :])
     distance = np.minimum(distance, PHASE_STEPS - distance)  # shifts wrap at half a beat
@@ -327,6 +353,38 @@ def beat_phase_origin(ticks_sec: np.ndarray, *, origin_sec: float, period_sec: f
     if hit_strengths is not None and onsets_overrule(hit_strengths[[row, 1 - row]]):
         row = 1 - row
     return origin_sec + row * period_sec / 2.0
+
+
+def backbeat_contrast(snare: np.ndarray) -> float:
+    """How much stronger (>= 1) the snare is on every other beat than on the beats
+    between: `snare` (n,) per beat of a grid; a backbeat on two and four gives 2 or more,
+    hats or a snare on every beat about 1."""
+    values = np.asarray(snare, dtype=np.float64)
+    if len(values) < 4:
+        return 1.0
+    halves = sorted((float(values[0::2].mean()), float(values[1::2].mean())))
+    return halves[1] / halves[0] if halves[0] > 0 else 1.0
+
+
+def backbeat_overrule(snare_on: np.ndarray, snare_off: np.ndarray) -> bool:
+    """True when the snare alone says a grid sits on the off-beat (`snare_on`, `snare_off`:
+    (n,) snare strengths on its beats and half a beat later): it is BACKBEAT_OFF_RATIO
+    times stronger on the off-beats on average, and there it is a backbeat
+    (`backbeat_contrast` at least BACKBEAT_MIN_CONTRAST and no less than on the beats).
+    Breakbeat and syncopated house grooves put more kicks on the off-beat than on the
+    beat, so the kick sides with a tracker on the off-beat and `onsets_overrule` never
+    sees both cues agree; a backbeat is the beat's own mark, while off-beat hats in the
+    snare band strike every off-beat alike and a hip-hop snare dragged late shows less
+    contrast off the beat than on it (Potassium: 1.15 times stronger off, contrast 1.1
+    there against 1.7 on the beats)."""
+    on = np.asarray(snare_on, dtype=np.float64)
+    off = np.asarray(snare_off, dtype=np.float64)
+    if len(on) < 8 or len(off) < 8 or on.mean() <= 0:
+        return False
+    contrast_off = backbeat_contrast(off)
+    return bool(off.mean() >= BACKBEAT_OFF_RATIO * on.mean()
+                and contrast_off >= BACKBEAT_MIN_CONTRAST
+                and contrast_off >= backbeat_contrast(on))
 
 
 def swung_offbeat_lead(strengths_at: Callable[[float], np.ndarray]) -> float | None:
@@ -549,7 +607,8 @@ def estimate_tempo(mono: np.ndarray, *, sample_rate_hz: int,
                 and is_double_time(_tick_strengths(onsets, ticks))):
             tempo_bpm, factor = tempo_bpm * 2.0, 2.0
         beats = rescale_beats(ticks, factor=factor)
-        tempo_bpm, beats = _felt_tempo(onsets, tempo_bpm, beats)
+        if factor <= 1.0:  # not just doubled by the drums (see below)
+            tempo_bpm, beats = _felt_tempo(onsets, tempo_bpm, beats)
         if (counted_half_time(onsets, tempo_bpm, beats)
                 or counted_every_other_beat(onsets, tempo_bpm, beats)):
             tempo_bpm, beats = tempo_bpm * 2.0, rescale_beats(beats, factor=2.0)
@@ -576,6 +635,10 @@ def estimate_tempo(mono: np.ndarray, *, sample_rate_hz: int,
     origin = beat_phase_origin(ticks, origin_sec=origin, period_sec=period, strengths=strengths,
                                hit_strengths=hit_strengths)
     if onsets is not None:
+        on_grid = grid_beats(origin_sec=origin, period_sec=period, duration_sec=duration_sec)
+        if backbeat_overrule(onsets.strength_at(onsets.snare, on_grid),
+                             onsets.strength_at(onsets.snare, on_grid + period / 2.0)):
+            origin += period / 2.0
         lead = swung_offbeat_lead(lambda f: _half_phase_strengths(
             onsets, origin_sec=origin, period_sec=period, duration_sec=duration_sec,
             hits=True, fraction=f))
@@ -598,7 +661,14 @@ def estimate_tempo(mono: np.ndarray, *, sample_rate_hz: int,
         ]
         origin = candidates[int(np.argmax(scores))]
     beats = grid_beats(origin_sec=origin, period_sec=dj_period, duration_sec=duration_sec)
-    tempo_bpm, beats = _felt_tempo(onsets, tempo_bpm, beats)
+    # Kick and snare on opposite half-beats (is_double_time) are direct evidence of the
+    # faster beat; `_felt_tempo` must not halve it again for its bare subdivisions: a
+    # breakbeat at 175 (kick on 1 and the "and" of 1, snare on 2 and 4) has hardly
+    # anything between its beats, and halving undid the doubling (stress 10000/13).
+    # A factor above 1 from `dj_tempo` leaves half the tempo below the DJ range, where
+    # `_felt_tempo` does nothing anyway.
+    if factor <= 1.0:
+        tempo_bpm, beats = _felt_tempo(onsets, tempo_bpm, beats)
     if (counted_half_time(onsets, tempo_bpm, beats)
             or counted_every_other_beat(onsets, tempo_bpm, beats)):
         # The grid through the first beat at half the period covers the song as before.

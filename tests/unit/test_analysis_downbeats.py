@@ -19,6 +19,18 @@ def test_downbeat_phase_follows_the_kick_and_avoids_the_snare(phase: int) -> Non
     assert downbeat_phase(kick=kick, snare=snare, harmony=np.zeros(n_beats)) == phase
 
 
+def test_the_kick_drums_hits_outvote_a_bass_note_in_the_kick_band() -> None:
+    # A breakbeat: the kick drum hits beat one only, a loud bass note on beat three fills
+    # the kick band more than the lone kick does, the snare is on two and four.
+    n_beats = 32
+    band = np.tile([1.3, 0.6, 1.7, 0.4], n_beats // 4)
+    hits = np.tile([1.9, 0.9, 0.4, 0.8], n_beats // 4)
+    snare = np.tile([0.4, 1.9, 0.3, 1.4], n_beats // 4)
+    harmony = np.zeros(n_beats)
+    assert downbeat_phase(kick=band, snare=snare, harmony=harmony) == 2
+    assert downbeat_phase(kick=band, snare=snare, harmony=harmony, kick_hits=hits) == 0
+
+
 def test_harmonic_change_peaks_where_the_chord_changes() -> None:
     frame_times = np.arange(400) * 0.01
     chroma = np.zeros((400, 12))

@@ -7,6 +7,8 @@ import pytest
 
 from services.analysis.features import OnsetEnvelopes
 from services.analysis.tempo import (
+    backbeat_contrast,
+    backbeat_overrule,
     beat_misfits_bars,
     beat_phase_origin,
     dj_tempo,
@@ -348,3 +350,112 @@ def test_a_steady_song_whose_tracker_slid_off_the_beat_gets_its_grid(monkeypatch
     estimate = estimate_tempo(mono.astype(np.float32), sample_rate_hz=44100, onsets=onsets)
     assert estimate.steady and estimate.tempo_bpm == pytest.approx(150.0, rel=0.002)
     assert np.mean(np.abs(nearest_offsets_sec(estimate.beats_sec, truth)) < 0.03) > 0.99
+
+
+def _estimate_synth(spec: object) -> tuple[object, object]:
+    """(TempoEstimate, SongTruth) of a synthesised song, the way analyze_audio gets it."""
+    from services.analysis.features import compute_spectrogram, onset_envelopes
+    from shared.audio_io import resample, to_mono
+    from shared.synth import synthesize_song
+
+    synth = synthesize_song(spec)
+    mono = resample(to_mono(synth.mix), from_rate_hz=synth.sample_rate_hz, to_rate_hz=44100)
+    onsets = onset_envelopes(compute_spectrogram(
+        resample(mono, from_rate_hz=44100, to_rate_hz=22050), sample_rate_hz=22050))
+    return estimate_tempo(mono, sample_rate_hz=44100, onsets=onsets), synth.truth
+
+
+def test_a_fast_breakbeat_doubled_by_its_drums_is_not_halved_again() -> None:
+    # Kick on 1 and the "and" of 1, snare on 2 and 4, at 174.6: the tracker counts 87.3,
+    # where the snare lands on every off-beat (is_double_time doubles it); between the
+    # fast beats there is hardly anything, which `_felt_tempo` must not take for a
+    # reason to halve it back (it did: stress 10000/13 read 87.4).
+    from shared.synth import SongSpec, Variation
+
+    estimate, truth = _estimate_synth(SongSpec(
+        "breakbeat", 174.6, "B", "major", 53.0, seed=10013, style="rock",
+        variation=Variation(groove="breakbeat", humanize_ms=8.6, drumless_intro=True)))
+    assert estimate.tempo_bpm == pytest.approx(174.6, rel=0.01)
+    offsets = nearest_offsets_sec(estimate.beats_sec, truth.beats_sec)
+    assert np.mean(np.abs(offsets) < 0.07) >= 0.95
+
+
+def test_backbeat_contrast_tells_a_backbeat_from_hats_on_every_beat() -> None:
+    assert backbeat_contrast(np.tile([1.0, 4.0], 8)) == pytest.approx(4.0)
+    assert backbeat_contrast(np.tile([4.0, 1.0], 8)) == pytest.approx(4.0)
+    assert backbeat_contrast(np.full(16, 2.0)) == pytest.approx(1.0)
+
+
+def test_a_backbeat_off_the_tracked_beats_overrules_them_alone() -> None:
+    # A breakbeat tracked on the off-beat: on its beats the hats (even), half a beat
+    # later the snare on two and four.
+    hats = np.full(32, 2.0)
+    backbeat = np.tile([1.9, 4.6], 16)
+    assert backbeat_overrule(hats, backbeat)
+    # Tracked right: the backbeat is on the beats, the hats off them.
+    assert not backbeat_overrule(backbeat, hats)
+    # Off-beat hats as loud as a snare, but alike on every off-beat: no backbeat there.
+    assert not backbeat_overrule(backbeat, np.full(32, 4.0))
+    # A snare a little stronger off the beats, with less contrast there than on them.
+    assert not backbeat_overrule(np.tile([1.5, 2.5], 16), np.tile([2.1, 2.5], 16))
+
+
+# Two stress songs (seeds 10000/16, 16000/5) as the benchmark makes them.
+_OFFBEAT_KICK_HOUSE = {
+    "breakbeat": dict(tempo_bpm=104.1, key_tonic="G#", key_mode="minor", duration_sec=69.0,
+                      seed=10016, variation=dict(groove="breakbeat", vocal_pan=0.72,
+                                                 stem_gain_db=(("vocals", -7.9),))),
+    "syncopated": dict(tempo_bpm=174.3, key_tonic="E", key_mode="major", duration_sec=52.886,
+                       seed=16005, variation=dict(groove="syncopated", drumless_intro=True,
+                                                  stem_gain_db=(("bass", 5.0),
+                                                                ("drums", -3.0)))),
+}
+
+
+@pytest.mark.parametrize("groove", sorted(_OFFBEAT_KICK_HOUSE))
+def test_house_with_its_kicks_off_the_beat_keeps_the_beat_of_its_backbeat(groove: str) -> None:
+    # More kicks on the off-beats than on the beats, an off-beat bass: the tracker and
+    # the kick sit on the off-beat, only the snare's backbeat says where the beat is.
+    from shared.synth import SongSpec, Variation
+
+    fields = dict(_OFFBEAT_KICK_HOUSE[groove])
+    variation = Variation(**fields.pop("variation"))
+    estimate, truth = _estimate_synth(SongSpec(name=groove, style="house", variation=variation,
+                                               **fields))
+    offsets = nearest_offsets_sec(estimate.beats_sec, truth.beats_sec)
+    assert np.mean(np.abs(offsets) < 0.07) >= 0.95
+
+
+def _shuffle_onsets(beats_sec: np.ndarray, *, late_fraction: float) -> OnsetEnvelopes:
+    """Kick on every beat; on the off-beat eighth `late_fraction` of the way to the next
+    beat (0.5 straight, 2/3 a full shuffle) a hat and a bass note, which the kick band
+    hears too."""
+    hop_sec, n_frames = 512 / 22050, 4000
+    eighths = beats_sec[:-1] + late_fraction * np.diff(beats_sec)
+    kick = _impulses(beats_sec, hop_sec=hop_sec, n_frames=n_frames)
+    late = _impulses(eighths, hop_sec=hop_sec, n_frames=n_frames)
+    return OnsetEnvelopes(kick=kick + late, snare=late, hop_sec=hop_sec, broadband=kick + late)
+
+
+def test_swing_fraction_finds_a_clear_shuffle_and_ignores_a_straight_groove() -> None:
+    from services.analysis.tempo import swing_fraction
+
+    beats = 0.5 + 0.7 * np.arange(100)
+    assert swing_fraction(_shuffle_onsets(beats, late_fraction=0.667), beats) == 0.667
+    assert swing_fraction(_shuffle_onsets(beats, late_fraction=0.5), beats) == 0.5
+    # A light swing, its eighths as strong half-way (within a frame) as where they are.
+    assert swing_fraction(_shuffle_onsets(beats, late_fraction=0.52), beats) == 0.5
+
+
+def test_realign_beats_leaves_a_shuffle_on_its_beat() -> None:
+    # A drifting shuffle tracked right: the late eighths, louder than the beat in the
+    # snare band and as loud in the others, must not pull the beats a sixth of a beat
+    # late (where the late eighth is half a beat after them).
+    from services.analysis.tempo import realign_beats
+
+    periods = np.linspace(0.70, 0.74, 100)
+    truth = 0.5 + np.concatenate([[0.0], np.cumsum(periods)])[:100]
+    onsets = _shuffle_onsets(truth, late_fraction=0.667)
+    ticks = np.round(truth / 0.0116) * 0.0116
+    realigned = realign_beats(ticks, onsets)
+    assert np.mean(np.abs(nearest_offsets_sec(realigned, truth)) < 0.03) > 0.97
