@@ -38,8 +38,10 @@ from services.separation.masks import (
     overtone_ratio,
     soft_mask,
 )
-from services.separation.melody import MELODY_RATE_HZ, melody_f0
+from services.separation.melody import MELODY_HOP, MELODY_RATE_HZ, melody_f0
+from services.separation.octave import correct_octaves
 from services.separation.repetition import song_repeating_share
+from services.separation.steady import steady_voicing
 from services.separation.stft import fft_size_for, istft, n_frames_for, stft
 from shared.audio_io import resample
 
@@ -121,6 +123,12 @@ def song_cues(
     f0_hz, f0_certainty, melody_hop_sec = melody_f0(
         source, sample_rate_hz=MELODY_RATE_HZ, relative_confidence=params.melody_confidence,
         guess_unvoiced=params.melody_guess)
+    if params.octave_margin is not None:
+        f0_hz = correct_octaves(f0_hz, source, sample_rate_hz=MELODY_RATE_HZ,
+                                hop_length=MELODY_HOP, margin=params.octave_margin)
+    if params.steady_cents is not None:
+        f0_hz, f0_certainty = steady_voicing(f0_hz, f0_certainty,
+                                             steady_cents=params.steady_cents)
     reference = kick_reference(np.concatenate(ratios), np.concatenate(energies),
                                quantile=params.overtone_quantile)
     kick = KickTrack()

@@ -63,6 +63,13 @@ class MaskParams:
     # their comb scaled by `comb_evidence` ramped from 0 at guess_evidence[0] to 1 at
     # guess_evidence[1] (Melodia misses about a quarter of the sung frames).
     melody_guess: bool = True
+    # Melodia's segments are moved to the multiple of their pitch whose harmonic comb fits
+    # the melody source best (`octave.correct_octaves`) when it beats their own comb by
+    # `octave_margin` per frame (None: off).
+    octave_margin: float | None = 0.0
+    # Melody segments whose pitch wobbles less than steady_cents (`steady`) are held
+    # instrument notes: unvoiced at or below [0], certainty ramped up to 1 at [1].
+    steady_cents: tuple[float, float] | None = (1.0, 4.0)
     guess_evidence: tuple[float, float] = (0.1, 0.3)
     # A guess with no voiced frame within half of `guess_near_frames` (2 s in all) needs
     # the stricter `guess_far_evidence`: sections without a voice (intros, builds, pad

@@ -1,0 +1,141 @@
+"""Octave (sub-harmonic) correction of a melody track by the comb that fits its notes.
+
+Melodia follows the sung line well but, in a dense mix, often locks whole phrases onto a
+sub-harmonic of the voice: an octave low (f0/2), a twelfth low (f0/3), two octaves low
+(f0/4) or a fifth low (2·f0/3). On the tuning seeds about 17 % of the voiced frames were
+off like that, and a comb on a sub-harmonic puts every other tooth between the voice's
+partials (those bins go to the vocals and the voice's own partials are shared).
+
+The test is spectral. For a candidate fundamental c the teeth k·c should carry energy and
+the half-way points (k + ½)·c should not: at the true f0 every tooth holds a partial and
+no half-way point does; a sub-harmonic c = f0/n leaves most teeth empty; a c above f0
+puts partials on the half-way points. So the score of c is the mean compressed magnitude
+on its teeth minus that on its half-way points, both within one fixed band so candidates
+compare fairly. Each stretch of the track without a pitch jump (`pitch_segments`, about
+one note) takes the ratio whose summed score is best, if it beats the track's own by a
+margin.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.fft as sfft
+from numpy.lib.stride_tricks import sliding_window_view
+from scipy.ndimage import maximum_filter1d
+
+from services.separation.stft import hann_window
+
+# Candidate true f0s as multiples of the tracked pitch (1.0 is the track itself).
+OCTAVE_RATIOS: tuple[float, ...] = (1.0, 0.5, 1.5, 2.0, 3.0, 4.0)
+EPS = 1e-10
+
+
+def pitch_segments(f0_hz: np.ndarray, *, max_step_cents: float = 100.0) -> list[tuple[int, int]]:
+    """[start, end) index ranges of voiced frames (f0 > 0) whose pitch moves less than
+    `max_step_cents` from one frame to the next (a note, or a glide within one)."""
+    f0_hz = np.asarray(f0_hz, dtype=np.float64)
+    voiced = f0_hz > 0
+    if not voiced.any():
+        return []
+    safe = np.where(voiced, f0_hz, 1.0)
+    step_cents = np.abs(1200.0 * np.diff(np.log2(safe)))
+    joined = voiced[1:] & voiced[:-1] & (step_cents < max_step_cents)
+    # A segment starts at every voiced frame not joined to the one before it.
+    starts = np.flatnonzero(voiced & ~np.concatenate(([False], joined)))
+    ends = np.flatnonzero(voiced & ~np.concatenate((joined, [False]))) + 1
+    return list(zip(starts.tolist(), ends.tolist(), strict=True))
+
+
+def comb_scores(
+    magnitude: np.ndarray, f0_hz: np.ndarray, *, bin_hz: float, ratios: tuple[float, ...],
+    min_hz: float, max_hz: float,
+) -> np.ndarray:
+    """Score of each candidate ratios[r] · f0 per frame, (frames, ratios): mean level on
+    the candidate's teeth k·c minus that on its half-way points (k + ½)·c within
+    [min_hz, max_hz]. magnitude: (frames, bins), compressed and normalised per frame;
+    a candidate with no tooth in the band scores -inf."""
+    n_frames, n_bins = magnitude.shape
+    cands = np.asarray(f0_hz, dtype=np.float64)[:, None] * np.asarray(ratios)[None, :]
+    n_teeth = int(np.ceil(max_hz / max(float(cands.min(initial=max_hz)), 1.0))) + 1
+    k = np.arange(1, n_teeth + 1, dtype=np.float64)
+    rows = np.arange(n_frames)[:, None, None]
+
+    def level(multiples: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        freqs = cands[:, :, None] * multiples[None, None, :]
+        inside = (freqs >= min_hz) & (freqs <= max_hz)
+        position = np.clip(freqs / bin_hz, 0.0, n_bins - 1.001)
+        low = position.astype(int)
+        frac = position - low
+        values = (1.0 - frac) * magnitude[rows, low] + frac * magnitude[rows, low + 1]
+        return (values * inside).sum(axis=2), inside.sum(axis=2)
+
+    teeth, n_in = level(k)
+    half, n_half = level(k - 0.5)
+    third, n_third = level(np.concatenate((k - 2.0 / 3.0, k - 1.0 / 3.0)))
+    between = np.maximum(half / np.maximum(n_half, 1), third / np.maximum(n_third, 1))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        score = teeth / n_in - between
+    return np.where(n_in > 0, score, -np.inf)
+
+
+def frame_levels(
+    source: np.ndarray, frames: np.ndarray, *, n_fft: int, hop_length: int, n_bins: int,
+) -> np.ndarray:
+    """Compressed magnitude (len(frames), n_bins) of `source`'s centred STFT frames
+    `frames` (frame j centred on sample j · hop_length), each spread by one bin either
+    side (a partial that wobbles within the window still meets its tooth) and divided by
+    its mean, so loud and quiet frames weigh alike."""
+    padded = np.pad(np.asarray(source, dtype=np.float32), (n_fft // 2, n_fft))
+    windows = sliding_window_view(padded, n_fft)
+    spectrum = sfft.rfft(windows[frames * hop_length] * hann_window(n_fft), axis=-1)
+    level = np.sqrt(np.abs(spectrum[:, :n_bins])).astype(np.float32)
+    level = maximum_filter1d(level, size=3, axis=1)
+    return level / (level.mean(axis=1, keepdims=True) + EPS)
+
+
+def correct_octaves(
+    f0_hz: np.ndarray, source: np.ndarray, *, sample_rate_hz: int, hop_length: int,
+    n_fft: int = 2048, ratios: tuple[float, ...] = OCTAVE_RATIOS, min_hz: float = 150.0,
+    max_hz: float = 3000.0, max_f0_hz: float = 1100.0, margin: float = 0.0,
+    register_octaves: float = 1.0, register_weight: float = 4.0, block_frames: int = 4096,
+) -> np.ndarray:
+    """The melody track `f0_hz` (per frame i centred on sample i · hop_length of `source`,
+    0 = unvoiced) with each segment (`pitch_segments`) moved to the ratio whose comb
+    fits `source` best (`comb_scores`, per frame, summed over the segment), when that
+    beats the track's own comb by `margin` per frame. A candidate that would lie more
+    than `register_octaves` above the track's median pitch pays `register_weight` per
+    octave beyond that per frame: a voice keeps to its register, and a comb an octave
+    or more up is easily filled by the accompaniment's partials. Candidates above
+    `max_f0_hz` are not tried. Returns a new float32 array."""
+    f0_hz = np.asarray(f0_hz, dtype=np.float32)
+    out = f0_hz.copy()
+    voiced = np.flatnonzero(f0_hz > 0)
+    if voiced.size == 0 or ratios[0] != 1.0:
+        return out
+    bin_hz = sample_rate_hz / n_fft
+    n_bins = min(n_fft // 2 + 1, int(np.ceil(max_hz / bin_hz)) + 2)
+    scores = np.full((f0_hz.size, len(ratios)), -np.inf, dtype=np.float32)
+    # The last frame's window may run past the source: frame_levels pads it.
+    voiced = voiced[voiced * hop_length < source.size + n_fft // 2]
+    for first in range(0, voiced.size, block_frames):
+        frames = voiced[first:first + block_frames]
+        levels = frame_levels(source, frames, n_fft=n_fft, hop_length=hop_length,
+                              n_bins=n_bins)
+        scores[frames] = comb_scores(levels, f0_hz[frames], bin_hz=bin_hz, ratios=ratios,
+                                     min_hz=min_hz, max_hz=max_hz)
+    centre_octave = float(np.median(np.log2(f0_hz[f0_hz > 0])))
+    ratio_octaves = np.log2(np.asarray(ratios))
+    for start, end in pitch_segments(f0_hz):
+        segment = scores[start:end]
+        pitch = float(np.median(f0_hz[start:end]))
+        allowed = np.asarray(ratios) * pitch <= max_f0_hz
+        finite = np.all(np.isfinite(segment), axis=0) & allowed
+        if not finite[0]:
+            continue
+        above = np.log2(pitch) + ratio_octaves - centre_octave - register_octaves
+        per_frame = segment.mean(axis=0) - register_weight * np.maximum(above, 0.0)
+        per_frame[1:] -= margin
+        best = int(np.argmax(np.where(finite, per_frame, -np.inf)))
+        if best != 0:
+            out[start:end] = f0_hz[start:end] * ratios[best]
+    return out
