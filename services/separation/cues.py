@@ -128,7 +128,9 @@ def song_cues(
                                 hop_length=MELODY_HOP, margin=params.octave_margin)
     if params.steady_cents is not None:
         f0_hz, f0_certainty = steady_voicing(f0_hz, f0_certainty,
-                                             steady_cents=params.steady_cents)
+                                             steady_cents=params.steady_cents,
+                                             guess_steady_cents=params.guess_steady_cents,
+                                             min_frames=params.steady_min_frames)
     reference = kick_reference(np.concatenate(ratios), np.concatenate(energies),
                                quantile=params.overtone_quantile)
     kick = KickTrack()

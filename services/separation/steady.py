@@ -35,16 +35,19 @@ def segment_wobble_cents(f0_hz: np.ndarray, *, min_frames: int = 8) -> np.ndarra
 
 def steady_voicing(
     f0_hz: np.ndarray, certainty: np.ndarray, *, steady_cents: tuple[float, float],
-    min_frames: int = 8,
+    guess_steady_cents: tuple[float, float] | None = None, min_frames: int = 8,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(f0_hz, certainty) with steady segments let go: a segment whose wobble is at most
-    steady_cents[0] is unvoiced, one between the two keeps its pitch with the certainty
-    scaled down linearly to 0 at steady_cents[0]; wobblier or shorter segments keep
-    theirs. Returns new float32 arrays."""
-    wobble = segment_wobble_cents(f0_hz, min_frames=min_frames)
-    low, high = steady_cents
-    keep = np.clip((np.nan_to_num(wobble, nan=np.inf) - low) / max(high - low, 1e-9),
-                   0.0, 1.0)
+    """(f0_hz, certainty) with steady segments let go: a frame whose segment's wobble
+    is at most steady_cents[0] is unvoiced, one between the two keeps its pitch with
+    the certainty scaled down linearly to 0 at steady_cents[0]; wobblier or shorter
+    segments keep theirs. Guessed frames (certainty < 0.5) use `guess_steady_cents`
+    where given. Returns new float32 arrays."""
+    wobble = np.nan_to_num(segment_wobble_cents(f0_hz, min_frames=min_frames), nan=np.inf)
+    low, high = (np.full(wobble.size, value) for value in steady_cents)
+    if guess_steady_cents is not None:
+        guessed = np.asarray(certainty) < 0.5
+        low[guessed], high[guessed] = guess_steady_cents
+    keep = np.clip((wobble - low) / np.maximum(high - low, 1e-9), 0.0, 1.0)
     f0_out = np.where(keep > 0, f0_hz, 0.0).astype(np.float32)
     certainty_out = (np.asarray(certainty) * keep).astype(np.float32)
     return f0_out, certainty_out
