@@ -14,7 +14,9 @@ STFT keeps the same 10.8 Hz bins and 23 ms hop), chunk by chunk:
 - the non-repeating (or, with repetition off, unsteady) part of the mid signal above
   150 Hz, centred bins only, is overlap-added into one melody source for the whole
   song, and Melodia runs once: with the repeating accompaniment gone it follows the
-  voice far more often;
+  voice far more often; its notes are then moved to the octave whose harmonic comb
+  fits the source (`octave`), and its steady-pitch segments, held instrument notes,
+  let go (`steady`);
 - the sub-bass overtone ratios of every frame are pooled for one kick reference;
 - the low band's percussive part (HPSS on the bins below `KICK_SOURCE_HZ`) is
   overlap-added into one kick source for the whole song, on which `kick.kick_track`

@@ -1,19 +1,26 @@
 """Octave (sub-harmonic) correction of a melody track by the comb that fits its notes.
 
-Melodia follows the sung line well but, in a dense mix, often locks whole phrases onto a
+Melodia follows the sung line well but, in a dense mix, often locks whole notes onto a
 sub-harmonic of the voice: an octave low (f0/2), a twelfth low (f0/3), two octaves low
-(f0/4) or a fifth low (2·f0/3). On the tuning seeds about 17 % of the voiced frames were
-off like that, and a comb on a sub-harmonic puts every other tooth between the voice's
-partials (those bins go to the vocals and the voice's own partials are shared).
+(f0/4) or a fifth low (2·f0/3). On tuning seeds 5000-5009 17 % of the frames voiced in
+both Melodia's track and the clean vocal's were off like that, nearly all of them low.
+A comb on a sub-harmonic puts teeth between the voice's partials, where it takes the
+accompaniment's partials for the vocals.
 
-The test is spectral. For a candidate fundamental c the teeth k·c should carry energy and
-the half-way points (k + ½)·c should not: at the true f0 every tooth holds a partial and
-no half-way point does; a sub-harmonic c = f0/n leaves most teeth empty; a c above f0
-puts partials on the half-way points. So the score of c is the mean compressed magnitude
-on its teeth minus that on its half-way points, both within one fixed band so candidates
-compare fairly. Each stretch of the track without a pitch jump (`pitch_segments`, about
-one note) takes the ratio whose summed score is best, if it beats the track's own by a
-margin.
+The test is spectral, on the melody source (the non-repeating, centred part of the mix
+above the bass). For a candidate fundamental c the teeth k·c should carry energy and
+the points between them should not: at the true f0 every tooth holds a partial and no
+half- or third-way point does; a sub-harmonic f0/n leaves most teeth empty; a candidate
+n·f0 above the voice puts partials on the half-way (n even) or third-way (n odd)
+points. So the score of c is the mean compressed level on its teeth minus the larger
+of the means on its half-way and its third-way points, all within one fixed band so
+that candidates compare fairly. Each stretch of the track without a pitch jump
+(`pitch_segments`, about one note) takes the ratio whose mean score is best.
+
+The gain is modest (seeds 5000-5009: 80.3 % -> 81.4 % of the frames within 50 cents,
+vocals +0.01-0.04 dB, Potassium's vocals +0.1 dB): in these mixes the accompaniment
+often plays the note an octave below the voice, and its partials fill the teeth that
+should be empty, which is why Melodia erred in the first place.
 """
 
 from __future__ import annotations

@@ -3,12 +3,14 @@
 A sung note is never perfectly steady: vibrato, drift, scoops and glides move its pitch
 by tens of cents within a note. Pads, organ chords and synth leads hold their pitch
 exactly, and Melodia, which has to name some melody in every frame of a dense mix,
-follows their contours wherever the voice pauses (on the tuning seeds 89 % of the
-melody frames that it heard or guessed where nobody sang lay on segments like that).
-So each segment of the track without a pitch jump (`octave.pitch_segments`) gets a
-wobble: the spread (standard deviation, cents) of its pitch about a straight line
-through it (the line keeps a slow glide from counting). Segments too short to tell
-are left alone.
+follows their contours wherever the voice pauses. So each segment of the track without
+a pitch jump (`octave.pitch_segments`) gets a wobble: the spread (standard deviation,
+cents) of its pitch about a straight line through it (the line keeps a slow glide from
+counting). Segments too short to tell are left alone. On tuning seeds 5000-5009, 91 %
+of the guessed melody frames (Melodia's guessUnvoiced mode) on segments wobbling less
+than 6 cents lay where nobody sang, against 61 % of the wobblier guessed frames; of the
+frames Melodia heard as voiced, the steady ones were a mixed lot (20-72 % sung), so
+they are let go only when steadier still.
 """
 
 from __future__ import annotations
