@@ -57,10 +57,12 @@ def comb_scores(
     magnitude: np.ndarray, f0_hz: np.ndarray, *, bin_hz: float, ratios: tuple[float, ...],
     min_hz: float, max_hz: float,
 ) -> np.ndarray:
-    """Score of each candidate ratios[r] · f0 per frame, (frames, ratios): mean level on
-    the candidate's teeth k·c minus that on its half-way points (k + ½)·c within
-    [min_hz, max_hz]. magnitude: (frames, bins), compressed and normalised per frame;
-    a candidate with no tooth in the band scores -inf."""
+    """Score of each candidate c = ratios[r] · f0 per frame, (frames, ratios): the mean
+    level on its teeth k·c minus the larger of the means on its half-way points
+    (k - ½)·c and on its third-way points (k - ⅓)·c, (k - ⅔)·c, all within
+    [min_hz, max_hz]. magnitude: (frames, bins) from bin 0 at `bin_hz` spacing,
+    compressed and normalised per frame; a candidate with no tooth in the band scores
+    -inf."""
     n_frames, n_bins = magnitude.shape
     cands = np.asarray(f0_hz, dtype=np.float64)[:, None] * np.asarray(ratios)[None, :]
     n_teeth = int(np.ceil(max_hz / max(float(cands.min(initial=max_hz)), 1.0))) + 1
@@ -89,12 +91,18 @@ def frame_levels(
     source: np.ndarray, frames: np.ndarray, *, n_fft: int, hop_length: int, n_bins: int,
 ) -> np.ndarray:
     """Compressed magnitude (len(frames), n_bins) of `source`'s centred STFT frames
-    `frames` (frame j centred on sample j · hop_length), each spread by one bin either
-    side (a partial that wobbles within the window still meets its tooth) and divided by
-    its mean, so loud and quiet frames weigh alike."""
-    padded = np.pad(np.asarray(source, dtype=np.float32), (n_fft // 2, n_fft))
-    windows = sliding_window_view(padded, n_fft)
-    spectrum = sfft.rfft(windows[frames * hop_length] * hann_window(n_fft), axis=-1)
+    `frames` (ascending; frame j centred on sample j · hop_length, zeros beyond the
+    ends), each spread by one bin either side (a partial that wobbles within the window
+    still meets its tooth) and divided by its mean, so loud and quiet frames weigh
+    alike. Only the stretch of `source` that the frames cover is copied."""
+    source = np.asarray(source, dtype=np.float32)
+    start = int(frames[0]) * hop_length - n_fft // 2
+    stop = int(frames[-1]) * hop_length + n_fft // 2
+    piece = np.pad(source[max(start, 0):max(min(stop, source.size), 0)],
+                   (max(0, -start), max(0, stop - max(start, source.size))))
+    windows = sliding_window_view(piece, n_fft)
+    spectrum = sfft.rfft(windows[(frames - frames[0]) * hop_length] * hann_window(n_fft),
+                         axis=-1)
     level = np.sqrt(np.abs(spectrum[:, :n_bins])).astype(np.float32)
     level = maximum_filter1d(level, size=3, axis=1)
     return level / (level.mean(axis=1, keepdims=True) + EPS)
@@ -104,14 +112,14 @@ def correct_octaves(
     f0_hz: np.ndarray, source: np.ndarray, *, sample_rate_hz: int, hop_length: int,
     n_fft: int = 2048, ratios: tuple[float, ...] = OCTAVE_RATIOS, min_hz: float = 150.0,
     max_hz: float = 3000.0, max_f0_hz: float = 1100.0, margin: float = 0.0,
-    register_octaves: float = 1.0, register_weight: float = 4.0, block_frames: int = 4096,
+    register_octaves: float = 1.0, register_weight: float = 4.0, block_frames: int = 1024,
 ) -> np.ndarray:
     """The melody track `f0_hz` (per frame i centred on sample i · hop_length of `source`,
     0 = unvoiced) with each segment (`pitch_segments`) moved to the ratio whose comb
-    fits `source` best (`comb_scores`, per frame, summed over the segment), when that
-    beats the track's own comb by `margin` per frame. A candidate that would lie more
+    fits `source` best (`comb_scores`, averaged over the segment), when that beats the
+    track's own comb by `margin`. A candidate that would lie more
     than `register_octaves` above the track's median pitch pays `register_weight` per
-    octave beyond that per frame: a voice keeps to its register, and a comb an octave
+    octave beyond that: a voice keeps to its register, and a comb an octave
     or more up is easily filled by the accompaniment's partials. Candidates above
     `max_f0_hz` are not tried. Returns a new float32 array."""
     f0_hz = np.asarray(f0_hz, dtype=np.float32)
@@ -122,8 +130,7 @@ def correct_octaves(
     bin_hz = sample_rate_hz / n_fft
     n_bins = min(n_fft // 2 + 1, int(np.ceil(max_hz / bin_hz)) + 2)
     scores = np.full((f0_hz.size, len(ratios)), -np.inf, dtype=np.float32)
-    # The last frame's window may run past the source: frame_levels pads it.
-    voiced = voiced[voiced * hop_length < source.size + n_fft // 2]
+    voiced = voiced[voiced * hop_length < source.size + n_fft // 2]  # frames of the source
     for first in range(0, voiced.size, block_frames):
         frames = voiced[first:first + block_frames]
         levels = frame_levels(source, frames, n_fft=n_fft, hop_length=hop_length,

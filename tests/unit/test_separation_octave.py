@@ -67,3 +67,17 @@ def test_comb_scores_peak_at_the_true_fundamental() -> None:
     none_in_band = comb_scores(levels, np.full(30, 4000.0), bin_hz=SR / 2048,
                                ratios=(1.0, 2.0, 3.0), min_hz=150.0, max_hz=3000.0)
     assert np.all(np.isneginf(none_in_band))
+
+
+def test_frame_levels_match_the_full_stft_at_any_frames() -> None:
+    from scipy.ndimage import maximum_filter1d
+
+    from services.separation.stft import stft
+
+    source = _voice(np.full(50, 220.0), seed=4)
+    full = np.sqrt(np.abs(stft(source, n_fft=2048, hop_length=HOP)))[:200].T
+    full = maximum_filter1d(full, size=3, axis=1)
+    full /= full.mean(axis=1, keepdims=True)
+    for frames in (np.array([0, 1, 7]), np.array([20, 33, 50]), np.arange(45, 51)):
+        levels = frame_levels(source, frames, n_fft=2048, hop_length=HOP, n_bins=200)
+        np.testing.assert_allclose(levels, full[frames], rtol=1e-3, atol=1e-4)
