@@ -17,10 +17,12 @@ of the means on its half-way and its third-way points, all within one fixed band
 that candidates compare fairly. Each stretch of the track without a pitch jump
 (`pitch_segments`, about one note) takes the ratio whose mean score is best.
 
-The gain is modest (seeds 5000-5009: 80.3 % -> 81.4 % of the frames within 50 cents,
-vocals +0.01-0.04 dB, Potassium's vocals +0.1 dB): in these mixes the accompaniment
-often plays the note an octave below the voice, and its partials fill the teeth that
-should be empty, which is why Melodia erred in the first place.
+That test alone gains little (seeds 5000-5009: 80.3 % -> 81.4 % of the frames within
+50 cents, vocals +0.01-0.04 dB, Potassium's vocals +0.1 dB): in these mixes the
+accompaniment often plays the note an octave below the voice, and its partials fill
+the teeth that should be empty, which is why Melodia erred in the first place. The
+melodic context does more: a note that dips far below both its neighbours is lifted
+(`lift_dips`; 83.9 %, vocals +0.1-0.17 dB).
 """
 
 from __future__ import annotations
@@ -113,6 +115,7 @@ def correct_octaves(
     n_fft: int = 2048, ratios: tuple[float, ...] = OCTAVE_RATIOS, min_hz: float = 150.0,
     max_hz: float = 3000.0, max_f0_hz: float = 1100.0, margin: float = 0.0,
     register_octaves: float = 1.0, register_weight: float = 4.0, block_frames: int = 1024,
+    leap_octaves: float | None = 0.85, max_gap_frames: int = 40,
 ) -> np.ndarray:
     """The melody track `f0_hz` (per frame i centred on sample i · hop_length of `source`,
     0 = unvoiced) with each segment (`pitch_segments`) moved to the ratio whose comb
@@ -152,4 +155,50 @@ def correct_octaves(
         best = int(np.argmax(np.where(finite, per_frame, -np.inf)))
         if best != 0:
             out[start:end] = f0_hz[start:end] * ratios[best]
+    if leap_octaves is not None:
+        out = lift_dips(out, leap_octaves=leap_octaves, max_gap_frames=max_gap_frames)
+    return out
+
+
+def lift_dips(
+    f0_hz: np.ndarray, *, leap_octaves: float = 0.85, max_gap_frames: int = 40,
+    min_neighbour_frames: int = 5, ratios: tuple[float, ...] = (2.0, 3.0, 4.0),
+) -> np.ndarray:
+    """Segments (`pitch_segments`) that lie at least `leap_octaves` below both their
+    neighbours (the nearest segments of at least `min_neighbour_frames` on either side,
+    each within `max_gap_frames`) moved up by the ratio nearest the mean leap. A singer
+    rarely leaps an octave down and back within a phrase; a tracker that drops to a
+    sub-harmonic for one note does it all the time (tuning seeds: of the frames on such
+    dips, none were right, a third an octave low, the rest off by other ratios). Seeds
+    5000 / 6000 / 100, frames within 50 cents after the comb test 81.4 / 85.7 / 78.2 %,
+    with the dips lifted 83.9 / 87.5 / 82.5 % (0.75 octave: 84.0 / 85.6 / 82.5 %); avg
+    SDR 7.19 / 7.40 / 7.21 -> 7.22 / 7.45 / 7.25 dB (0.6 and 0.75 octave: 7.22-7.23 /
+    7.44-7.45 / 7.29), the real excerpts unchanged. Returns a new float32 array."""
+    f0_hz = np.asarray(f0_hz, dtype=np.float32)
+    out = f0_hz.copy()
+    segments = pitch_segments(f0_hz)
+    octaves = [float(np.log2(np.median(f0_hz[a:b]))) for a, b in segments]
+    long_enough = [b - a >= min_neighbour_frames for a, b in segments]
+    ratio_octaves = np.log2(np.asarray(ratios))
+
+    def neighbour(index: int, step: int) -> float | None:
+        edge = segments[index][0] if step < 0 else segments[index][1]
+        other = index + step
+        while 0 <= other < len(segments):
+            a, b = segments[other]
+            if (edge - b if step < 0 else a - edge) > max_gap_frames:
+                return None
+            if long_enough[other]:
+                return octaves[other]
+            other += step
+        return None
+
+    for index, (start, end) in enumerate(segments):
+        before, after = neighbour(index, -1), neighbour(index, 1)
+        if before is None or after is None:
+            continue
+        leaps = (before - octaves[index], after - octaves[index])
+        if min(leaps) >= leap_octaves:
+            ratio = ratios[int(np.argmin(np.abs(ratio_octaves - np.mean(leaps))))]
+            out[start:end] = f0_hz[start:end] * ratio
     return out

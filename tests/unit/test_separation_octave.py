@@ -81,3 +81,24 @@ def test_frame_levels_match_the_full_stft_at_any_frames() -> None:
     for frames in (np.array([0, 1, 7]), np.array([20, 33, 50]), np.arange(45, 51)):
         levels = frame_levels(source, frames, n_fft=2048, hop_length=HOP, n_bins=200)
         np.testing.assert_allclose(levels, full[frames], rtol=1e-3, atol=1e-4)
+
+
+def test_a_note_dipping_an_octave_below_its_neighbours_is_lifted() -> None:
+    from services.separation.octave import lift_dips
+
+    f0 = np.concatenate([np.full(30, 330.0), np.zeros(5), np.full(20, 262.0 / 2),
+                         np.zeros(5), np.full(30, 294.0)]).astype(np.float32)
+    lifted = lift_dips(f0)
+    np.testing.assert_allclose(lifted[35:55], 262.0)
+    np.testing.assert_array_equal(lifted[:35], f0[:35])
+    np.testing.assert_array_equal(lifted[55:], f0[55:])
+    # A step down that does not come back, or a dip across a long pause, stays.
+    step = f0.copy()
+    step[60:] = 110.0
+    np.testing.assert_array_equal(lift_dips(step), step)
+    far = np.concatenate([f0[:35], np.zeros(60), f0[35:]])
+    np.testing.assert_array_equal(lift_dips(far), far)
+    # Two octaves down is lifted by four.
+    deep = f0.copy()
+    deep[35:55] = 330.0 / 4
+    np.testing.assert_allclose(lift_dips(deep)[35:55], 330.0)
