@@ -21,8 +21,10 @@ That test alone gains little (seeds 5000-5009: 80.3 % -> 81.4 % of the frames wi
 50 cents, vocals +0.01-0.04 dB, Potassium's vocals +0.1 dB): in these mixes the
 accompaniment often plays the note an octave below the voice, and its partials fill
 the teeth that should be empty, which is why Melodia erred in the first place. The
-melodic context does more: a note that dips far below both its neighbours is lifted
-(`lift_dips`; 83.9 %, vocals +0.1-0.17 dB).
+melodic context does more on the tuning seeds: a note that dips far below both its
+neighbours can be lifted (`lift_dips`, `leap_octaves`; 83.9 %, vocals +0.1-0.17 dB),
+but it is off by default: on the held-out seeds it gained on 7000-7009 (avg 7.10 ->
+7.16 dB) and lost on 9000-9009 (7.16 -> 7.10; one song's vocals -1.7 dB).
 """
 
 from __future__ import annotations
@@ -115,7 +117,7 @@ def correct_octaves(
     n_fft: int = 2048, ratios: tuple[float, ...] = OCTAVE_RATIOS, min_hz: float = 150.0,
     max_hz: float = 3000.0, max_f0_hz: float = 1100.0, margin: float = 0.0,
     register_octaves: float = 1.0, register_weight: float = 4.0, block_frames: int = 1024,
-    leap_octaves: float | None = 0.85, max_gap_frames: int = 40,
+    leap_octaves: float | None = None, max_gap_frames: int = 40,
 ) -> np.ndarray:
     """The melody track `f0_hz` (per frame i centred on sample i · hop_length of `source`,
     0 = unvoiced) with each segment (`pitch_segments`) moved to the ratio whose comb
@@ -124,7 +126,8 @@ def correct_octaves(
     than `register_octaves` above the track's median pitch pays `register_weight` per
     octave beyond that: a voice keeps to its register, and a comb an octave
     or more up is easily filled by the accompaniment's partials. Candidates above
-    `max_f0_hz` are not tried. Returns a new float32 array."""
+    `max_f0_hz` are not tried. With `leap_octaves`, `lift_dips` follows (None: off,
+    see the module's notes). Returns a new float32 array."""
     f0_hz = np.asarray(f0_hz, dtype=np.float32)
     out = f0_hz.copy()
     voiced = np.flatnonzero(f0_hz > 0)
