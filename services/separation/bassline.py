@@ -22,7 +22,11 @@ HARMONIC_WEIGHTS = (0.5, 1.0, 1.0, 0.8, 0.6, 0.5)  # fundamental first
 
 @dataclass(frozen=True)
 class BassParams:
-    min_hz: float = 35.0
+    # Down to A0: 808s and five-string basses reach B0-C1 (31-33 Hz), and a tracker
+    # floored above the note parks on its floor, putting every comb tooth off the
+    # partials (Potassium, C1 bass: drums -6.18 -> -5.88 dB at 27 Hz; the synthetic
+    # corpus, whose basses stay above 35 Hz, unchanged).
+    min_hz: float = 27.0
     max_hz: float = 250.0
     steps_per_semitone: int = 4
     smooth_frames: int = 5  # median filter over frames on log f0

@@ -14,7 +14,9 @@ STFT keeps the same 10.8 Hz bins and 23 ms hop), chunk by chunk:
 - the non-repeating (or, with repetition off, unsteady) part of the mid signal above
   150 Hz, centred bins only, is overlap-added into one melody source for the whole
   song, and Melodia runs once: with the repeating accompaniment gone it follows the
-  voice far more often;
+  voice far more often; its notes are then moved to the octave whose harmonic comb
+  fits the source (`octave`), and its steady-pitch segments, held instrument notes,
+  let go (`steady`);
 - the sub-bass overtone ratios of every frame are pooled for one kick reference;
 - the low band's percussive part (HPSS on the bins below `KICK_SOURCE_HZ`) is
   overlap-added into one kick source for the whole song, on which `kick.kick_track`
@@ -38,8 +40,10 @@ from services.separation.masks import (
     overtone_ratio,
     soft_mask,
 )
-from services.separation.melody import MELODY_RATE_HZ, melody_f0
+from services.separation.melody import MELODY_HOP, MELODY_RATE_HZ, melody_f0
+from services.separation.octave import correct_octaves
 from services.separation.repetition import song_repeating_share
+from services.separation.steady import steady_voicing
 from services.separation.stft import fft_size_for, istft, n_frames_for, stft
 from shared.audio_io import resample
 
@@ -121,6 +125,14 @@ def song_cues(
     f0_hz, f0_certainty, melody_hop_sec = melody_f0(
         source, sample_rate_hz=MELODY_RATE_HZ, relative_confidence=params.melody_confidence,
         guess_unvoiced=params.melody_guess)
+    if params.octave_margin is not None:
+        f0_hz = correct_octaves(f0_hz, source, sample_rate_hz=MELODY_RATE_HZ,
+                                hop_length=MELODY_HOP, margin=params.octave_margin)
+    if params.steady_cents is not None:
+        f0_hz, f0_certainty = steady_voicing(f0_hz, f0_certainty,
+                                             steady_cents=params.steady_cents,
+                                             guess_steady_cents=params.guess_steady_cents,
+                                             min_frames=params.steady_min_frames)
     reference = kick_reference(np.concatenate(ratios), np.concatenate(energies),
                                quantile=params.overtone_quantile)
     kick = KickTrack()
