@@ -54,6 +54,24 @@ cost a doubled-lead song (stress 5000 0.901 -> 0.898); the plain union of side a
 centre frames (0.80 on Lithium) passes the centre test's false alarms on every doubled
 synthetic lead (-0.02 to -0.23 a song).
 
+Tried for quiet leads and loud basses and rejected (vocal frame accuracy, mean of stress
+seeds 2000-7000, 10000, 11000: 0.900): the share test sits at a cliff (voice-free frames
+of the synthetic songs lie at -3.5 to -4 dB), so moving it moves false alarms more than
+recall: a sharper centre mask (exponent 4, threshold -4 to -5 dB) 0.886-0.898; level
+range 8 / 12 dB 0.895 / 0.896; hysteresis (frames next to passing ones pass at 0.5-2 dB
+less share) 0.815-0.895; a per-song threshold from the 10th percentile of the share
+0.886-0.903. The share smoothed over 1.3 s instead of 0.3 s gains on those seeds
+(0.905) but loses on held-out seeds 8000 / 9000 (0.902 / 0.914 -> 0.894 / 0.909) and on
+the real recordings (0.830 -> 0.823). Dropping merged intervals less than half filled by
+passing frames gains on the synthetic songs (0.906; held-out 0.903 / 0.914) but real
+singing flickers through the tests too (real 0.830 -> 0.827). Cues that separate a
+voice from the rest on the synthetic songs often invert on the real ones: the spectral
+flux of the centred harmonic part is lower on sung frames there (ROC AUC 0.20 for sung
+vs not) but higher on the real recordings (0.59). A 3-10 Hz modulation of the centred
+magnitudes above 800 Hz (vibrato, syllables) points the right way on both (AUC 0.77 on
+quiet synthetic leads, 0.67 real), but as a second path past an eased share test it adds
+more false alarms than sung frames (0.869-0.899).
+
 Measured by `make bench-analysis` (10 ms frames): 0.94 frame accuracy on the synthetic
 corpus (voicing recall 0.90, false alarm 0.03); on the real recordings 0.91 (Potassium),
 0.83 (On the run), 0.87 / 0.67 on Lithium (excerpt / full song). Relaxing the centre
