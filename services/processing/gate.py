@@ -6,8 +6,9 @@ a ghost of the wrong beat. The analysis knows where the song sings (its vocal
 intervals), so outside them, widened by a hold for breaths and soft onsets, the vocal
 stem is turned down to a floor rather than muted: a line the analysis missed stays
 audible. On synthesised songs with known stems this gain raised the separated vocals'
-SDR by about 0.5 dB (separation bench seeds 5000 and 6000, six 20-s songs each: 7.27 ->
-7.81 dB and 6.48 -> 7.01 dB with the analysis's own vocal intervals); on the real excerpts, sung
+SDR by 0.3-0.5 dB (separation bench seeds 5000 and 6000, six 20-s songs each, with the
+analysis's own vocal intervals: separator v10 7.71 -> 8.00 dB and 6.74 -> 7.21 dB; v9 7.27 ->
+7.81 and 6.48 -> 7.01); on the real excerpts, sung
 throughout, it changes nothing (Lithium 1.09 -> 1.14, Potassium 4.00 -> 4.02).
 """
 
