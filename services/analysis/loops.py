@@ -16,7 +16,13 @@ from __future__ import annotations
 import numpy as np
 
 from services.analysis.features import OnsetEnvelopes
-from services.analysis.tempo import DJ_MAX_BPM, DJ_MIN_BPM, TempoEstimate, grid_beats
+from services.analysis.tempo import (
+    DJ_MAX_BPM,
+    DJ_MIN_BPM,
+    TempoEstimate,
+    grid_beats,
+    relative_strength,
+)
 
 LOOP_MAX_SEC = 32.0
 BEATS_PER_BAR = 4
@@ -47,16 +53,13 @@ def whole_bar_tempi(duration_sec: float) -> list[float]:
     return tempi
 
 
-def _grid_strength(onsets: OnsetEnvelopes, beats_sec: np.ndarray) -> float:
-    """Mean broadband onset strength on the beats relative to its mean everywhere."""
-    envelope = onsets.broadband if onsets.broadband is not None else onsets.snare
-    if not len(beats_sec) or not len(envelope):
-        return 0.0
-    return float(onsets.strength_at(envelope, beats_sec).mean() / (envelope.mean() + 1e-9))
+def _envelope(onsets: OnsetEnvelopes) -> np.ndarray:
+    """Every instrument's onsets (the snare band's where the broadband is not given)."""
+    return onsets.broadband if onsets.broadband is not None else onsets.snare
 
 
 def starts_with_onset(onsets: OnsetEnvelopes) -> bool:
-    envelope = onsets.broadband if onsets.broadband is not None else onsets.snare
+    envelope = _envelope(onsets)
     frames = max(1, round(START_WINDOW_SEC / onsets.hop_sec) + 1)
     if len(envelope) <= frames:
         return False
@@ -70,11 +73,12 @@ def loop_grid(tempo: TempoEstimate, *, duration_sec: float,
     if (onsets is None or duration_sec > LOOP_MAX_SEC
             or fills_whole_bars(tempo.tempo_bpm, duration_sec) or not starts_with_onset(onsets)):
         return None
-    tracked = _grid_strength(onsets, tempo.beats_sec)
+    envelope = _envelope(onsets)
+    tracked = relative_strength(envelope, onsets, tempo.beats_sec)
     best_bpm, best = 0.0, 0.0
     for tempo_bpm in whole_bar_tempi(duration_sec):
-        strength = _grid_strength(onsets, grid_beats(origin_sec=0.0, period_sec=60.0 / tempo_bpm,
-                                                     duration_sec=duration_sec))
+        strength = relative_strength(envelope, onsets, grid_beats(
+            origin_sec=0.0, period_sec=60.0 / tempo_bpm, duration_sec=duration_sec))
         if strength > best:
             best_bpm, best = tempo_bpm, strength
     if best < MIN_GRID_STRENGTH or best < MIN_SHARE_OF_TRACKED * tracked:

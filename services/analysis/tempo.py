@@ -80,7 +80,7 @@ def pulse_confidence(*, regularity: float, beats_sec: np.ndarray,
     are FULL_SALIENCE_RATIO times stronger)."""
     if onsets is None or not len(beats_sec):
         return float(np.clip(regularity, 0.0, 1.0))
-    ratio = np.mean([_relative_strength(env, onsets, beats_sec)
+    ratio = np.mean([relative_strength(env, onsets, beats_sec)
                      for env in (onsets.kick, onsets.snare)])
     salience = float(np.clip((ratio - 1.0) / (FULL_SALIENCE_RATIO - 1.0), 0.0, 1.0))
     return float(np.clip(0.5 * (regularity + salience), 0.0, 1.0))
@@ -208,7 +208,7 @@ def swing_fraction(onsets: OnsetEnvelopes, beats_sec: np.ndarray) -> float:
         return 0.5
     beats = np.asarray(beats_sec, dtype=np.float64)
     intervals = np.diff(beats)
-    strengths = [_relative_strength(onsets.broadband, onsets, beats[:-1] + f * intervals)
+    strengths = [relative_strength(onsets.broadband, onsets, beats[:-1] + f * intervals)
                  for f in SWING_FRACTIONS]
     best = int(np.argmax(strengths))
     if strengths[best] < CLEAR_SWING * strengths[SWING_FRACTIONS.index(0.5)]:
@@ -283,7 +283,7 @@ def grid_beats(*, origin_sec: float, period_sec: float, duration_sec: float) -> 
     return np.arange(first, duration_sec, period_sec)
 
 
-def _relative_strength(envelope: np.ndarray, onsets: OnsetEnvelopes,
+def relative_strength(envelope: np.ndarray, onsets: OnsetEnvelopes,
                        times_sec: np.ndarray) -> float:
     """Mean envelope at `times_sec` relative to its mean everywhere."""
     if not len(times_sec):
@@ -302,8 +302,8 @@ def _half_phase_strengths(onsets: OnsetEnvelopes, *, origin_sec: float, period_s
     for row in range(2):
         grid = grid_beats(origin_sec=origin_sec + row * fraction * period_sec,
                           period_sec=period_sec, duration_sec=duration_sec)
-        out[row] = [_relative_strength(kick, onsets, grid),
-                    _relative_strength(onsets.snare, onsets, grid)]
+        out[row] = [relative_strength(kick, onsets, grid),
+                    relative_strength(onsets.snare, onsets, grid)]
     return out
 
 
@@ -314,7 +314,7 @@ def _tick_strengths(onsets: OnsetEnvelopes, ticks_sec: np.ndarray, *,
     columns kick and snare."""
     mids = ticks_sec[:-1] + fraction * np.diff(ticks_sec)
     kick = onsets.kick_hits_or_band if hits else onsets.kick
-    return np.array([[_relative_strength(env, onsets, times) for env in (kick, onsets.snare)]
+    return np.array([[relative_strength(env, onsets, times) for env in (kick, onsets.snare)]
                      for times in (ticks_sec, mids)])
 
 
@@ -434,7 +434,7 @@ def subdivision_salience(onsets: OnsetEnvelopes, beats_sec: np.ndarray) -> float
         return 0.0
     beats = np.asarray(beats_sec, dtype=np.float64)
     intervals = np.diff(beats)
-    return max(_relative_strength(envelope, onsets, beats[:-1] + fraction * intervals)
+    return max(relative_strength(envelope, onsets, beats[:-1] + fraction * intervals)
                for fraction in SWING_FRACTIONS)
 
 
@@ -456,7 +456,7 @@ def counted_double_time(onsets: OnsetEnvelopes | None, beats_sec: np.ndarray) ->
 def _keep_strong_half(onsets: OnsetEnvelopes, beats_sec: np.ndarray) -> np.ndarray:
     """Every other beat: the phase on which the kick and snare are stronger."""
     candidates = [beats_sec[0::2], beats_sec[1::2]]
-    scores = [sum(_relative_strength(env, onsets, c) for env in (onsets.kick, onsets.snare))
+    scores = [sum(relative_strength(env, onsets, c) for env in (onsets.kick, onsets.snare))
               for c in candidates]
     return candidates[int(np.argmax(scores))]
 
@@ -485,7 +485,7 @@ def counted_half_time(onsets: OnsetEnvelopes | None, tempo_bpm: float,
     intervals = np.diff(beats)
 
     def strength(envelope: np.ndarray, fraction: float) -> float:
-        return _relative_strength(envelope, onsets, beats[:-1] + fraction * intervals)
+        return relative_strength(envelope, onsets, beats[:-1] + fraction * intervals)
 
     sixteenths = min(strength(onsets.broadband, f) for f in (0.25, 0.5, 0.75))
     kick_share = strength(onsets.kick, 0.5) / (strength(onsets.kick, 0.0) + 1e-9)
@@ -506,7 +506,7 @@ def counted_every_other_beat(onsets: OnsetEnvelopes | None, tempo_bpm: float,
         return False
     beats = np.asarray(beats_sec, dtype=np.float64)
     mids = (beats[:-1] + beats[1:]) / 2.0
-    ratios = [_relative_strength(env, onsets, mids) / (_relative_strength(env, onsets, beats[:-1])
+    ratios = [relative_strength(env, onsets, mids) / (relative_strength(env, onsets, beats[:-1])
                                                        + 1e-9)
               for env in (onsets.kick, onsets.snare, onsets.broadband)]
     return min(ratios) >= HOMOGENEOUS_HALF
@@ -654,7 +654,7 @@ def estimate_tempo(mono: np.ndarray, *, sample_rate_hz: int,
         # Half time: of every two tracked beats keep the one with the kick and snare.
         candidates = [origin + k * period for k in range(round(1.0 / factor))]
         scores = [
-            sum(_relative_strength(env, onsets, grid_beats(
+            sum(relative_strength(env, onsets, grid_beats(
                 origin_sec=c, period_sec=dj_period, duration_sec=duration_sec))
                 for env in (onsets.kick, onsets.snare))
             for c in candidates
