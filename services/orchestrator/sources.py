@@ -13,6 +13,7 @@ import random
 from dataclasses import dataclass, field
 
 from shared.contracts.analysis import AnalysisResult, SongSection
+from shared.intervals import covered_share, merge_close
 
 BEATS_PER_BAR = 4
 # Sections closer than this in energy (0..1) count as a match: keep playing on.
@@ -69,15 +70,11 @@ def vocal_phrases(analysis: AnalysisResult) -> list[tuple[float, float]]:
     grid = downbeat_grid(analysis)
     beat_sec = 60.0 / analysis.bpm
     bar_sec = BEATS_PER_BAR * beat_sec
-    merged: list[list[float]] = []
-    for start, end in sorted(analysis.vocal_intervals):
-        start, end = max(0.0, float(start)), min(float(end), analysis.duration_sec)
-        if end - start < 0.25:  # a blip, not a phrase
-            continue
-        if merged and start - merged[-1][1] < bar_sec:
-            merged[-1][1] = max(merged[-1][1], end)
-        else:
-            merged.append([start, end])
+    clipped = ((max(0.0, float(start)), min(float(end), analysis.duration_sec))
+               for start, end in analysis.vocal_intervals)
+    merged = merge_close(((start, end) for start, end in clipped
+                          if end - start >= 0.25),  # shorter: a blip, not a phrase
+                         max_gap_sec=bar_sec)
     phrases: list[tuple[float, float]] = []
     for start, end in merged:
         snapped = snap_back(start, grid, tolerance_sec=0.25 * beat_sec)
@@ -91,13 +88,7 @@ def vocal_phrases(analysis: AnalysisResult) -> list[tuple[float, float]]:
 def sung_lines(analysis: AnalysisResult) -> list[tuple[float, float]]:
     """Vocal intervals (start, end) in order, merged across breaths shorter than
     BREATH_SEC: the spans a cut must not fall into."""
-    lines: list[list[float]] = []
-    for start, end in sorted(analysis.vocal_intervals):
-        if lines and start - lines[-1][1] < BREATH_SEC:
-            lines[-1][1] = max(lines[-1][1], end)
-        else:
-            lines.append([float(start), float(end)])
-    return [(start, end) for start, end in lines]
+    return merge_close(analysis.vocal_intervals, max_gap_sec=BREATH_SEC)
 
 
 @dataclass
@@ -198,11 +189,7 @@ def section_energy(analysis: AnalysisResult, time_sec: float) -> float:
 
 def sung_share(analysis: AnalysisResult, start_sec: float, end_sec: float) -> float:
     """Share (0..1) of source seconds [start_sec, end_sec) in which the song sings."""
-    if end_sec <= start_sec:
-        return 0.0
-    sung = sum(max(0.0, min(end_sec, float(b)) - max(start_sec, float(a)))
-               for a, b in analysis.vocal_intervals)
-    return min(1.0, sung / (end_sec - start_sec))
+    return min(1.0, covered_share(start_sec, end_sec, analysis.vocal_intervals))
 
 
 @dataclass

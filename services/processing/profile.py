@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from services.processing.material import SongMaterial
+from shared.intervals import covered_share
 
 _EDGE_TOLERANCE_SEC = 0.05
 
@@ -29,12 +30,6 @@ class SourceProfile:
     @property
     def usable_bars(self) -> int:
         return max(0, self.end_bar - self.first_bar)
-
-
-def _interval_overlap(start_sec: float, end_sec: float,
-                      intervals: tuple[tuple[float, float], ...]) -> float:
-    covered = sum(max(0.0, min(end_sec, b) - max(start_sec, a)) for a, b in intervals)
-    return covered / max(end_sec - start_sec, 1e-9)
 
 
 def _frame_db(mono: np.ndarray, *, frame_samples: int) -> np.ndarray:
@@ -68,7 +63,7 @@ def source_profile(material: SongMaterial) -> SourceProfile:
     vocal = np.zeros(n_bars)
     if analysis.vocal_intervals:
         for j in range(n_bars):
-            vocal[j] = _interval_overlap(grid[j], grid[j + 1], analysis.vocal_intervals)
+            vocal[j] = covered_share(grid[j], grid[j + 1], analysis.vocal_intervals)
     elif "vocals" in material.stems:
         frame = max(1, int(0.05 * sr))
         frames_db = _frame_db(material.stems["vocals"].mean(axis=0), frame_samples=frame)
@@ -86,7 +81,7 @@ def source_profile(material: SongMaterial) -> SourceProfile:
         except (KeyError, TypeError, ValueError):
             continue
     if spans:  # bars outside every section (a fade-out tail, say) are less wanted
-        form = np.array([_interval_overlap(grid[j], grid[j + 1], tuple(spans))
+        form = np.array([covered_share(grid[j], grid[j + 1], tuple(spans))
                          for j in range(n_bars)])
     starts_inside = np.nonzero(grid[:-1] >= -_EDGE_TOLERANCE_SEC)[0]
     ends_inside = np.nonzero(grid[1:] <= duration + _EDGE_TOLERANCE_SEC)[0]
