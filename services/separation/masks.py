@@ -130,11 +130,11 @@ class MaskParams:
     # is split between the note's harmonic comb (bass) and the rest (the kick), blended
     # with the HPSS/overtone split by `bass_comb_weight` (0: off): the comb alone
     # misjudged real basses that glide or wobble. Above `bass_sub_hz` the crossover
-    # stays: giving the bass its comb there lost more to the pads' partials than it won.
+    # stays: giving the bass its comb there lost more to the pads' partials than it won
+    # (v10: moving only the bins between the bass's partials up to 600 Hz to "other",
+    # at half weight, gained +0.02 dB on the synthetic songs and cost Lithium 0.05).
     bass_comb_weight: float = 0.5
     bass_sub_hz: float = 100.0
-    bass_comb_above: float = 0.0  # tried: 0.5 synth +0.02 dB, Lithium -0.05
-    bass_comb_above_max_hz: float = 600.0
     bass_line: BassParams = field(default_factory=BassParams)  # tracking and comb teeth
     # Kick model (`kick`): below `kick_model_max_hz`, where the song has a repeating
     # kick, the drums/bass split of the bins is blended with the re-synthesised kick's
@@ -414,16 +414,6 @@ def stem_masks(
             drums[:n_sub])
         bass[:n_sub] = np.where(
             voiced, weight * open_sub * comb_b + (1.0 - weight) * bass[:n_sub], bass[:n_sub])
-    if bass_f0_hz is not None and params.bass_comb_above > 0 and np.any(bass_f0_hz > 0):
-        # Above the sub-bass, where a bass note sounds, the bins between its partials
-        # hold the pads' low partials: they leave the bass (for "other").
-        n_sub = int(np.count_nonzero(freqs_hz < params.bass_sub_hz))
-        n_top = int(np.count_nonzero(freqs_hz < params.bass_comb_above_max_hz))
-        if n_top > n_sub:
-            comb_b = bass_comb(freqs_hz[n_sub:n_top], bass_f0_hz, params=params.bass_line)
-            voiced = (bass_f0_hz > 0)[None, :]
-            keep = np.where(voiced, 1.0 - params.bass_comb_above * (1.0 - comb_b), 1.0)
-            bass[n_sub:n_top] *= keep
     if centre is not None and params.bass_centre_power > 0:
         bass *= centre ** params.bass_centre_power
     if kick_model is not None and params.kick_model_weight > 0:
