@@ -44,6 +44,15 @@ def _die_with_parent() -> None:
 _PR_SET_PDEATHSIG = 1
 
 
+def _wait_or_kill(proc: subprocess.Popen[bytes], *, deadline: float, timeout_sec: float) -> None:
+    """Wait for a signalled process until `deadline`, then kill it."""
+    try:
+        proc.wait(timeout=max(0.0, deadline - time.monotonic()))
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=timeout_sec)
+
+
 def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((host, 0))
@@ -86,7 +95,6 @@ class Mesh:
             all_free = all(port_is_free(p, host) for p in defaults.values())
             ports = defaults if all_free else {name: free_port(host) for name in APPS}
         self.ports = dict(ports)
-        self.default_ports = self.ports == dict(SERVICE_PORTS)
         self.env = self._environment(env or {})
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
 
@@ -103,6 +111,11 @@ class Mesh:
                                                           env.get("PYTHONPATH")]))
         env.update(extra)
         return env
+
+    @property
+    def default_ports(self) -> bool:
+        """Whether the services listen on the contract's ports (not free ones)."""
+        return self.ports == dict(SERVICE_PORTS)
 
     def url(self, service: str) -> str:
         return f"http://{self.host}:{self.ports[service]}"
@@ -158,11 +171,7 @@ class Mesh:
         if proc is None or proc.poll() is not None:
             return
         proc.send_signal(sig)
-        try:
-            proc.wait(timeout=timeout_sec)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=timeout_sec)
+        _wait_or_kill(proc, deadline=time.monotonic() + timeout_sec, timeout_sec=timeout_sec)
 
     def stop(self, *, timeout_sec: float = 10.0) -> None:
         """SIGTERM to every service at once, then wait (each drains for up to uvicorn's
@@ -172,11 +181,7 @@ class Mesh:
             proc.send_signal(signal.SIGTERM)
         deadline = time.monotonic() + timeout_sec
         for proc in running:
-            try:
-                proc.wait(timeout=max(0.0, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=timeout_sec)
+            _wait_or_kill(proc, deadline=deadline, timeout_sec=timeout_sec)
 
     def __enter__(self) -> Mesh:
         self.start()
