@@ -68,10 +68,25 @@ async def read_json(request: Request, *, max_bytes: int = DEFAULT_MAX_JSON_BYTES
     if not raw.strip():
         raise BadRequest("The request body is empty; send a JSON object.", code="malformed_json")
     try:
-        return json.loads(raw)
+        return json.loads(raw, parse_constant=_refuse_constant)
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         message = f"The request body is not valid JSON: {exc}"
         raise BadRequest(message, code="malformed_json") from None
+    except _NonFiniteNumber as exc:
+        message = (f"The request body is not valid JSON: {exc} is not a number JSON allows; "
+                   "send finite numbers only.")
+        raise BadRequest(message, code="malformed_json") from None
+
+
+class _NonFiniteNumber(ValueError):
+    pass
+
+
+def _refuse_constant(name: str) -> Any:
+    # Python's json reads NaN, Infinity and -Infinity, which RFC 8259 does not allow; a
+    # NaN tempo or gain would pass pydantic's float fields and poison the DSP behind them.
+    # Our own clients cannot send them (httpx encodes with allow_nan=False).
+    raise _NonFiniteNumber(name)
 
 
 async def read_model(

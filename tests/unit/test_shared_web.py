@@ -40,6 +40,9 @@ def test_error_shapes() -> None:
         (client.post("/echo", content=b"{bad"), 400, "malformed_json"),
         (client.post("/echo", content=b""), 400, "malformed_json"),
         (client.post("/echo", content=b"\xff\xfe"), 400, "malformed_json"),
+        (client.post("/echo", content=b'{"name": "a", "count": NaN}'), 400, "malformed_json"),
+        (client.post("/echo", content=b'{"name": "a", "count": -Infinity}'), 400,
+         "malformed_json"),
         (client.post("/echo", json=[1, 2]), 422, "invalid_request"),
         (client.post("/echo", json={"name": "a"}), 422, "invalid_request"),
         (client.post("/echo", content=b'{"name": "' + b"x" * 2000 + b'"}'), 413, "too_large"),
@@ -51,6 +54,7 @@ def test_error_shapes() -> None:
         assert response.status_code == status, response.text
         assert response.json()["error"]["code"] == code
         assert response.json()["error"]["message"]
+    assert "NaN" in client.post("/echo", content=b'{"name": NaN}').json()["error"]["message"]
     missing = client.post("/echo", json={"name": "a"}).json()["error"]["message"]
     assert "count" in missing
 
