@@ -33,9 +33,16 @@ CLEAN_END_MARGIN_SEC = 0.15
 BREATH_SEC = 0.25
 # Under another song's voice, each share (0..1) of an instrumental window this song sings
 # costs as much as this much energy mismatch; a window sung more than SUNG_STAY_MAX is
-# left even when its energy would let the music play on.
-SUNG_COST = 0.3
+# left even when its energy would let the music play on. Energy is the window's whole
+# length (`window_energy`), and a window the mix already played costs REUSE_COST per
+# share heard (a drop on the verse's very bars sounds like the verse). On 72 plans of four
+# real recordings' analyses (ordered pairs x 6 seeds), against the start section's energy
+# with SUNG_COST 0.3 and no reuse cost: energy mismatch .140 -> .132, drops' window
+# energy .639 -> .665, windows reused in another kind of section 86 -> 64, sung share
+# under the lead .200 -> .206 (SUNG_COST 0.3 here: mismatch .114 but sung .263).
+SUNG_COST = 0.5
 SUNG_STAY_MAX = 0.5
+REUSE_COST = 0.05
 PHRASE_STEP_BARS = 8
 
 
@@ -187,6 +194,23 @@ def section_energy(analysis: AnalysisResult, time_sec: float) -> float:
     return analysis.energy
 
 
+def window_energy(analysis: AnalysisResult, start_sec: float, end_sec: float) -> float:
+    """Energy (0..1) of source seconds [start_sec, end_sec): the analysed sections'
+    energies weighted by how much of the window each covers (the song's mean where no
+    section does). A window that starts in a chorus and runs into the outro is as loud as
+    both, not as the chorus it starts in."""
+    if end_sec <= start_sec:
+        return section_energy(analysis, start_sec)
+    covered = weighted = 0.0
+    for section in analysis.sections:
+        overlap = min(end_sec, section.end_sec) - max(start_sec, section.start_sec)
+        if overlap > 0:
+            covered += overlap
+            weighted += overlap * section.energy
+    length = end_sec - start_sec
+    return (weighted + max(0.0, length - covered) * analysis.energy) / length
+
+
 def sung_share(analysis: AnalysisResult, start_sec: float, end_sec: float) -> float:
     """Share (0..1) of source seconds [start_sec, end_sec) in which the song sings."""
     return min(1.0, covered_share(start_sec, end_sec, analysis.vocal_intervals))
@@ -201,6 +225,7 @@ class InstrumentalCursor:
     rng: random.Random
     position_sec: float | None = None
     grid: list[float] = field(default_factory=list)
+    used: list[tuple[float, float]] = field(default_factory=list)  # source windows taken
 
     def __post_init__(self) -> None:
         self.grid = downbeat_grid(self.analysis)
@@ -216,7 +241,8 @@ class InstrumentalCursor:
         end = self.analysis.duration_sec
         here = self.position_sec
         if (here is not None and here + need <= end
-                and abs(section_energy(self.analysis, here) - energy) <= ENERGY_MATCH
+                and abs(window_energy(self.analysis, here, here + need) - energy)
+                <= ENERGY_MATCH
                 and not (under_voice
                          and sung_share(self.analysis, here, here + need) > SUNG_STAY_MAX)):
             start = snap_nearest(here, self.grid)
@@ -225,6 +251,7 @@ class InstrumentalCursor:
         if start + need > end:  # too little music left: start earlier, on a downbeat
             start = snap_back(max(0.0, end - need), self.grid, tolerance_sec=0.0)
         self.position_sec = start + need
+        self.used.append((start, start + need))
         return start
 
     def _best_start(self, need_sec: float, energy: float, kind: str, *,
@@ -252,7 +279,9 @@ class InstrumentalCursor:
             bonus = LABEL_BONUS if section.label in suits else 0.0
             sung = SUNG_COST * sung_share(self.analysis, start, start + need_sec) \
                 if under_voice else 0.0
+            mismatch = abs(window_energy(self.analysis, start, start + need_sec) - energy)
+            heard = REUSE_COST * covered_share(start, start + need_sec, self.used)
             # A little seeded jitter lets near-equal sections trade places between seeds.
-            return abs(section.energy - energy) - bonus + sung + 0.04 * self.rng.random()
+            return mismatch - bonus + sung + heard + 0.04 * self.rng.random()
 
         return min(fitting, key=cost)[0]

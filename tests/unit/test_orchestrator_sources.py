@@ -5,7 +5,13 @@ from __future__ import annotations
 
 import random
 
-from services.orchestrator.sources import InstrumentalCursor, VocalCursor, sung_lines, sung_share
+from services.orchestrator.sources import (
+    InstrumentalCursor,
+    VocalCursor,
+    sung_lines,
+    sung_share,
+    window_energy,
+)
 from shared.contracts.analysis import AnalysisResult
 from tests.unit.test_orchestrator_factory import make_analysis
 
@@ -104,3 +110,43 @@ def test_under_a_voice_a_sung_passage_is_not_played_on() -> None:
     assert sung_share(song, start, start + 8 * BAR_SEC) == 0.0
     cursor.position_sec = 8 * BAR_SEC
     assert cursor.take(8 * BAR_SEC, energy=0.6, kind="verse") == 8 * BAR_SEC
+
+
+def _sectioned_song(sections: list[tuple[str, float, float, float]]) -> AnalysisResult:
+    """A 120 BPM instrumental song with (label, start_bar, end_bar, energy) sections."""
+    body = make_analysis("song", tempo_bpm=120.0, duration_sec=200.0, sung=False)
+    body["sections"] = [{"label": label, "start_sec": a * BAR_SEC, "end_sec": b * BAR_SEC,
+                         "energy": energy} for label, a, b, energy in sections]
+    return AnalysisResult.model_validate(body)
+
+
+def test_window_energy_weighs_every_section_the_window_covers() -> None:
+    song = _sectioned_song([("chorus", 0, 8, 0.8), ("outro", 8, 32, 0.3)])
+    assert window_energy(song, 0.0, 8 * BAR_SEC) == 0.8
+    assert abs(window_energy(song, 4 * BAR_SEC, 12 * BAR_SEC) - 0.55) < 1e-9
+    # past the last section the song's mean energy counts
+    mean = song.energy
+    assert abs(window_energy(song, 24 * BAR_SEC, 40 * BAR_SEC) - (0.3 + mean) / 2) < 1e-9
+
+
+def test_a_loud_start_running_into_a_quiet_outro_is_no_drop() -> None:
+    # a 4-bar chorus (0.9) then the outro (0.2), or an 8-bar drop (0.75): the drop's
+    # 8 bars are louder on the whole, though the chorus starts louder
+    song = _sectioned_song([("intro", 0, 8, 0.3), ("drop", 8, 16, 0.75),
+                            ("chorus", 16, 20, 0.9), ("outro", 20, 100, 0.2)])
+    for seed in range(5):
+        cursor = InstrumentalCursor(song, tempo_ratio=1.0, rng=random.Random(seed))
+        assert cursor.take(8 * BAR_SEC, energy=0.95, kind="drop") == 8 * BAR_SEC
+
+
+def test_a_window_already_heard_yields_to_an_equal_one() -> None:
+    # two equally loud choruses: the second drop comes from the other one
+    song = _sectioned_song([("intro", 0, 8, 0.3), ("chorus", 8, 16, 0.8),
+                            ("verse", 16, 32, 0.5), ("chorus", 32, 40, 0.8),
+                            ("outro", 40, 100, 0.2)])
+    for seed in range(5):
+        cursor = InstrumentalCursor(song, tempo_ratio=1.0, rng=random.Random(seed))
+        first = cursor.take(8 * BAR_SEC, energy=0.8, kind="drop")
+        cursor.position_sec = None
+        second = cursor.take(8 * BAR_SEC, energy=0.8, kind="drop")
+        assert {first, second} == {8 * BAR_SEC, 32 * BAR_SEC}
