@@ -20,6 +20,7 @@ import httpx
 from shared.settings import service_url
 
 BAR_WIDTH = 30
+REVIVE_POLL_SEC = 1.0  # how often `mashup up` looks for services that died
 
 
 class CliError(RuntimeError):
@@ -122,8 +123,10 @@ def cmd_up(args: argparse.Namespace) -> int:
             print("the default ports are taken (another mesh running?): these are free "
                   "ports; pass `mashup create --gateway URL` to use this one")
         print("mesh is up; Ctrl-C stops it", flush=True)
-        while True:
-            time.sleep(3600)
+        while True:  # a service that dies is started again (jobs resume; see Mesh.revive)
+            for event in mesh.revive():
+                print(event, flush=True)
+            time.sleep(REVIVE_POLL_SEC)
     except KeyboardInterrupt:
         pass
     finally:

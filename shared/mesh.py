@@ -26,6 +26,12 @@ APPS: dict[str, str] = {
 }
 # Dependencies first, so the gateway finds the services up when it resumes jobs.
 START_ORDER = ("analysis", "scoring", "orchestrator", "separation", "processing", "gateway")
+# A service that dies under `Mesh.revive` is started again after a pause that doubles with
+# each death within RESTART_WINDOW_SEC (1, 2, 4 ... up to RESTART_MAX_DELAY_SEC), so one
+# that crashes at start-up does not spin.
+RESTART_FIRST_DELAY_SEC = 1.0
+RESTART_MAX_DELAY_SEC = 30.0
+RESTART_WINDOW_SEC = 300.0
 
 
 def _die_with_parent() -> None:
@@ -97,6 +103,8 @@ class Mesh:
         self.ports = dict(ports)
         self.env = self._environment(env or {})
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
+        self._deaths: dict[str, list[float]] = {}  # monotonic times each service died
+        self._restart_at: dict[str, float] = {}  # when a dead service is started again
 
     def _environment(self, extra: Mapping[str, str]) -> dict[str, str]:
         env = dict(os.environ)
@@ -159,6 +167,31 @@ class Mesh:
                     raise TimeoutError(f"{name} did not become healthy in {timeout_sec:.0f} s:\n"
                                        f"{self.log_tail(name)}")
                 time.sleep(0.2)
+
+    def revive(self, *, now: float | None = None) -> list[str]:
+        """Start again every service that has exited (a crash, the OOM killer, a stray
+        `kill`), each after a back-off pause; call it periodically while the mesh should
+        run. The gateway keeps its jobs in its database and resumes them when it comes
+        back, and its calls to a service retry, so a job survives a service's death.
+        Returns one line per event ("… exited …", "… restarted") for the operator."""
+        now = time.monotonic() if now is None else now
+        events = []
+        for name, proc in self.processes.items():
+            code = proc.poll()
+            if code is None:
+                continue
+            if name not in self._restart_at:
+                deaths = [t for t in self._deaths.get(name, []) if now - t < RESTART_WINDOW_SEC]
+                delay = min(RESTART_MAX_DELAY_SEC, RESTART_FIRST_DELAY_SEC * 2 ** len(deaths))
+                self._deaths[name] = [*deaths, now]
+                self._restart_at[name] = now + delay
+                events.append(f"{name} exited with code {code}; restarting in {delay:g} s "
+                              f"(log: {self.log_dir / f'{name}.log'})")
+            elif now >= self._restart_at[name]:
+                del self._restart_at[name]
+                self.start_one(name)
+                events.append(f"{name} restarted")
+        return events
 
     def log_tail(self, name: str, lines: int = 40) -> str:
         path = self.log_dir / f"{name}.log"

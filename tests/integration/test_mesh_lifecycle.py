@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+import httpx
 import pytest
 
 pytestmark = [pytest.mark.integration,
@@ -31,7 +32,8 @@ def _children(pid: int) -> list[int]:
     return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
 
 
-def _start_up(data_dir: Path) -> tuple[subprocess.Popen[str], list[int]]:
+def _start_up(data_dir: Path) -> tuple[subprocess.Popen[str], list[int], list[str]]:
+    """`mashup up` started and up: (process, its six services' pids, what it printed)."""
     proc = subprocess.Popen([sys.executable, "-m", "gateway.cli", "up", "--data", str(data_dir)],
                             cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             text=True)
@@ -44,7 +46,7 @@ def _start_up(data_dir: Path) -> tuple[subprocess.Popen[str], list[int]]:
         if "mesh is up" in line:
             children = _children(proc.pid)
             assert len(children) == 6, lines
-            return proc, children
+            return proc, children, lines
         if not line and proc.poll() is not None:
             break
     proc.kill()
@@ -63,7 +65,7 @@ def _wait_gone(pids: list[int], timeout_sec: float = 30.0) -> list[int]:
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL], ids=["sigterm", "sigkill"])
 def test_mashup_up_takes_its_services_down_with_it(tmp_path: Path, sig: int) -> None:
-    proc, children = _start_up(tmp_path / "data")
+    proc, children, _ = _start_up(tmp_path / "data")
     try:
         proc.send_signal(sig)
         proc.wait(timeout=60)
@@ -75,3 +77,28 @@ def test_mashup_up_takes_its_services_down_with_it(tmp_path: Path, sig: int) -> 
         for pid in children:
             if _alive(pid):
                 os.kill(pid, signal.SIGKILL)
+
+
+def test_a_service_that_dies_under_mashup_up_comes_back(tmp_path: Path) -> None:
+    proc, children, printed = _start_up(tmp_path / "data")
+    url = next(line.split()[1] for line in printed if line.startswith("analysis "))
+    try:
+        victim = children[0]  # the first service started: analysis
+        os.kill(victim, signal.SIGKILL)
+        assert proc.stdout is not None
+        lines = [proc.stdout.readline() for _ in range(2)]
+        assert "analysis exited with code -9; restarting in 1 s" in lines[0], lines
+        assert lines[1].strip() == "analysis restarted", lines
+        deadline = time.monotonic() + 60
+        healthy = False
+        while time.monotonic() < deadline and not healthy:
+            try:
+                healthy = httpx.get(url + "/health", timeout=2.0).status_code == 200
+            except httpx.TransportError:
+                time.sleep(0.2)
+        assert healthy, "analysis did not come back"
+        now = _children(proc.pid)
+        assert len(now) == 6 and victim not in now, now
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=60)
