@@ -19,3 +19,5 @@ RUNNING = Gauge("mesh_gateway_running_jobs", "Jobs running a step on this replic
 TAKEOVERS = Counter("mesh_gateway_job_takeovers_total",
                     "Jobs this replica took over from an expired lease")
 RATE_LIMITED = Counter("mesh_gateway_rate_limited_total", "generate-mashup answered 429")
+STEP_RETRIES = Counter("mesh_gateway_step_retries_total",
+                       "Steps tried again because their service was down or busy", ["step"])

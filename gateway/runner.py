@@ -20,12 +20,16 @@ from typing import Any
 from gateway import chain
 from gateway.chain import MeshClients
 from gateway.jobs import STEP_LABELS, STEP_PROGRESS, Job, JobStatus, JobTransitionError, Step
-from gateway.metrics import JOBS_FINISHED, PLANS, STEP_SECONDS, TAKEOVERS
+from gateway.metrics import JOBS_FINISHED, PLANS, STEP_RETRIES, STEP_SECONDS, TAKEOVERS
 from gateway.queue import SlotQueue
 from gateway.settings import GatewaySettings, default_replica_id
 from gateway.store import JobStore
+from shared.client import ServiceCallError
 from shared.errors import MeshError
 from shared.logs import job_context
+
+STEP_RETRY_FIRST_SEC = 2.0  # pauses before a step is tried again: 2, 4, 8, ... s
+STEP_RETRY_MAX_PAUSE_SEC = 30.0
 
 log = logging.getLogger(__name__)
 
@@ -246,10 +250,33 @@ class JobRunner:
         while (step := job.next_step()) is not None:
             attempt.step = step
             started = time.perf_counter()
-            await self._run_step(job, step)
+            await self._run_step_through_outages(job, step)
             STEP_SECONDS.labels(step.value).observe(time.perf_counter() - started)
             job = await self.store.get(job.job_id) or job
         attempt.step = None
+
+    async def _run_step_through_outages(self, job: Job, step: Step) -> None:
+        """`_run_step`, tried again while its service is down or busy (a service that
+        crashed and is being restarted, a full queue), for up to `step_retry_sec` in all;
+        every step is idempotent (cached analyses and stems, keyed plans and renders)."""
+        delay_sec, waited_sec = STEP_RETRY_FIRST_SEC, 0.0
+        while True:
+            try:
+                await self._run_step(job, step)
+                return
+            except ServiceCallError as exc:
+                if not exc.outage or waited_sec + delay_sec > self.settings.step_retry_sec:
+                    raise
+                log.warning("job %s: %s; trying the step again in %.0f s", job.job_id,
+                            exc.message, delay_sec)
+                STEP_RETRIES.labels(step.value).inc()
+                await self.store.progress(
+                    job.job_id, STEP_PROGRESS[step][0],
+                    f"{STEP_LABELS[step]}: {exc.service} is unavailable; trying again",
+                    owner=self.owner)
+                await asyncio.sleep(delay_sec)
+                waited_sec += delay_sec
+                delay_sec = min(2 * delay_sec, STEP_RETRY_MAX_PAUSE_SEC)
 
     async def _run_step(self, job: Job, step: Step) -> None:
         start, end = STEP_PROGRESS[step]

@@ -39,6 +39,10 @@ class GatewaySettings:
     # wake them at once: gateway.changes).
     events_poll_sec: float = 1.0
     replica_id: str = ""
+    # A step whose service is down or busy (`ServiceCallError.outage`) is tried again,
+    # after pauses of 2, 4, 8 ... s, for up to this long in all (a restarted service takes
+    # seconds to come back); then the job fails. The job's deadline bounds it too.
+    step_retry_sec: float = 120.0
     # Behind a proxy or ingress every client shares its address: trust the first
     # X-Forwarded-For entry instead (only when the proxy sets it; clients can forge it).
     trust_forwarded_for: bool = False
@@ -61,6 +65,7 @@ class GatewaySettings:
             rate_limit_burst=env_int("GATEWAY_RATE_LIMIT_BURST", 10),
             events_poll_sec=env_float("GATEWAY_EVENTS_POLL_SEC", 1.0),
             replica_id=env_str("GATEWAY_REPLICA_ID", "") or default_replica_id(),
+            step_retry_sec=max(0.0, env_float("GATEWAY_STEP_RETRY_SEC", 120.0)),
             trust_forwarded_for=env_str("GATEWAY_TRUST_FORWARDED_FOR", "0").lower()
             in ("1", "true", "yes"),
         )

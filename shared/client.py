@@ -25,21 +25,31 @@ from shared.settings import env_float, env_int, service_timeout_sec, service_url
 
 log = logging.getLogger(__name__)
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+# 502: a service's own upstream was unreachable; 503: unavailable; 429: its queue is full.
+OUTAGE_STATUSES = frozenset({429, 502, 503})
 
 
 class ServiceCallError(UpstreamError):
     """A call to another service failed; carries the service, status and its message."""
 
     def __init__(self, service: str, message: str, *, status: int | None = None,
-                 upstream_code: str | None = None) -> None:
+                 upstream_code: str | None = None, unreachable: bool = False) -> None:
         super().__init__(message, service=service, upstream_status=status)
         self.service = service
         self.status = status
         self.upstream_code = upstream_code
+        self.unreachable = unreachable  # no connection, or the server dropped it unanswered
 
     @property
     def retryable(self) -> bool:
         return self.status is None or self.status in RETRY_STATUSES
+
+    @property
+    def outage(self) -> bool:
+        """The service (or one it called) is down or busy rather than refusing or failing
+        this request: worth asking again once it is back, after the client's own quick
+        retries ran out. A 500 (a bug) or a timeout (the work is too big) is not."""
+        return self.unreachable or self.status in OUTAGE_STATUSES
 
 
 def _should_retry(exc: BaseException) -> bool:
@@ -134,6 +144,7 @@ class ServiceClient:
             raise ServiceCallError(
                 self.service,
                 f"{self.service} is unreachable at {self.base_url} ({type(exc).__name__}: {exc})",
+                unreachable=True,
             ) from exc
         raise AssertionError("unreachable")  # pragma: no cover
 

@@ -19,6 +19,7 @@ def client(storage_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     monkeypatch.setenv("GATEWAY_DB", str(tmp_path / "gw.sqlite3"))
     monkeypatch.setenv("MAX_UPLOAD_BYTES", str(3_000_000))
     monkeypatch.setenv("CLIENT_MAX_RETRY_SEC", "1")
+    monkeypatch.setenv("GATEWAY_STEP_RETRY_SEC", "0")  # jobs fail at once, no waiting
     closed = free_port()  # nothing listens here: every service is "down"
     for name in ("analysis", "scoring", "orchestrator", "separation", "processing"):
         monkeypatch.setenv(f"{name.upper()}_URL", f"http://127.0.0.1:{closed}")

@@ -10,6 +10,7 @@ from collections.abc import Callable
 import httpx
 import pytest
 
+from gateway import runner as runner_module
 from gateway.chain import MeshClients
 from gateway.jobs import Job, JobStatus, Step
 from gateway.runner import JobRunner
@@ -21,10 +22,10 @@ Handler = Callable[[httpx.Request], httpx.Response]
 SONGS = [{"id": "a", "storage_path": "uploads/a.wav"}, {"id": "b", "storage_path": "uploads/b.wav"}]
 
 
-def settings(deadline_sec: float = 30.0) -> GatewaySettings:
+def settings(deadline_sec: float = 30.0, step_retry_sec: float = 0.0) -> GatewaySettings:
     return GatewaySettings(db_path=":memory:", job_deadline_sec=deadline_sec,
                            analysis_concurrency=2, max_running_jobs=2, url_expiry_sec=60,
-                           public_url=None)
+                           public_url=None, step_retry_sec=step_retry_sec)
 
 
 def ok_handlers(calls: list[str]) -> dict[str, Handler]:
@@ -166,6 +167,82 @@ async def test_unreachable_service_fails_within_bounded_time() -> None:
     assert done.status is JobStatus.FAILED
     assert (done.error_message or "").startswith("Scoring mashability failed")
     assert "unreachable" in (done.error_message or "")
+    await runner.shutdown()
+
+
+@pytest.fixture
+def quick_step_retries(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(runner_module, "STEP_RETRY_FIRST_SEC", 0.01)
+
+
+@pytest.mark.usefixtures("quick_step_retries")
+async def test_a_step_waits_for_a_service_that_comes_back() -> None:
+    # separation down (connection refused, then "busy") for its first five calls: the
+    # client's own two attempts fail, the step is tried again and the job completes
+    calls: list[str] = []
+    handlers = ok_handlers(calls)
+    separate = handlers["separation"]
+    outage = iter(range(5))
+
+    def flaky(request: httpx.Request) -> httpx.Response:
+        if next(outage, None) is not None:
+            if len(calls) % 2:
+                raise httpx.ConnectError("connection refused", request=request)
+            return httpx.Response(503, json={"error": {"code": "unavailable",
+                                                       "message": "restarting"}})
+        return separate(request)
+
+    handlers["separation"] = flaky
+    store = InMemoryJobStore()
+    runner = JobRunner(store, settings(step_retry_sec=5.0), clients(handlers))
+    job, _ = await store.create(new_job())
+    runner.submit(job)
+    done = await wait_terminal(store, job.job_id)
+    assert done.status is JobStatus.COMPLETE, done.error_message
+    assert any("separation is unavailable; trying again" in str(e.get("step"))
+               for e in store.log), store.log
+    assert calls.count("render") == 1
+    await runner.shutdown()
+
+
+@pytest.mark.usefixtures("quick_step_retries")
+async def test_a_service_that_stays_down_still_fails_the_job_in_bounded_time() -> None:
+    handlers = ok_handlers([])
+    attempts: list[int] = []
+
+    def down(request: httpx.Request) -> httpx.Response:
+        attempts.append(1)
+        raise httpx.ConnectError("connection refused", request=request)
+
+    handlers["scoring"] = down
+    store = InMemoryJobStore()
+    runner = JobRunner(store, settings(step_retry_sec=0.1), clients(handlers))
+    job, _ = await store.create(new_job())
+    runner.submit(job)
+    done = await wait_terminal(store, job.job_id)
+    assert done.status is JobStatus.FAILED and "unreachable" in (done.error_message or "")
+    # 0.01 + 0.02 + 0.04 s of pauses fit in 0.1 s: four tries of the step, two calls each
+    assert len(attempts) == 8
+    await runner.shutdown()
+
+
+@pytest.mark.usefixtures("quick_step_retries")
+async def test_a_failing_service_is_not_waited_for() -> None:
+    attempts: list[int] = []
+    handlers = ok_handlers([])
+
+    def broken(request: httpx.Request) -> httpx.Response:
+        attempts.append(1)
+        return httpx.Response(500, json={"error": {"code": "internal_error", "message": "bug"}})
+
+    handlers["orchestrator"] = broken
+    store = InMemoryJobStore()
+    runner = JobRunner(store, settings(step_retry_sec=5.0), clients(handlers))
+    job, _ = await store.create(new_job())
+    runner.submit(job)
+    done = await wait_terminal(store, job.job_id)
+    assert done.status is JobStatus.FAILED and "bug" in (done.error_message or "")
+    assert len(attempts) == 2  # the client's own attempts only
     await runner.shutdown()
 
 
