@@ -20,9 +20,19 @@ from shared.effects import Effect, delay_time_sec, parse_effect
 SWEEP_LOW_HZ = 300.0
 EQ_SWAP_HZ = 150.0
 _SWEEP_BLOCK = 1024  # 23 ms cutoff steps: fine enough for a sweep over bars
-# pedalboard Delay settings for the tempo-synced echo.
+# Reverb and delay keep a layer's loudness: the plan's volume_db sets its level, an
+# effect only its colour. pedalboard's Reverb (JUCE's) multiplies dry_level by 2 and
+# wet_level by 3 (x (1 + width) / 2): dry_level 0.5 is unity, and its wet path passes
+# white noise 3.4 dB up at wet_level 1 (room 0.6, damping 0.5; measured), so 0.68 is
+# unity. (Passing dry_level = 1 - mix / 2, as before, played a "reverb:0.2" vocal 5 dB
+# louder than planned: a verse's voice over a drop's.)
+_REVERB_DRY_UNITY = 0.5
+_REVERB_WET_UNITY = 0.68
+# The tempo-synced echo: pedalboard's Delay wet only, added under the dry signal at
+# _DELAY_SEND (the first echo 7.4 dB down, as a 30 % wet mix), echoes fed back at
+# _DELAY_FEEDBACK.
 _DELAY_FEEDBACK = 0.35
-_DELAY_MIX = 0.3
+_DELAY_SEND = 0.43
 
 
 @dataclass(frozen=True)
@@ -130,6 +140,27 @@ def _sidechain(audio: np.ndarray, effect: Effect, ctx: EffectContext) -> np.ndar
     return (audio * gain[None, :]).astype(np.float32)
 
 
+def _reverb(audio: np.ndarray, *, mix: float, sample_rate_hz: int) -> np.ndarray:
+    """Room reverb at wet mix `mix` (0..1): dry (1 - mix) and wet mix, as a plug-in's mix
+    knob, both scaled so that a steady sound keeps its power."""
+    dry, wet = 1.0 - mix, mix
+    norm = 1.0 / math.sqrt(dry**2 + wet**2)
+    reverb = pedalboard.Reverb(room_size=0.6, damping=0.5, width=1.0,
+                               wet_level=_REVERB_WET_UNITY * wet * norm,
+                               dry_level=_REVERB_DRY_UNITY * dry * norm)
+    return reverb(audio.astype(np.float32), sample_rate_hz)
+
+
+def _echo(audio: np.ndarray, *, delay_sec: float, sample_rate_hz: int) -> np.ndarray:
+    """The dry signal plus its echoes (every `delay_sec`, each _DELAY_FEEDBACK of the
+    last), scaled so that a steady sound keeps its power."""
+    delay = pedalboard.Delay(delay_seconds=delay_sec, feedback=_DELAY_FEEDBACK, mix=1.0)
+    echoes = delay(audio.astype(np.float32), sample_rate_hz)
+    echo_power = _DELAY_SEND**2 / (1.0 - _DELAY_FEEDBACK**2)  # of a steady, uncorrelated sound
+    norm = np.float32(1.0 / math.sqrt(1.0 + echo_power))
+    return ((audio + np.float32(_DELAY_SEND) * echoes) * norm).astype(np.float32)
+
+
 def _value(effect: Effect) -> float:
     """The effect's parameter, or the vocabulary's default for an Effect built without one."""
     if effect.value is not None:
@@ -152,15 +183,11 @@ def apply_effect(audio: np.ndarray, effect: Effect, ctx: EffectContext) -> np.nd
     if name in ("filter_sweep_up", "filter_sweep_down"):
         return filter_sweep(audio, ctx=ctx, rising=name == "filter_sweep_up")
     if name == "reverb":
-        mix = _value(effect)
-        reverb = pedalboard.Reverb(room_size=0.6, damping=0.5, wet_level=mix,
-                                   dry_level=1.0 - 0.5 * mix, width=1.0)
-        return reverb(audio.astype(np.float32), sr)
+        return _reverb(audio, mix=_value(effect), sample_rate_hz=sr)
     if name == "delay":
         echo = Effect("delay", _value(effect), effect.text)
-        delay = pedalboard.Delay(delay_seconds=delay_time_sec(echo, tempo_bpm=ctx.tempo_bpm),
-                                 feedback=_DELAY_FEEDBACK, mix=_DELAY_MIX)
-        return delay(audio.astype(np.float32), sr)
+        return _echo(audio, delay_sec=delay_time_sec(echo, tempo_bpm=ctx.tempo_bpm),
+                     sample_rate_hz=sr)
     if name in ("fade_in", "fade_out"):
         return _fade(audio, effect, ctx)
     if name == "sidechain":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from services.processing.effects import EffectContext, apply_effect, kick_envelope
 from shared.effects import Effect, parse_effect
@@ -102,6 +103,30 @@ def test_reverb_leaves_a_tail_after_the_sound() -> None:
     out = apply_effect(audio, reverb, _ctx(audio.shape[1]))
     tail = out[:, SR // 2:SR]
     assert float(np.sqrt(np.mean(tail**2))) > 1e-4
+
+
+@pytest.mark.parametrize("text", ["reverb:0.2", "reverb:0.5", "reverb:1", "delay:1/8",
+                                  "delay:1/4d"])
+def test_reverb_and_delay_keep_a_steady_sound_at_its_level(text: str) -> None:
+    # the plan's volume_db sets a layer's level; an effect colours it (pedalboard's
+    # Reverb doubles its dry_level: "reverb:0.2" once played a vocal 5 dB louder)
+    audio = _noise(4.0)
+    effect, _ = parse_effect(text)
+    out = apply_effect(audio, effect, _ctx(audio.shape[1]))
+    settled = slice(SR, None)
+    change_db = 10 * np.log10(np.mean(out[:, settled] ** 2) / np.mean(audio[:, settled] ** 2))
+    assert abs(change_db) < 0.5
+
+
+def test_more_reverb_mix_is_wetter() -> None:
+    audio = np.zeros((2, 2 * SR), dtype=np.float32)
+    audio[:, : SR // 10] = _noise(0.1)
+    tails = []
+    for mix in ("0.2", "0.5"):
+        reverb, _ = parse_effect(f"reverb:{mix}")
+        out = apply_effect(audio, reverb, _ctx(audio.shape[1]))
+        tails.append(float(np.mean(out[:, SR // 2:SR] ** 2)))
+    assert tails[1] > 2.0 * tails[0]
 
 
 def test_eq_swap_low_cuts_below_150_hz() -> None:
