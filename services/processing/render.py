@@ -166,12 +166,16 @@ def _settle_bass(section: SectionPlan, layers: list[_Layer], sr: int,
 
 def _kick_envelopes(layers: list[_Layer], sr: int) -> dict[str, np.ndarray]:
     """Kick envelope over the section per song that has a drum layer in it (its drums,
-    else its instrumental or full mix)."""
+    else its instrumental or full mix). A layer whose effects take its lows away (a
+    high-pass, an EQ swap) plays no kick: ducking under it would pump against nothing
+    audible (the planners high-pass a second song's extra drums in a drop), and the
+    envelope, scaled to its own peaks, would make a full kick of what is left."""
     envelopes: dict[str, np.ndarray] = {}
     for stems in (("drums",), ("instrumental", "full")):
         for layer in layers:
             p = layer.placement
-            if p.stem in stems and p.song_id not in envelopes:
+            if p.stem in stems and p.song_id not in envelopes \
+                    and not removes_lows(layer.effects):
                 envelopes[p.song_id] = kick_envelope(layer.dry[:, p.preroll:],
                                                      sample_rate_hz=sr)
     return envelopes

@@ -13,12 +13,20 @@ import numpy as np
 import pytest
 
 from services.orchestrator.rules_planner import plan_rules
+from services.processing.arrange import Placement
 from services.processing.material import SongMaterial
 from services.processing.preview import preview_window
-from services.processing.render import RenderResult, render_plan
+from services.processing.render import (
+    RenderResult,
+    _kick_envelopes,
+    _Layer,
+    _sidechain_key,
+    render_plan,
+)
 from services.processing.settings import RenderSettings
 from shared.contracts.analysis import AnalysisResult
 from shared.contracts.orchestrator import PlanOptions
+from shared.effects import parse_effects
 from shared.errors import Unprocessable
 from shared.loudness import integrated_lufs
 from shared.true_peak import true_peak_dbtp
@@ -314,3 +322,30 @@ def test_songs_mastered_at_different_levels_keep_the_plans_balance() -> None:
     a, b = loud_render.audio, quiet_render.audio
     residual_db = 10 * np.log10(np.mean((a - b) ** 2) / np.mean(a ** 2))
     assert residual_db < -40.0
+
+
+def _drum_layer(song_id: str, effects: list[str], kick_times_sec: list[float]) -> _Layer:
+    dry = np.zeros((2, 2 * SR), dtype=np.float32)
+    t = np.arange(int(0.1 * SR)) / SR
+    hit = (np.sin(2 * np.pi * 55.0 * t) * np.exp(-t / 0.03)).astype(np.float32)
+    for time_sec in kick_times_sec:
+        start = int(time_sec * SR)
+        dry[:, start:start + hit.size] += hit
+    placement = Placement(section=0, song_id=song_id, stem="drums", volume_db=0.0,
+                          effects=tuple(effects), start=0, end=dry.shape[1], pieces=[])
+    return _Layer(placement, dry, parse_effects(effects)[0], carries_bass=False)
+
+
+def test_a_high_passed_drum_layer_gives_no_kick_to_duck_under() -> None:
+    # song "a" plays its drums high-passed at 200 Hz (their kick filtered away): a layer
+    # of "b" with a sidechain ducks under b's own, audible kick, not a's inaudible one
+    layers = [_drum_layer("a", ["highpass:200"], [0.25, 0.75, 1.25]),
+              _drum_layer("b", [], [0.0, 0.5, 1.0, 1.5])]
+    kicks = _kick_envelopes(layers, SR)
+    assert set(kicks) == {"b"}
+    key = _sidechain_key("b", kicks)
+    assert key is not None and key[int(0.51 * SR)] > 0.5 and key[int(0.76 * SR)] < 0.1
+    # unfiltered, a's kick is the one b ducks under, as before
+    layers[0] = _drum_layer("a", [], [0.25, 0.75, 1.25])
+    key = _sidechain_key("b", _kick_envelopes(layers, SR))
+    assert key is not None and key[int(0.76 * SR)] > 0.5
