@@ -175,6 +175,18 @@ def quick_step_retries(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(runner_module, "STEP_RETRY_FIRST_SEC", 0.01)
 
 
+async def run_to_the_end(handlers: dict[str, Handler], *, step_retry_sec: float
+                         ) -> tuple[Job, InMemoryJobStore]:
+    """One job through a runner with these services: (the finished job, its store)."""
+    store = InMemoryJobStore()
+    runner = JobRunner(store, settings(step_retry_sec=step_retry_sec), clients(handlers))
+    job, _ = await store.create(new_job())
+    runner.submit(job)
+    done = await wait_terminal(store, job.job_id)
+    await runner.shutdown()
+    return done, store
+
+
 @pytest.mark.usefixtures("quick_step_retries")
 async def test_a_step_waits_for_a_service_that_comes_back() -> None:
     # separation down (connection refused, then "busy") for its first five calls: the
@@ -193,16 +205,11 @@ async def test_a_step_waits_for_a_service_that_comes_back() -> None:
         return separate(request)
 
     handlers["separation"] = flaky
-    store = InMemoryJobStore()
-    runner = JobRunner(store, settings(step_retry_sec=5.0), clients(handlers))
-    job, _ = await store.create(new_job())
-    runner.submit(job)
-    done = await wait_terminal(store, job.job_id)
+    done, store = await run_to_the_end(handlers, step_retry_sec=5.0)
     assert done.status is JobStatus.COMPLETE, done.error_message
     assert any("separation is unavailable; trying again" in str(e.get("step"))
                for e in store.log), store.log
     assert calls.count("render") == 1
-    await runner.shutdown()
 
 
 @pytest.mark.usefixtures("quick_step_retries")
@@ -215,15 +222,10 @@ async def test_a_service_that_stays_down_still_fails_the_job_in_bounded_time() -
         raise httpx.ConnectError("connection refused", request=request)
 
     handlers["scoring"] = down
-    store = InMemoryJobStore()
-    runner = JobRunner(store, settings(step_retry_sec=0.1), clients(handlers))
-    job, _ = await store.create(new_job())
-    runner.submit(job)
-    done = await wait_terminal(store, job.job_id)
+    done, _ = await run_to_the_end(handlers, step_retry_sec=0.1)
     assert done.status is JobStatus.FAILED and "unreachable" in (done.error_message or "")
     # 0.01 + 0.02 + 0.04 s of pauses fit in 0.1 s: four tries of the step, two calls each
     assert len(attempts) == 8
-    await runner.shutdown()
 
 
 @pytest.mark.usefixtures("quick_step_retries")
@@ -236,14 +238,9 @@ async def test_a_failing_service_is_not_waited_for() -> None:
         return httpx.Response(500, json={"error": {"code": "internal_error", "message": "bug"}})
 
     handlers["orchestrator"] = broken
-    store = InMemoryJobStore()
-    runner = JobRunner(store, settings(step_retry_sec=5.0), clients(handlers))
-    job, _ = await store.create(new_job())
-    runner.submit(job)
-    done = await wait_terminal(store, job.job_id)
+    done, _ = await run_to_the_end(handlers, step_retry_sec=5.0)
     assert done.status is JobStatus.FAILED and "bug" in (done.error_message or "")
     assert len(attempts) == 2  # the client's own attempts only
-    await runner.shutdown()
 
 
 async def test_deadline_fails_a_hanging_job() -> None:
