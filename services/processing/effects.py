@@ -125,16 +125,39 @@ def kick_envelope(drums: np.ndarray, *, sample_rate_hz: int) -> np.ndarray:
     return np.clip(env / scale, 0.0, 1.0).astype(np.float32)
 
 
-def grid_pump(n: int, ctx: EffectContext) -> np.ndarray:
-    """A kick-like envelope on every output beat (1 at the beat, decaying within it)."""
+# A beat's kick counts from a sixteenth before the beat to an eighth after it (the
+# envelope follows the kick's body, a few tens of ms behind its onset).
+_KICK_EARLY_BEATS = 0.0625
+_KICK_LATE_BEATS = 0.125
+_PUMP_DECAY_BEATS = 0.3  # the duck's release: back to 0.5 dB under unity by 0.8 beat
+
+
+def grid_pump(n: int, ctx: EffectContext, kick: np.ndarray | None = None) -> np.ndarray:
+    """The sidechain's ducking envelope (0..1) over a buffer of `n` samples: 1 on each
+    output beat, decaying within it. With `kick` (a kick envelope over the same buffer),
+    each beat's pump is as deep as the kick on that beat, and beats without one do not
+    pump. Pumping on the beat, not on every kick hit, keeps dense kicks (a metal double
+    bass drum, a rolling breakbeat: 8-12 hits a second) from beating the ducked layer
+    into a tremolo, while a four-on-the-floor kick pumps as it always would."""
     beat_samples = 60.0 / ctx.tempo_bpm * ctx.sample_rate_hz
     t = ctx.buffer_start_sec * ctx.sample_rate_hz + np.arange(n)
-    phase = np.mod(t, beat_samples) / beat_samples
-    return np.exp(-phase / 0.3).astype(np.float32)
+    beat = np.floor(t / beat_samples)
+    pump = np.exp(-(t / beat_samples - beat) / _PUMP_DECAY_BEATS)
+    if kick is None:
+        return pump.astype(np.float32)
+    first = int(beat[0]) if n else 0
+    index = beat.astype(np.int64) - first
+    depth = np.zeros(int(index[-1]) + 1 if n else 0)
+    for k in range(depth.size):
+        centre = (first + k) * beat_samples - ctx.buffer_start_sec * ctx.sample_rate_hz
+        a = max(0, int(centre - _KICK_EARLY_BEATS * beat_samples))
+        b = min(n, int(centre + _KICK_LATE_BEATS * beat_samples) + 1)
+        depth[k] = float(np.max(kick[a:b])) if b > a else 0.0
+    return (pump * depth[index]).astype(np.float32)
 
 
 def _sidechain(audio: np.ndarray, effect: Effect, ctx: EffectContext) -> np.ndarray:
-    env = ctx.kick_envelope if ctx.kick_envelope is not None else grid_pump(audio.shape[1], ctx)
+    env = grid_pump(audio.shape[1], ctx, ctx.kick_envelope)
     depth_db = _value(effect)
     gain = 10 ** (-depth_db * env / 20.0)
     return (audio * gain[None, :]).astype(np.float32)

@@ -96,6 +96,40 @@ def test_sidechain_ducks_under_the_kick() -> None:
     assert grid[0, 10] < 0.2 and grid[0, SR // 4 - 10] > grid[0, 10]
 
 
+def _kicks(times_sec: list[float], n: int) -> np.ndarray:
+    drums = np.zeros(n, dtype=np.float32)
+    t = np.arange(int(0.06 * SR)) / SR
+    hit = np.sin(2 * np.pi * 55 * t) * np.exp(-t / 0.015)
+    for time_sec in times_sec:
+        start = int(time_sec * SR)
+        drums[start:start + t.size] += hit[:n - start]
+    return kick_envelope(drums, sample_rate_hz=SR)
+
+
+def test_sidechain_pumps_once_a_beat_under_dense_kicks() -> None:
+    # a double bass drum on every sixteenth (8 hits a second at 120 BPM): the layer
+    # pumps once a beat, not in a tremolo at the kick's rate
+    n = 2 * SR
+    env = _kicks([k * 0.125 for k in range(16)], n)
+    pad = np.ones((2, n), dtype=np.float32) * 0.5
+    effect, _ = parse_effect("sidechain:6")
+    gain = apply_effect(pad, effect, _ctx(n, kick=env))[0] / 0.5
+    for beat in range(4):
+        within = gain[beat * SR // 2 + 50:(beat + 1) * SR // 2 - 50]
+        assert np.all(np.diff(within) >= -1e-6), beat  # only recovering within the beat
+        assert within[0] < 10 ** (-4 / 20) and within[-1] > 10 ** (-1 / 20)
+
+
+def test_sidechain_does_not_pump_on_beats_without_a_kick() -> None:
+    n = 2 * SR
+    env = _kicks([0.0, 1.0], n)  # kicks on beats 1 and 3 only
+    pad = np.ones((2, n), dtype=np.float32) * 0.5
+    effect, _ = parse_effect("sidechain:6")
+    gain = apply_effect(pad, effect, _ctx(n, kick=env))[0] / 0.5
+    assert gain[int(0.52 * SR)] > 0.99 and gain[int(1.52 * SR)] > 0.99  # beats 2 and 4
+    assert gain[int(0.02 * SR)] < 0.6 and gain[int(1.02 * SR)] < 0.6
+
+
 def test_reverb_leaves_a_tail_after_the_sound() -> None:
     audio = np.zeros((2, 2 * SR), dtype=np.float32)
     audio[:, : SR // 10] = _noise(0.1)
