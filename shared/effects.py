@@ -39,9 +39,9 @@ EFFECTS_VOCABULARY: dict[str, str] = {
     "(default: the whole section).",
     "fade_out": "fade_out[:bars] — fade out to silence over the last bars of the section "
     "(default: the whole section).",
-    "sidechain": "sidechain[:depth_db] — duck this layer under the kick of the other "
-    "song's drum layer in the section (else its own song's, else on every beat), depth in "
-    "dB 0–24 (default 6).",
+    "sidechain": "sidechain[:depth_db] — pump this layer down on each beat where the other "
+    "song's drum layer in the section has a kick (else its own song's; with no drum layer "
+    "on every beat), recovering within the beat; depth in dB 0–24 (default 6).",
     "eq_swap_low": "eq_swap_low — cut this layer below ~150 Hz for the section, so "
     "another layer's bass owns the low end (bass hand-over).",
 }
