@@ -103,15 +103,17 @@ def songs_to_separate(job: Job) -> list[dict[str, Any]]:
     return [song for song in job.songs if stem_files(needs.get(song["id"], ()))]
 
 
-async def separate(job: Job, clients: MeshClients, progress: ProgressFn) -> dict[str, Any]:
+async def separate(job: Job, clients: MeshClients, progress: ProgressFn, *,
+                   concurrency: int) -> dict[str, Any]:
     async def call(song: dict[str, Any]) -> dict[str, Any]:
         return await clients.separation.post_json(
             "/separate", {"songId": song["id"], "storage_path": song["storage_path"]}
         )
 
-    # One song at a time: separation is the heaviest step and its service queues anyway.
-    results = await _each_song(job, Step.SEPARATE, 1, call, progress, "Separating stems",
-                               songs=songs_to_separate(job))
+    # The service bounds its own work (SEPARATION_WORKERS songs at once, the rest queue
+    # in order), so asking for two songs at once costs nothing where it has one worker.
+    results = await _each_song(job, Step.SEPARATE, concurrency, call, progress,
+                               "Separating stems", songs=songs_to_separate(job))
     return {r["songId"]: {"stems": r["stems"], "backend": r.get("backend")} for r in results}
 
 

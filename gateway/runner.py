@@ -296,7 +296,8 @@ class JobRunner:
             output = await chain.plan(job, self.clients,
                                       anthropic_key=self._anthropic_keys.get(job.job_id))
         elif step is Step.SEPARATE:
-            output = await chain.separate(job, self.clients, progress)
+            output = await chain.separate(job, self.clients, progress,
+                                          concurrency=self.settings.separation_concurrency)
         else:
             output = await chain.render(job, self.clients)
         job.outputs[step.value] = output

@@ -43,6 +43,9 @@ class GatewaySettings:
     # after pauses of 2, 4, 8 ... s, for up to this long in all (a restarted service takes
     # seconds to come back); then the job fails. The job's deadline bounds it too.
     step_retry_sec: float = 120.0
+    # Songs of one job sent to the separation service at once (it queues what it cannot
+    # run yet; its SEPARATION_WORKERS decides how many run).
+    separation_concurrency: int = 2
     # Behind a proxy or ingress every client shares its address: trust the first
     # X-Forwarded-For entry instead (only when the proxy sets it; clients can forge it).
     trust_forwarded_for: bool = False
@@ -66,6 +69,7 @@ class GatewaySettings:
             events_poll_sec=env_float("GATEWAY_EVENTS_POLL_SEC", 1.0),
             replica_id=env_str("GATEWAY_REPLICA_ID", "") or default_replica_id(),
             step_retry_sec=max(0.0, env_float("GATEWAY_STEP_RETRY_SEC", 120.0)),
+            separation_concurrency=max(1, env_int("GATEWAY_SEPARATION_CONCURRENCY", 2)),
             trust_forwarded_for=env_str("GATEWAY_TRUST_FORWARDED_FOR", "0").lower()
             in ("1", "true", "yes"),
         )

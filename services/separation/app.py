@@ -5,17 +5,22 @@ Run as `uvicorn services.separation.app:app --port 8004`.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
+from collections.abc import AsyncIterator
 from typing import Any
 
 from prometheus_client import Counter
+from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from services.separation import processes
 from services.separation.backends import (
+    DSP_BACKEND,
     DemucsSeparator,
     Separator,
     SeparatorUnavailable,
@@ -62,8 +67,12 @@ async def _stems_from(
     if keys is not None:
         return keys, True
     workers = get_workers(settings)
-    all_keys = await workers.run(separate_and_store, data, separator=separator,
-                                 storage=storage, prefix=prefix)
+    if settings.processes and separator.name == DSP_BACKEND:
+        all_keys = await workers.run(processes.separate_in_process, data, prefix=prefix,
+                                     workers=settings.workers)
+    else:
+        all_keys = await workers.run(separate_and_store, data, separator=separator,
+                                     storage=storage, prefix=prefix)
     return {name: all_keys[name] for name in wanted}, False
 
 
@@ -119,5 +128,11 @@ def health_detail() -> dict[str, Any]:
     return detail
 
 
+@contextlib.asynccontextmanager
+async def lifespan(app: Starlette) -> AsyncIterator[None]:
+    yield
+    await run_in_threadpool(processes.shutdown)  # no worker process outlives the service
+
+
 routes = [Route("/separate", separate, methods=["POST"])]
-app = create_app("separation", routes, health_detail=health_detail)
+app = create_app("separation", routes, lifespan=lifespan, health_detail=health_detail)

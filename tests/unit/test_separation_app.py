@@ -128,6 +128,7 @@ def test_full_queue_answers_429_with_retry_after(
     monkeypatch.delenv("DEMUCS_WEIGHTS_DIR", raising=False)
     monkeypatch.setenv("SEPARATION_WORKERS", "1")
     monkeypatch.setenv("SEPARATION_QUEUE", "0")
+    monkeypatch.setenv("SEPARATION_PROCESSES", "0")  # the stand-in runs in this process
     monkeypatch.setattr(app_module, "_WORKERS", {})
     started, release = threading.Event(), threading.Event()
 
