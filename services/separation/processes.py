@@ -25,6 +25,7 @@ from concurrent.futures.process import BrokenProcessPool
 from typing import Any, TypeVar
 
 from shared.errors import ServiceUnavailable
+from shared.logs import JOB_ID
 
 # A worker is replaced after this many songs, so that memory fragmented by long songs
 # is given back to the system.
@@ -42,15 +43,19 @@ def storage_settings() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if k.startswith(_SETTINGS_PREFIXES)}
 
 
-def _separate_in_child(data: bytes, prefix: str, settings: dict[str, str]) -> dict[str, str]:
+def _separate_in_child(data: bytes, prefix: str, settings: dict[str, str],
+                       job_id: str | None) -> dict[str, str]:
     # Imported here: the parent imports this module without loading the separator.
     from services.separation.backends import dsp_separator
     from services.separation.pipeline import separate_and_store
+    from shared.logs import configure_logging, job_context
     from shared.storage import get_storage
 
     os.environ.update(settings)
-    return separate_and_store(data, separator=dsp_separator(), storage=get_storage(),
-                              prefix=prefix)
+    configure_logging("separation")  # the service's JSON lines, on the stderr it shares
+    with job_context(job_id):
+        return separate_and_store(data, separator=dsp_separator(), storage=get_storage(),
+                                  prefix=prefix)
 
 
 def _get_pool(size: int) -> ProcessPoolExecutor:
@@ -93,7 +98,8 @@ def run_in_pool(func: Callable[..., T], *args: Any, workers: int) -> T:
 def separate_in_process(data: bytes, *, prefix: str, workers: int) -> dict[str, str]:
     """`separate_and_store` with the DSP separator in a worker process (blocking; call it
     from a thread). `workers` sizes the pool: the service's SEPARATION_WORKERS."""
-    return run_in_pool(_separate_in_child, data, prefix, storage_settings(), workers=workers)
+    return run_in_pool(_separate_in_child, data, prefix, storage_settings(), JOB_ID.get(),
+                       workers=workers)
 
 
 def shutdown() -> None:
