@@ -19,6 +19,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -58,6 +59,19 @@ def _separate_in_child(data: bytes, prefix: str, settings: dict[str, str],
                                   prefix=prefix)
 
 
+def _exit_with_parent(parent_pid: int) -> None:
+    """In each worker: exit when the service is gone (a SIGKILL leaves it no chance to stop
+    its pool), instead of separating on for nobody. A watcher thread, not the kernel's
+    parent-death signal: that fires when the thread that started the worker ends, and
+    the service's request threads come and go."""
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(1.0)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+
+
 def _get_pool(size: int) -> ProcessPoolExecutor:
     global _pool, _pool_size
     with _lock:
@@ -68,7 +82,9 @@ def _get_pool(size: int) -> ProcessPoolExecutor:
             # copied half-way through whatever they were doing.
             _pool = ProcessPoolExecutor(max_workers=size,
                                         mp_context=multiprocessing.get_context("spawn"),
-                                        max_tasks_per_child=SONGS_PER_WORKER)
+                                        max_tasks_per_child=SONGS_PER_WORKER,
+                                        initializer=_exit_with_parent,
+                                        initargs=(os.getpid(),))
             _pool_size = size
         return _pool
 

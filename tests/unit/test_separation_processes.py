@@ -4,6 +4,8 @@ carried back with their status, a dead worker answered with 503 and replaced."""
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -64,3 +66,34 @@ def test_two_songs_at_once_run_in_two_processes() -> None:
         pids = list(threads.map(lambda _: processes.run_in_pool(_pid_after, 1.0, workers=2),
                                 range(2)))
     assert len(set(pids)) == 2
+
+
+def _running(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_workers_exit_when_the_service_is_killed() -> None:
+    service = subprocess.Popen(
+        [sys.executable, "-c",
+         "import os, time\n"
+         "from services.separation import processes\n"
+         "print(processes.run_in_pool(os.getpid, workers=1), flush=True)\n"
+         "time.sleep(60)\n"],
+        cwd=Path(__file__).resolve().parents[2], stdout=subprocess.PIPE, text=True)
+    try:
+        assert service.stdout is not None
+        worker = int(service.stdout.readline())
+        assert _running(worker)
+        service.kill()
+        service.wait(timeout=10)
+        deadline = time.monotonic() + 10
+        while _running(worker) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not _running(worker)
+    finally:
+        service.kill()
