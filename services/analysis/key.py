@@ -67,6 +67,8 @@ PCP_HOP_SAMPLES = 4096
 BASS_BAND_HZ = (40.0, 250.0)  # bass notes: the roots of the chords
 PHRASE_VOTE = 0.75  # share of phrase starts on one bass note that makes it the tonic
 MIN_PHRASES = 3  # fewer phrase starts say nothing about a tonic
+THIRD_RATIO = 2.5  # one third of the tonic 2.5 times the other in the tonic chord: decisive
+THIRD_PRESENT = 0.1  # ...and sounding (10 % of the loudest pitch class in those bars)
 
 
 @dataclass(frozen=True)
@@ -125,6 +127,15 @@ def _profile(frames: np.ndarray) -> np.ndarray:
     return total / total.max() if total.max() > 0 else total
 
 
+def _phrase_frames(n_frames: int, *, hop_sec: float, phrase_starts_sec: np.ndarray,
+                   bar_sec: float) -> list[tuple[int, int]]:
+    """(first, end) frame ranges of the first bar of every phrase, empty ones left out."""
+    starts = np.asarray(phrase_starts_sec, dtype=np.float64)
+    first = np.clip(np.ceil(starts / hop_sec).astype(int), 0, n_frames)
+    last = np.clip(np.floor((starts + bar_sec) / hop_sec).astype(int), 0, n_frames)
+    return [(int(a), int(b)) for a, b in zip(first, last, strict=True) if b > a]
+
+
 def phrase_tonic(bass_frames: np.ndarray, *, hop_sec: float, phrase_starts_sec: np.ndarray,
                  bar_sec: float) -> int | None:
     """Pitch class (0 = C) of the bass note that sounds most in the first bar of at least
@@ -134,12 +145,10 @@ def phrase_tonic(bass_frames: np.ndarray, *, hop_sec: float, phrase_starts_sec: 
     i * hop_sec; phrase_starts_sec: the downbeats that start 4-bar phrases."""
     if len(bass_frames) == 0 or bar_sec <= 0:
         return None
-    starts = np.asarray(phrase_starts_sec, dtype=np.float64)
-    first = np.clip(np.ceil(starts / hop_sec).astype(int), 0, len(bass_frames))
-    last = np.clip(np.floor((starts + bar_sec) / hop_sec).astype(int), 0, len(bass_frames))
     notes = [int(np.argmax(bass_frames[a:b].sum(axis=0)))
-             for a, b in zip(first, last, strict=True)
-             if b > a and bass_frames[a:b].sum() > 0]
+             for a, b in _phrase_frames(len(bass_frames), hop_sec=hop_sec,
+                                        phrase_starts_sec=phrase_starts_sec, bar_sec=bar_sec)
+             if bass_frames[a:b].sum() > 0]
     if len(notes) < MIN_PHRASES:
         return None
     votes = np.bincount(notes, minlength=12)
@@ -147,11 +156,21 @@ def phrase_tonic(bass_frames: np.ndarray, *, hop_sec: float, phrase_starts_sec: 
     return tonic if votes[tonic] >= PHRASE_VOTE * len(notes) else None
 
 
-def with_phrase_tonic(key: str, pcp: np.ndarray, tonic: int | None) -> str:
+def bass_dwell(bass_frames: np.ndarray) -> np.ndarray:
+    """How many frames (12,), C first, each pitch class is the loudest bass note."""
+    sounding = bass_frames.sum(axis=1) > 0 if len(bass_frames) else np.zeros(0, dtype=bool)
+    return np.bincount(np.argmax(bass_frames[sounding], axis=1) if sounding.any()
+                       else np.zeros(0, dtype=int), minlength=12)
+
+
+def with_phrase_tonic(key: str, pcp: np.ndarray, tonic: int | None,
+                      dwell: np.ndarray | None = None) -> str:
     """`key`, or the key on the phrase tonic `tonic` when that differs from the key's:
     the relative key when it is the relative's tonic (same notes, so nothing to
     measure), else major or minor by whichever third sounds more in `pcp` (12,), C
-    first."""
+    first. A tonic that is neither the key's nor its relative's is taken only where the
+    bass dwells on it at least as long as on the key's tonic (`dwell` (12,), see
+    `bass_dwell`; the module docstring says why)."""
     if tonic is None:
         return key
     key_tonic, mode = parse_key(key)
@@ -160,7 +179,29 @@ def with_phrase_tonic(key: str, pcp: np.ndarray, tonic: int | None) -> str:
     relative, other_mode = relative_of(key_tonic, mode)
     if tonic == relative:
         return key_name(tonic, other_mode)
+    if dwell is not None and dwell[tonic] < dwell[key_tonic]:
+        return key
     return key_name(tonic, "minor" if pcp[(tonic + 3) % 12] > pcp[(tonic + 4) % 12] else "major")
+
+
+def tonic_chord_mode(key: str, full_frames: np.ndarray, *, hop_sec: float,
+                     phrase_starts_sec: np.ndarray, bar_sec: float) -> str:
+    """`key` ("F major"), or its tonic in the other mode when, in the first bars of the
+    phrases (where the tonic chord sounds), that mode's third sounds and the other third
+    is at most 1 / THIRD_RATIO of it; `full_frames` (n_frames, 12), C first, frame i
+    starting at i * hop_sec (see the module docstring)."""
+    ranges = _phrase_frames(len(full_frames), hop_sec=hop_sec,
+                            phrase_starts_sec=phrase_starts_sec, bar_sec=bar_sec)
+    if not ranges:
+        return key
+    profile = _profile(np.concatenate([full_frames[a:b] for a, b in ranges]))
+    tonic, _ = parse_key(key)
+    minor_third, major_third = profile[(tonic + 3) % 12], profile[(tonic + 4) % 12]
+    if minor_third >= THIRD_PRESENT and minor_third >= THIRD_RATIO * major_third:
+        return key_name(tonic, "minor")
+    if major_third >= THIRD_PRESENT and major_third >= THIRD_RATIO * minor_third:
+        return key_name(tonic, "major")
+    return key
 
 
 def tonic_neighbour(key: str, pcp: np.ndarray) -> str:
@@ -204,7 +245,10 @@ def estimate_key(mono: np.ndarray, *, sample_rate_hz: int,
     if phrase_starts_sec is not None:
         tonic = phrase_tonic(bass, hop_sec=hop_sec, phrase_starts_sec=phrase_starts_sec,
                              bar_sec=bar_sec)
-    phrased = with_phrase_tonic(key, pcp, tonic)
+    phrased = with_phrase_tonic(key, pcp, tonic, bass_dwell(bass))
     key = phrased if phrased != key else tonic_neighbour(key, pcp)
+    if phrase_starts_sec is not None and bar_sec > 0:
+        key = tonic_chord_mode(key, full, hop_sec=hop_sec, phrase_starts_sec=phrase_starts_sec,
+                               bar_sec=bar_sec)
     confidence = float(np.clip(strength, 0.0, 1.0)) if np.isfinite(strength) else 0.0
     return KeyEstimate(key, key_to_camelot(key), confidence)

@@ -123,3 +123,66 @@ def test_with_phrase_tonic_takes_the_tonic_and_its_third() -> None:
     # Same tonic: the profile's mode stands; no phrase tonic: the key stands.
     assert with_phrase_tonic("A major", a_minor, 9) == "A major"
     assert with_phrase_tonic("C major", a_minor, None) == "C major"
+
+
+def _chord_bars(chords: list[tuple[int, ...]], *, bar_sec: float, sr: int) -> np.ndarray:
+    """One chord (MIDI notes) per bar, each note a bright tone (six partials at 1/k, as a
+    sawtooth's): the fifth partial of the root lands on its major third."""
+    from shared.synth import midi_to_hz
+
+    t = np.arange(int(bar_sec * sr)) / sr
+    bars = [sum(np.sin(2 * np.pi * k * midi_to_hz(m) * t) / k
+                for m in chord for k in range(1, 7)) for chord in chords]
+    return (0.1 * np.concatenate(bars)).astype(np.float32)
+
+
+@pytest.mark.parametrize(("first_bar", "expected"), [
+    ((53, 56, 60), "F minor"),   # F3 Ab3 C4: the tonic chord is minor
+    ((53, 57, 60), "F major"),   # F3 A3 C4: major
+])
+def test_tonic_chord_mode_takes_the_third_of_the_phrase_opening_chord(
+        first_bar: tuple[int, ...], expected: str) -> None:
+    from services.analysis.key import pitch_class_frames, tonic_chord_mode
+
+    # F dorian, i IV i IV: the IV (B flat major) brings D, and the profile may answer
+    # "F major"; the first bar of each 4-bar phrase holds the tonic chord.
+    sr, bar_sec = 44100, 1.0
+    b_flat = (58, 62, 65)
+    audio = _chord_bars([first_bar, b_flat, first_bar, b_flat] * 3, bar_sec=bar_sec, sr=sr)
+    full, _, hop_sec = pitch_class_frames(audio, sample_rate_hz=sr)
+    starts = np.arange(0.0, 12.0, 4 * bar_sec)
+    for key in ("F major", "F minor"):
+        assert tonic_chord_mode(key, full, hop_sec=hop_sec, phrase_starts_sec=starts,
+                                bar_sec=bar_sec) == expected
+
+
+def test_tonic_chord_mode_keeps_the_mode_when_both_thirds_sound() -> None:
+    from services.analysis.key import pitch_class_frames, tonic_chord_mode
+
+    # Blues: F7 with its sharp ninth (A and A flat): no evidence, the key's mode stands.
+    sr, bar_sec = 44100, 1.0
+    audio = _chord_bars([(53, 57, 60, 63, 68)] * 8, bar_sec=bar_sec, sr=sr)
+    full, _, hop_sec = pitch_class_frames(audio, sample_rate_hz=sr)
+    starts = np.arange(0.0, 8.0, 4 * bar_sec)
+    for key in ("F major", "F minor"):
+        assert tonic_chord_mode(key, full, hop_sec=hop_sec, phrase_starts_sec=starts,
+                                bar_sec=bar_sec) == key
+    assert tonic_chord_mode("F major", full, hop_sec=hop_sec,
+                            phrase_starts_sec=np.array([20.0]), bar_sec=bar_sec) == "F major"
+
+
+def test_with_phrase_tonic_needs_the_bass_to_dwell_on_a_new_tonic() -> None:
+    from services.analysis.key import bass_dwell, with_phrase_tonic
+
+    # F# minor, i VI VII i (F# D E F#), the phrase grid one bar off so that every phrase
+    # seems to open on E: the bass dwells on F# twice as long, so F# minor stands.
+    f_sharp_minor = _pcp({"F#": 1.0, "A": 0.5, "C#": 0.7, "D": 0.5, "E": 0.5, "B": 0.3,
+                          "G#": 0.4})
+    dwell = bass_dwell(_bass_frames([6, 2, 4, 6] * 4, frames_per_bar=10))
+    assert dwell[6] == 80 and dwell[4] == 40
+    assert with_phrase_tonic("F# minor", f_sharp_minor, 4, dwell) == "F# minor"
+    # G mixolydian read as A minor (the same notes): I bVII IV I dwells on G.
+    g_mixolydian = _pcp({"G": 1.0, "B": 0.6, "D": 0.8, "F": 0.5, "C": 0.6, "A": 0.4, "E": 0.3})
+    dwell = bass_dwell(_bass_frames([7, 5, 0, 7] * 4, frames_per_bar=10))
+    assert with_phrase_tonic("A minor", g_mixolydian, 7, dwell) == "G major"
+    assert not bass_dwell(np.zeros((5, 12))).any()
