@@ -78,41 +78,73 @@ class KeyEstimate:
     confidence: float  # 0..1
 
 
-def pitch_class_frames(mono: np.ndarray, *, sample_rate_hz: int
-                       ) -> tuple[np.ndarray, np.ndarray, float]:
+def pitch_class_frames(
+    mono: np.ndarray, *, sample_rate_hz: int
+) -> tuple[np.ndarray, np.ndarray, float]:
     """Harmonic pitch-class profiles of every frame, C first: (full (n_frames, 12),
     bass (n_frames, 12), hop_sec); frame i covers [i * hop_sec, i * hop_sec + frame).
 
     full: Essentia's HPCP of the spectral peaks from 40 Hz to 5 kHz with four harmonics
     folded onto their fundamental, A4 = 440 Hz; bass: the peaks in BASS_BAND_HZ alone,
     unnormalised (a quiet frame stays quiet). No frames for input shorter than one."""
+
     def build() -> tuple[Any, ...]:
         rate = float(sample_rate_hz)
-        return (es.Windowing(type="blackmanharris62"), es.Spectrum(),
-                es.SpectralPeaks(orderBy="magnitude", magnitudeThreshold=1e-5,
-                                 minFrequency=40.0, maxFrequency=5000.0, maxPeaks=60,
-                                 sampleRate=rate),
-                es.HPCP(size=12, referenceFrequency=440.0, harmonics=4, bandPreset=False,
-                        minFrequency=40.0, maxFrequency=5000.0, weightType="cosine",
-                        nonLinear=False, windowSize=1.0, sampleRate=rate),
-                es.HPCP(size=12, referenceFrequency=440.0, harmonics=0, bandPreset=False,
-                        minFrequency=BASS_BAND_HZ[0], maxFrequency=BASS_BAND_HZ[1],
-                        weightType="cosine", nonLinear=False, windowSize=1.0,
-                        normalized="none", sampleRate=rate))
+        return (
+            es.Windowing(type="blackmanharris62"),
+            es.Spectrum(),
+            es.SpectralPeaks(
+                orderBy="magnitude",
+                magnitudeThreshold=1e-5,
+                minFrequency=40.0,
+                maxFrequency=5000.0,
+                maxPeaks=60,
+                sampleRate=rate,
+            ),
+            es.HPCP(
+                size=12,
+                referenceFrequency=440.0,
+                harmonics=4,
+                bandPreset=False,
+                minFrequency=40.0,
+                maxFrequency=5000.0,
+                weightType="cosine",
+                nonLinear=False,
+                windowSize=1.0,
+                sampleRate=rate,
+            ),
+            es.HPCP(
+                size=12,
+                referenceFrequency=440.0,
+                harmonics=0,
+                bandPreset=False,
+                minFrequency=BASS_BAND_HZ[0],
+                maxFrequency=BASS_BAND_HZ[1],
+                weightType="cosine",
+                nonLinear=False,
+                windowSize=1.0,
+                normalized="none",
+                sampleRate=rate,
+            ),
+        )
 
     window, spectrum, peaks, hpcp, bass_hpcp = cached_algorithm(("pcp", sample_rate_hz), build)
     signal = np.ascontiguousarray(mono, dtype=np.float32)
     full, bass = [], []
     if len(signal) >= PCP_FRAME_SAMPLES:
-        for frame in es.FrameGenerator(signal, frameSize=PCP_FRAME_SAMPLES,
-                                       hopSize=PCP_HOP_SAMPLES, startFromZero=True):
+        for frame in es.FrameGenerator(
+            signal, frameSize=PCP_FRAME_SAMPLES, hopSize=PCP_HOP_SAMPLES, startFromZero=True
+        ):
             freqs, mags = peaks(spectrum(window(frame)))
             full.append(hpcp(freqs, mags))
             bass.append(bass_hpcp(freqs, mags))
     shape = (len(full), 12)
     # Essentia's HPCP starts at A: roll so that C comes first.
-    return (np.roll(np.reshape(full, shape), 9, axis=1),
-            np.roll(np.reshape(bass, shape), 9, axis=1), PCP_HOP_SAMPLES / sample_rate_hz)
+    return (
+        np.roll(np.reshape(full, shape), 9, axis=1),
+        np.roll(np.reshape(bass, shape), 9, axis=1),
+        PCP_HOP_SAMPLES / sample_rate_hz,
+    )
 
 
 def pitch_class_profile(mono: np.ndarray, *, sample_rate_hz: int) -> np.ndarray:
@@ -127,8 +159,9 @@ def _profile(frames: np.ndarray) -> np.ndarray:
     return total / total.max() if total.max() > 0 else total
 
 
-def _phrase_frames(n_frames: int, *, hop_sec: float, phrase_starts_sec: np.ndarray,
-                   bar_sec: float) -> list[tuple[int, int]]:
+def _phrase_frames(
+    n_frames: int, *, hop_sec: float, phrase_starts_sec: np.ndarray, bar_sec: float
+) -> list[tuple[int, int]]:
     """(first, end) frame ranges of the first bar of every phrase, empty ones left out."""
     starts = np.asarray(phrase_starts_sec, dtype=np.float64)
     first = np.clip(np.ceil(starts / hop_sec).astype(int), 0, n_frames)
@@ -136,8 +169,9 @@ def _phrase_frames(n_frames: int, *, hop_sec: float, phrase_starts_sec: np.ndarr
     return [(int(a), int(b)) for a, b in zip(first, last, strict=True) if b > a]
 
 
-def phrase_tonic(bass_frames: np.ndarray, *, hop_sec: float, phrase_starts_sec: np.ndarray,
-                 bar_sec: float) -> int | None:
+def phrase_tonic(
+    bass_frames: np.ndarray, *, hop_sec: float, phrase_starts_sec: np.ndarray, bar_sec: float
+) -> int | None:
     """Pitch class (0 = C) of the bass note that sounds most in the first bar of at least
     PHRASE_VOTE of the phrases, or None (see the module docstring).
 
@@ -145,10 +179,13 @@ def phrase_tonic(bass_frames: np.ndarray, *, hop_sec: float, phrase_starts_sec: 
     i * hop_sec; phrase_starts_sec: the downbeats that start 4-bar phrases."""
     if len(bass_frames) == 0 or bar_sec <= 0:
         return None
-    notes = [int(np.argmax(bass_frames[a:b].sum(axis=0)))
-             for a, b in _phrase_frames(len(bass_frames), hop_sec=hop_sec,
-                                        phrase_starts_sec=phrase_starts_sec, bar_sec=bar_sec)
-             if bass_frames[a:b].sum() > 0]
+    notes = [
+        int(np.argmax(bass_frames[a:b].sum(axis=0)))
+        for a, b in _phrase_frames(
+            len(bass_frames), hop_sec=hop_sec, phrase_starts_sec=phrase_starts_sec, bar_sec=bar_sec
+        )
+        if bass_frames[a:b].sum() > 0
+    ]
     if len(notes) < MIN_PHRASES:
         return None
     votes = np.bincount(notes, minlength=12)
@@ -159,12 +196,15 @@ def phrase_tonic(bass_frames: np.ndarray, *, hop_sec: float, phrase_starts_sec: 
 def bass_dwell(bass_frames: np.ndarray) -> np.ndarray:
     """How many frames (12,), C first, each pitch class is the loudest bass note."""
     sounding = bass_frames.sum(axis=1) > 0 if len(bass_frames) else np.zeros(0, dtype=bool)
-    return np.bincount(np.argmax(bass_frames[sounding], axis=1) if sounding.any()
-                       else np.zeros(0, dtype=int), minlength=12)
+    return np.bincount(
+        np.argmax(bass_frames[sounding], axis=1) if sounding.any() else np.zeros(0, dtype=int),
+        minlength=12,
+    )
 
 
-def with_phrase_tonic(key: str, pcp: np.ndarray, tonic: int | None,
-                      dwell: np.ndarray | None = None) -> str:
+def with_phrase_tonic(
+    key: str, pcp: np.ndarray, tonic: int | None, dwell: np.ndarray | None = None
+) -> str:
     """`key`, or the key on the phrase tonic `tonic` when that differs from the key's:
     the relative key when it is the relative's tonic (same notes, so nothing to
     measure), else major or minor by whichever third sounds more in `pcp` (12,), C
@@ -184,14 +224,21 @@ def with_phrase_tonic(key: str, pcp: np.ndarray, tonic: int | None,
     return key_name(tonic, "minor" if pcp[(tonic + 3) % 12] > pcp[(tonic + 4) % 12] else "major")
 
 
-def tonic_chord_mode(key: str, full_frames: np.ndarray, *, hop_sec: float,
-                     phrase_starts_sec: np.ndarray, bar_sec: float) -> str:
+def tonic_chord_mode(
+    key: str,
+    full_frames: np.ndarray,
+    *,
+    hop_sec: float,
+    phrase_starts_sec: np.ndarray,
+    bar_sec: float,
+) -> str:
     """`key` ("F major"), or its tonic in the other mode when, in the first bars of the
     phrases (where the tonic chord sounds), that mode's third sounds and the other third
     is at most 1 / THIRD_RATIO of it; `full_frames` (n_frames, 12), C first, frame i
     starting at i * hop_sec (see the module docstring)."""
-    ranges = _phrase_frames(len(full_frames), hop_sec=hop_sec,
-                            phrase_starts_sec=phrase_starts_sec, bar_sec=bar_sec)
+    ranges = _phrase_frames(
+        len(full_frames), hop_sec=hop_sec, phrase_starts_sec=phrase_starts_sec, bar_sec=bar_sec
+    )
     if not ranges:
         return key
     profile = _profile(np.concatenate([full_frames[a:b] for a, b in ranges]))
@@ -216,16 +263,22 @@ def tonic_neighbour(key: str, pcp: np.ndarray) -> str:
         other_scale = {(other + step) % 12 for step in SCALE_STEPS[mode]}
         (ours,), (theirs,) = scale - other_scale, other_scale - scale
         telling = sorted((pcp[ours], pcp[theirs]))
-        inconclusive = (telling[0] > INCONCLUSIVE_RATIO * telling[1]
-                        and telling[0] >= TELLING_PRESENT)
+        inconclusive = (
+            telling[0] > INCONCLUSIVE_RATIO * telling[1] and telling[0] >= TELLING_PRESENT
+        )
         if inconclusive and pcp[other] > best_level:
             best, best_level = key_name(other, mode), pcp[other]
     return best
 
 
-def estimate_key(mono: np.ndarray, *, sample_rate_hz: int,
-                 phrase_starts_sec: np.ndarray | None = None, bar_sec: float = 0.0,
-                 profile_type: str = KEY_PROFILE) -> KeyEstimate:
+def estimate_key(
+    mono: np.ndarray,
+    *,
+    sample_rate_hz: int,
+    phrase_starts_sec: np.ndarray | None = None,
+    bar_sec: float = 0.0,
+    profile_type: str = KEY_PROFILE,
+) -> KeyEstimate:
     """Key of a mono signal (n,) at `sample_rate_hz` (44100 Hz recommended).
 
     phrase_starts_sec / bar_sec (the downbeats that start phrases, the bar length) let
@@ -243,12 +296,14 @@ def estimate_key(mono: np.ndarray, *, sample_rate_hz: int,
     pcp = _profile(full)
     tonic = None
     if phrase_starts_sec is not None:
-        tonic = phrase_tonic(bass, hop_sec=hop_sec, phrase_starts_sec=phrase_starts_sec,
-                             bar_sec=bar_sec)
+        tonic = phrase_tonic(
+            bass, hop_sec=hop_sec, phrase_starts_sec=phrase_starts_sec, bar_sec=bar_sec
+        )
     phrased = with_phrase_tonic(key, pcp, tonic, bass_dwell(bass))
     key = phrased if phrased != key else tonic_neighbour(key, pcp)
     if phrase_starts_sec is not None and bar_sec > 0:
-        key = tonic_chord_mode(key, full, hop_sec=hop_sec, phrase_starts_sec=phrase_starts_sec,
-                               bar_sec=bar_sec)
+        key = tonic_chord_mode(
+            key, full, hop_sec=hop_sec, phrase_starts_sec=phrase_starts_sec, bar_sec=bar_sec
+        )
     confidence = float(np.clip(strength, 0.0, 1.0)) if np.isfinite(strength) else 0.0
     return KeyEstimate(key, key_to_camelot(key), confidence)
