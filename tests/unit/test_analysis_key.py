@@ -18,8 +18,15 @@ KEYS = [(tonic, mode) for tonic in TONICS for mode in ("major", "minor")]
 def test_key_and_camelot_for_every_key(tonic: str, mode: str) -> None:
     # Four bars at 128 BPM: the shortest song the generator makes, enough for the key.
     index = TONICS.index(tonic)
-    spec = SongSpec(f"key-{tonic}-{mode}", 128.0, tonic, mode, 8.0, seed=index,
-                    style=("pop", "house", "rock")[index % 3])
+    spec = SongSpec(
+        f"key-{tonic}-{mode}",
+        128.0,
+        tonic,
+        mode,
+        8.0,
+        seed=index,
+        style=("pop", "house", "rock")[index % 3],
+    )
     synth = synthesize_song(spec)
     estimate = estimate_key(to_mono(synth.mix), sample_rate_hz=synth.sample_rate_hz)
     assert estimate.key == synth.truth.key
@@ -37,14 +44,14 @@ def _pcp(levels: dict[str, float]) -> np.ndarray:
     return np.array([levels.get(name, 0.0) for name in TONICS])
 
 
-def test_tonic_neighbour_takes_the_dominant_tonic_when_the_telling_note_is_inconclusive(
-) -> None:
+def test_tonic_neighbour_takes_the_dominant_tonic_when_the_telling_note_is_inconclusive() -> None:
     from services.analysis.key import tonic_neighbour
 
     # Lithium's profile: G minor and C minor share six notes; A and G# (the notes that
     # tell them apart) are about equal, and G sounds far more than C.
-    lithium = _pcp({"G": 1.0, "C": 0.71, "D#": 0.66, "D": 0.56, "F": 0.51, "A#": 0.48,
-                    "A": 0.43, "G#": 0.37})
+    lithium = _pcp(
+        {"G": 1.0, "C": 0.71, "D#": 0.66, "D": 0.56, "F": 0.51, "A#": 0.48, "A": 0.43, "G#": 0.37}
+    )
     assert tonic_neighbour("C minor", lithium) == "G minor"
     assert tonic_neighbour("G minor", lithium) == "G minor"
 
@@ -60,8 +67,9 @@ def test_tonic_neighbour_keeps_the_key_when_the_telling_note_decides() -> None:
     assert tonic_neighbour("C major", flat) == "C major"
     # A D major song whose C sharp and C are both nearly absent (seed 5000's trap): the
     # telling note is not inconclusive but missing, and the profile's answer stands.
-    d_major = _pcp({"C": 0.17, "C#": 0.17, "D": 0.72, "E": 0.21, "F#": 0.24, "G": 1.0,
-                    "A": 0.62, "B": 0.62})
+    d_major = _pcp(
+        {"C": 0.17, "C#": 0.17, "D": 0.72, "E": 0.21, "F#": 0.24, "G": 1.0, "A": 0.62, "B": 0.62}
+    )
     assert tonic_neighbour("D major", d_major) == "D major"
 
 
@@ -97,17 +105,20 @@ def test_phrase_tonic_is_the_bass_note_that_opens_the_phrases() -> None:
     frames = _bass_frames(loop * 6, frames_per_bar=10)
     hop_sec, bar_sec = 0.2, 2.0
     starts = np.arange(0.0, 48.0, 4 * bar_sec)
-    assert phrase_tonic(frames, hop_sec=hop_sec, phrase_starts_sec=starts,
-                        bar_sec=bar_sec) == 9
+    assert phrase_tonic(frames, hop_sec=hop_sec, phrase_starts_sec=starts, bar_sec=bar_sec) == 9
     # Phrases opening on two different notes equally often: no tonic.
     mixed = _bass_frames([9, 5, 0, 7, 5, 5, 0, 7] * 3, frames_per_bar=10)
-    assert phrase_tonic(mixed, hop_sec=hop_sec, phrase_starts_sec=starts,
-                        bar_sec=bar_sec) is None
+    assert phrase_tonic(mixed, hop_sec=hop_sec, phrase_starts_sec=starts, bar_sec=bar_sec) is None
     # Too few phrases, or no bass: no tonic.
-    assert phrase_tonic(frames, hop_sec=hop_sec, phrase_starts_sec=starts[:2],
-                        bar_sec=bar_sec) is None
-    assert phrase_tonic(np.zeros_like(frames), hop_sec=hop_sec, phrase_starts_sec=starts,
-                        bar_sec=bar_sec) is None
+    assert (
+        phrase_tonic(frames, hop_sec=hop_sec, phrase_starts_sec=starts[:2], bar_sec=bar_sec) is None
+    )
+    assert (
+        phrase_tonic(
+            np.zeros_like(frames), hop_sec=hop_sec, phrase_starts_sec=starts, bar_sec=bar_sec
+        )
+        is None
+    )
 
 
 def test_with_phrase_tonic_takes_the_tonic_and_its_third() -> None:
@@ -123,3 +134,63 @@ def test_with_phrase_tonic_takes_the_tonic_and_its_third() -> None:
     # Same tonic: the profile's mode stands; no phrase tonic: the key stands.
     assert with_phrase_tonic("A major", a_minor, 9) == "A major"
     assert with_phrase_tonic("C major", a_minor, None) == "C major"
+
+
+def _chord_bars(chords: list[tuple[int, ...]], *, bar_sec: float, sr: int) -> np.ndarray:
+    """One chord (MIDI notes) per bar, each note a bright tone (six partials at 1/k, as a
+    sawtooth's): the fifth partial of the root lands on its major third."""
+    from shared.synth import midi_to_hz
+
+    t = np.arange(int(bar_sec * sr)) / sr
+    bars = [
+        sum(np.sin(2 * np.pi * k * midi_to_hz(m) * t) / k for m in chord for k in range(1, 7))
+        for chord in chords
+    ]
+    return (0.1 * np.concatenate(bars)).astype(np.float32)
+
+
+@pytest.mark.parametrize(
+    ("first_bar", "expected"),
+    [
+        ((53, 56, 60), "F minor"),  # F3 Ab3 C4: the tonic chord is minor
+        ((53, 57, 60), "F major"),  # F3 A3 C4: major
+    ],
+)
+def test_tonic_chord_mode_takes_the_third_of_the_phrase_opening_chord(
+    first_bar: tuple[int, ...], expected: str
+) -> None:
+    from services.analysis.key import pitch_class_frames, tonic_chord_mode
+
+    # F dorian, i IV i IV: the IV (B flat major) brings D, and the profile may answer
+    # "F major"; the first bar of each 4-bar phrase holds the tonic chord.
+    sr, bar_sec = 44100, 1.0
+    b_flat = (58, 62, 65)
+    audio = _chord_bars([first_bar, b_flat, first_bar, b_flat] * 3, bar_sec=bar_sec, sr=sr)
+    full, _, hop_sec = pitch_class_frames(audio, sample_rate_hz=sr)
+    starts = np.arange(0.0, 12.0, 4 * bar_sec)
+    for key in ("F major", "F minor"):
+        assert (
+            tonic_chord_mode(key, full, hop_sec=hop_sec, phrase_starts_sec=starts, bar_sec=bar_sec)
+            == expected
+        )
+
+
+def test_tonic_chord_mode_keeps_the_mode_when_both_thirds_sound() -> None:
+    from services.analysis.key import pitch_class_frames, tonic_chord_mode
+
+    # Blues: F7 with its sharp ninth (A and A flat): no evidence, the key's mode stands.
+    sr, bar_sec = 44100, 1.0
+    audio = _chord_bars([(53, 57, 60, 63, 68)] * 8, bar_sec=bar_sec, sr=sr)
+    full, _, hop_sec = pitch_class_frames(audio, sample_rate_hz=sr)
+    starts = np.arange(0.0, 8.0, 4 * bar_sec)
+    for key in ("F major", "F minor"):
+        assert (
+            tonic_chord_mode(key, full, hop_sec=hop_sec, phrase_starts_sec=starts, bar_sec=bar_sec)
+            == key
+        )
+    assert (
+        tonic_chord_mode(
+            "F major", full, hop_sec=hop_sec, phrase_starts_sec=np.array([20.0]), bar_sec=bar_sec
+        )
+        == "F major"
+    )
