@@ -11,8 +11,11 @@ from services.analysis.features import OnsetEnvelopes
 from services.analysis.tempo import (
     backbeat_contrast,
     backbeat_overrule,
+    bar_accent_profile,
+    bar_accents_off_the_beat,
     beat_misfits_bars,
     beat_phase_origin,
+    bridge_weak_beats,
     chords_span_eight_beats,
     dj_tempo,
     estimate_tempo,
@@ -516,3 +519,62 @@ def test_harmony_never_halves_below_the_dj_range() -> None:
     beats, harmony = _chord_song(tempo_bpm=140.0, beats_per_chord=8)
     assert felt_tempo_by_harmony(harmony, 140.0, beats)[0] == 140.0
     assert felt_tempo_by_harmony(None, 168.0, beats)[0] == 168.0
+
+
+def _drums_but(truth_sec: np.ndarray, silent: slice, *, hop_sec: float = 0.01) -> OnsetEnvelopes:
+    """Kick, snare and broadband onsets on every true beat and off-beat eighth except in
+    `silent` (beat indices): a breakdown or a drumless intro, with only a faint floor."""
+    n_frames = int((truth_sec[-1] + 1.0) / hop_sec)
+    hits = np.ones(len(truth_sec))
+    hits[silent] = 0.0
+    mids = truth_sec[:-1] + 0.5 * np.diff(truth_sec)
+    kick = _impulses(truth_sec, hop_sec=hop_sec, n_frames=n_frames, gains=hits) + 0.02
+    snare = _impulses(mids, hop_sec=hop_sec, n_frames=n_frames, gains=0.6 * hits[:-1]) + 0.02
+    return OnsetEnvelopes(kick=kick, snare=snare, hop_sec=hop_sec, broadband=kick + snare,
+                          kick_hits=kick)
+
+
+def test_a_breakdown_is_counted_through_at_the_tempo_around_it() -> None:
+    truth = 0.3 + np.arange(120) * 0.5
+    onsets = _drums_but(truth, slice(50, 70))
+    # Through the breakdown the tracker slides a whole beat late: it drops one.
+    slide = np.clip((np.arange(120) - 52) / 14.0, 0.0, 1.0)
+    tracked = truth + slide * 0.5
+    tracked = np.delete(tracked, np.flatnonzero(slide >= 1.0)[0])
+    bridged = bridge_weak_beats(tracked, onsets)
+    bridged = bridged[bridged < truth[-1] + 0.25]  # the tracker ran on past the last
+    assert len(bridged) == len(truth)
+    assert np.max(np.abs(bridged - truth)) < 0.01
+
+
+def test_a_drumless_intro_is_counted_back_from_the_drums() -> None:
+    truth = 0.2 + np.arange(100) * 0.48
+    onsets = _drums_but(truth, slice(0, 20))
+    tracked = truth + np.where(np.arange(100) < 20, 0.15, 0.0)  # late until the drums come
+    bridged = bridge_weak_beats(tracked, onsets)
+    assert np.max(np.abs(bridged - truth)) < 0.01
+    # Drums all through: the tracked beats stay as they are.
+    assert np.array_equal(bridge_weak_beats(truth, _drums_but(truth, slice(0, 0))), truth)
+
+
+def test_the_bars_strongest_kick_and_snare_mark_the_beat() -> None:
+    # Half-time house heard from a grid on the off-beat: the kick on one and the clap on
+    # three fall on its odd half-beats; the "and" of three's kick and the open hats on
+    # every "and" fill its beats, as strong on average.
+    kick = np.array([1.0, 12.0, 0.5, 0.4, 8.5, 2.4, 2.2, 0.5])
+    snare = np.array([3.4, 4.2, 3.5, 1.3, 1.8, 6.1, 3.0, 1.7])
+    assert bar_accents_off_the_beat(kick, snare)
+    # Seen from the beat (shifted by half a beat), or with only the kick off: no.
+    assert not bar_accents_off_the_beat(np.roll(kick, -1), np.roll(snare, -1))
+    assert not bar_accents_off_the_beat(kick, np.roll(snare, -1))
+
+
+def test_bar_accent_profile_folds_half_beats_of_a_bar() -> None:
+    hop_sec, period_sec = 0.01, 0.5
+    truth = np.arange(64) * period_sec
+    kick = _impulses(truth[::4], hop_sec=hop_sec, n_frames=3300)  # beat one only
+    onsets = OnsetEnvelopes(kick=kick, snare=kick, hop_sec=hop_sec)
+    profile = bar_accent_profile(kick, onsets, origin_sec=0.25, period_sec=period_sec,
+                                 duration_sec=32.0)
+    # Through the off-beat origin, beat one is the half-beat before the origin: odd.
+    assert int(np.argmax(profile)) % 2 == 1 and np.sum(profile > 0.5 * profile.max()) == 1
