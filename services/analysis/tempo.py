@@ -1,8 +1,11 @@
 """Tempo and beats: Essentia's RhythmExtractor2013 (degara), brought to the metrical level
 a DJ counts and, when the tempo is steady, snapped to a constant grid; when it is not,
-the tracker's beats are moved back onto the beat where it slid off (`realign_beats`).
-The confidence is our own (the degara tracker reports none): how regular the tracked
-beats are times how much stronger the drum onsets are on them than elsewhere."""
+the tracker's beats are moved back onto the beat where it slid off (`realign_beats`) and
+counted on through stretches without drums (`bridge_weak_beats`). The metrical level
+and the beat's half are the drums' (kick, snare, subdivisions, the bar's accents) and
+the harmony's (chords change on the bar line, four beats apart). The confidence is our
+own (the degara tracker reports none): how regular the tracked beats are times how much
+stronger the drum onsets are on them than elsewhere."""
 
 from __future__ import annotations
 
@@ -57,6 +60,11 @@ HOMOGENEOUS_HALF = 0.8  # see counted_every_other_beat
 # (F 1.00 -> 0.95) and a stress song's (0.98 -> 0.48); at 2 it leaves those alone and
 # still undoes the slides (stress 5000/6000 beat F of the drifting songs 0.60-0.87 ->
 # 0.98-1.00, except two).
+# Tried on the 288 tuning songs and not kept: a move cost of 1.5 (beat F .9897 -> .9915,
+# all from one song, 6000/14 .49 -> 1, while others moved both ways), and evidence that
+# also subtracts half the onsets at the quarter-beats, so that a path following a slide
+# through the sixteenths pays for it (.9897 -> .9913: 6000/14 .49 -> 1 but 19000/17
+# .97 -> .85). Breakdowns where the tracker slid are `bridge_weak_beats`'s instead.
 PHASE_STEPS = 8
 PHASE_MOVE_COST = 2.0
 CUE_CAP = 4.0
@@ -460,7 +468,8 @@ def backbeat_overrule(snare_on: np.ndarray, snare_off: np.ndarray) -> bool:
     sees both cues agree; a backbeat is the beat's own mark, while off-beat hats in the
     snare band strike every off-beat alike and a hip-hop snare dragged late shows less
     contrast off the beat than on it (Potassium: 1.15 times stronger off, contrast 1.1
-    there against 1.7 on the beats)."""
+    there against 1.7 on the beats). Only steady grids ask it: on a drifting song's
+    tracked beats it changed none of the 288 tuning songs (tried, left out)."""
     on = np.asarray(snare_on, dtype=np.float64)
     off = np.asarray(snare_off, dtype=np.float64)
     if len(on) < 8 or len(off) < 8 or on.mean() <= 0:
@@ -629,6 +638,33 @@ def counted_every_other_beat(onsets: OnsetEnvelopes | None, tempo_bpm: float,
     return min(ratios) >= HOMOGENEOUS_HALF
 
 
+def backbeat_on_every_beat(onsets: OnsetEnvelopes | None, tempo_bpm: float,
+                           beats_sec: np.ndarray) -> bool:
+    """True when `beats_sec` (at `tempo_bpm`) are the backbeats of a count twice as fast:
+    the snare hits every one of them alike (BACKBEAT_OFF_RATIO times stronger than half
+    a beat later, with `backbeat_contrast` under BACKBEAT_MIN_CONTRAST: not every other
+    one), while the kick drum hits the half-beats between them as hard as them
+    (HOMOGENEOUS_HALF), and twice the tempo is still a DJ tempo. A backbeat falls on
+    every other beat of 4/4, so a snare on every counted beat with the kick also between
+    them is two and four counted as one and two: four-on-the-floor at 172 with the clap
+    on two and four, tracked at 86 on the claps (stress 5000/6; songs 24-47 of the
+    tuning seeds: 4000/41), which `counted_every_other_beat` misses because the snare is
+    not as strong between the beats. No other of 576 tuning songs or the real
+    recordings changes."""
+    if onsets is None or len(beats_sec) < 8 or tempo_bpm * 2.0 > DJ_MAX_BPM * 1.01:
+        return False
+    beats = np.asarray(beats_sec, dtype=np.float64)
+    mids = (beats[:-1] + beats[1:]) / 2.0
+    hits = onsets.kick_hits_or_band
+    kick_ratio = relative_strength(hits, onsets, mids) / (
+        relative_strength(hits, onsets, beats[:-1]) + 1e-9)
+    snare_on = onsets.strength_at(onsets.snare, beats[:-1])
+    snare_off = onsets.strength_at(onsets.snare, mids)
+    return bool(kick_ratio >= HOMOGENEOUS_HALF
+                and snare_on.mean() >= BACKBEAT_OFF_RATIO * snare_off.mean()
+                and backbeat_contrast(snare_on) < BACKBEAT_MIN_CONTRAST)
+
+
 def onset_autocorrelation(onsets: OnsetEnvelopes) -> np.ndarray:
     """Autocorrelation (n_frames,) of the kick + snare onsets, 1 at lag 0."""
     envelope = (onsets.kick / (onsets.kick.mean() + 1e-9)
@@ -770,7 +806,8 @@ def estimate_tempo(mono: np.ndarray, *, sample_rate_hz: int,
         if factor <= 1.0:  # not just doubled by the drums (see below)
             tempo_bpm, beats = _felt_tempo(onsets, tempo_bpm, beats)
         if (counted_half_time(onsets, tempo_bpm, beats)
-                or counted_every_other_beat(onsets, tempo_bpm, beats)):
+                or counted_every_other_beat(onsets, tempo_bpm, beats)
+                or backbeat_on_every_beat(onsets, tempo_bpm, beats)):
             tempo_bpm, beats = tempo_bpm * 2.0, rescale_beats(beats, factor=2.0)
         beats = realign_beats(beats, onsets)
         beats = bridge_weak_beats(beats, onsets)
@@ -832,7 +869,8 @@ def estimate_tempo(mono: np.ndarray, *, sample_rate_hz: int,
     if factor <= 1.0:
         tempo_bpm, beats = _felt_tempo(onsets, tempo_bpm, beats)
     if (counted_half_time(onsets, tempo_bpm, beats)
-            or counted_every_other_beat(onsets, tempo_bpm, beats)):
+            or counted_every_other_beat(onsets, tempo_bpm, beats)
+            or backbeat_on_every_beat(onsets, tempo_bpm, beats)):
         # The grid through the first beat at half the period covers the song as before.
         tempo_bpm = tempo_bpm * 2.0
         beats = grid_beats(origin_sec=float(beats[0]), period_sec=float(np.median(np.diff(beats)))

@@ -10,6 +10,7 @@ import pytest
 from services.analysis.features import OnsetEnvelopes
 from services.analysis.tempo import (
     backbeat_contrast,
+    backbeat_on_every_beat,
     backbeat_overrule,
     bar_accent_profile,
     bar_accents_off_the_beat,
@@ -578,3 +579,22 @@ def test_bar_accent_profile_folds_half_beats_of_a_bar() -> None:
                                  duration_sec=32.0)
     # Through the off-beat origin, beat one is the half-beat before the origin: odd.
     assert int(np.argmax(profile)) % 2 == 1 and np.sum(profile > 0.5 * profile.max()) == 1
+
+
+@pytest.mark.parametrize(("snare_every", "kick_between", "tempo_bpm", "expected"), [
+    (1, True, 86.0, True),  # claps on two and four counted as every beat: double
+    (2, True, 86.0, False),  # a backbeat on every other counted beat: the count is right
+    (1, False, 86.0, False),  # no kick between the beats: nothing says they are beats
+    (1, True, 95.0, False),  # 190 is no DJ tempo
+])
+def test_a_snare_on_every_counted_beat_with_kicks_between_is_a_backbeat(
+        snare_every: int, kick_between: bool, tempo_bpm: float, expected: bool) -> None:
+    hop_sec, period_sec = 0.01, 60.0 / tempo_bpm
+    beats = 0.2 + np.arange(64) * period_sec
+    n_frames = int((beats[-1] + 1.0) / hop_sec)
+    kick_times = np.sort(np.concatenate([beats, beats + period_sec / 2.0])) if kick_between \
+        else beats
+    kick = _impulses(kick_times, hop_sec=hop_sec, n_frames=n_frames) + 0.01
+    snare = _impulses(beats[::snare_every], hop_sec=hop_sec, n_frames=n_frames) + 0.01
+    onsets = OnsetEnvelopes(kick=kick, snare=snare, hop_sec=hop_sec, kick_hits=kick)
+    assert backbeat_on_every_beat(onsets, tempo_bpm, beats) is expected
