@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pytest
 
 from services.analysis.features import OnsetEnvelopes
 from services.analysis.tempo import (
     backbeat_contrast,
+    backbeat_on_every_beat,
     backbeat_overrule,
+    bar_accent_profile,
+    bar_accents_off_the_beat,
     beat_misfits_bars,
     beat_phase_origin,
+    bridge_weak_beats,
+    chords_span_eight_beats,
     dj_tempo,
     estimate_tempo,
+    felt_tempo_by_harmony,
     fit_grid,
     grid_beats,
     grid_is_unsteady,
@@ -459,3 +467,134 @@ def test_realign_beats_leaves_a_shuffle_on_its_beat() -> None:
     ticks = np.round(truth / 0.0116) * 0.0116
     realigned = realign_beats(ticks, onsets)
     assert np.mean(np.abs(nearest_offsets_sec(realigned, truth)) < 0.03) > 0.97
+
+
+def _chord_song(*, tempo_bpm: float, beats_per_chord: int, n_beats: int = 64,
+                first_change: int = 0) -> tuple[np.ndarray, Callable[[np.ndarray], np.ndarray]]:
+    """Beats (n_beats,) at `tempo_bpm` and the harmonic change at given beats of a song of
+    sine triads (C, F, G, A minor in turn) that change every `beats_per_chord` beats,
+    the first change on beat `first_change`."""
+    from services.analysis import features
+    from services.analysis.downbeats import harmonic_change
+
+    rate = features.FEATURE_RATE_HZ
+    period_sec = 60.0 / tempo_bpm
+    duration_sec = n_beats * period_sec
+    t = np.arange(int(duration_sec * rate)) / rate
+    chords = ((60, 64, 67), (65, 69, 72), (67, 71, 74), (69, 72, 76))
+    index = np.floor((t / period_sec - first_change) / beats_per_chord).astype(int) + 1
+    mono = np.zeros_like(t)
+    for k, chord in enumerate(chords):
+        playing = index % len(chords) == k
+        for midi in chord:
+            mono[playing] += np.sin(2 * np.pi * 440.0 * 2 ** ((midi - 69) / 12) * t[playing])
+    spec = features.compute_spectrogram((0.1 * mono).astype(np.float32), sample_rate_hz=rate)
+    chroma, frame_times = features.chroma(spec), spec.frame_times_sec()
+    beats = np.arange(n_beats) * period_sec
+    return beats, lambda b: harmonic_change(chroma, frame_times_sec=frame_times, beats_sec=b,
+                                            duration_sec=duration_sec)
+
+
+@pytest.mark.parametrize("first_change", [0, 3])
+def test_chords_every_eight_counted_beats_halve_the_tempo(first_change: int) -> None:
+    # A song at 84 BPM counted on its eighths at 168: one chord per bar is one per eight
+    # counted beats; the beats kept are those the chords change on.
+    beats, harmony = _chord_song(tempo_bpm=168.0, beats_per_chord=8, first_change=first_change)
+    eight, _ = chords_span_eight_beats(harmony(beats)[1:])
+    assert eight
+    tempo_bpm, kept = felt_tempo_by_harmony(harmony, 168.0, beats)
+    assert tempo_bpm == pytest.approx(84.0)
+    assert np.allclose(kept, beats[first_change % 2::2])
+
+
+def test_chords_every_four_beats_keep_a_fast_tempo() -> None:
+    # Drum & bass at 168 with a chord per bar: the bar has four of the counted beats.
+    beats, harmony = _chord_song(tempo_bpm=168.0, beats_per_chord=4)
+    assert not chords_span_eight_beats(harmony(beats)[1:])[0]
+    tempo_bpm, kept = felt_tempo_by_harmony(harmony, 168.0, beats)
+    assert tempo_bpm == 168.0 and np.array_equal(kept, beats)
+
+
+def test_harmony_never_halves_below_the_dj_range() -> None:
+    # Chords every eight beats at 140: half (70) is no DJ tempo; two-bar chords, say.
+    beats, harmony = _chord_song(tempo_bpm=140.0, beats_per_chord=8)
+    assert felt_tempo_by_harmony(harmony, 140.0, beats)[0] == 140.0
+    assert felt_tempo_by_harmony(None, 168.0, beats)[0] == 168.0
+
+
+def _drums_but(truth_sec: np.ndarray, silent: slice, *, hop_sec: float = 0.01) -> OnsetEnvelopes:
+    """Kick, snare and broadband onsets on every true beat and off-beat eighth except in
+    `silent` (beat indices): a breakdown or a drumless intro, with only a faint floor."""
+    n_frames = int((truth_sec[-1] + 1.0) / hop_sec)
+    hits = np.ones(len(truth_sec))
+    hits[silent] = 0.0
+    mids = truth_sec[:-1] + 0.5 * np.diff(truth_sec)
+    kick = _impulses(truth_sec, hop_sec=hop_sec, n_frames=n_frames, gains=hits) + 0.02
+    snare = _impulses(mids, hop_sec=hop_sec, n_frames=n_frames, gains=0.6 * hits[:-1]) + 0.02
+    return OnsetEnvelopes(kick=kick, snare=snare, hop_sec=hop_sec, broadband=kick + snare,
+                          kick_hits=kick)
+
+
+def test_a_breakdown_is_counted_through_at_the_tempo_around_it() -> None:
+    truth = 0.3 + np.arange(120) * 0.5
+    onsets = _drums_but(truth, slice(50, 70))
+    # Through the breakdown the tracker slides a whole beat late: it drops one.
+    slide = np.clip((np.arange(120) - 52) / 14.0, 0.0, 1.0)
+    tracked = truth + slide * 0.5
+    tracked = np.delete(tracked, np.flatnonzero(slide >= 1.0)[0])
+    bridged = bridge_weak_beats(tracked, onsets)
+    bridged = bridged[bridged < truth[-1] + 0.25]  # the tracker ran on past the last
+    assert len(bridged) == len(truth)
+    assert np.max(np.abs(bridged - truth)) < 0.01
+
+
+def test_a_drumless_intro_is_counted_back_from_the_drums() -> None:
+    truth = 0.2 + np.arange(100) * 0.48
+    onsets = _drums_but(truth, slice(0, 20))
+    tracked = truth + np.where(np.arange(100) < 20, 0.15, 0.0)  # late until the drums come
+    bridged = bridge_weak_beats(tracked, onsets)
+    assert np.max(np.abs(bridged - truth)) < 0.01
+    # Drums all through: the tracked beats stay as they are.
+    assert np.array_equal(bridge_weak_beats(truth, _drums_but(truth, slice(0, 0))), truth)
+
+
+def test_the_bars_strongest_kick_and_snare_mark_the_beat() -> None:
+    # Half-time house heard from a grid on the off-beat: the kick on one and the clap on
+    # three fall on its odd half-beats; the "and" of three's kick and the open hats on
+    # every "and" fill its beats, as strong on average.
+    kick = np.array([1.0, 12.0, 0.5, 0.4, 8.5, 2.4, 2.2, 0.5])
+    snare = np.array([3.4, 4.2, 3.5, 1.3, 1.8, 6.1, 3.0, 1.7])
+    assert bar_accents_off_the_beat(kick, snare)
+    # Seen from the beat (shifted by half a beat), or with only the kick off: no.
+    assert not bar_accents_off_the_beat(np.roll(kick, -1), np.roll(snare, -1))
+    assert not bar_accents_off_the_beat(kick, np.roll(snare, -1))
+
+
+def test_bar_accent_profile_folds_half_beats_of_a_bar() -> None:
+    hop_sec, period_sec = 0.01, 0.5
+    truth = np.arange(64) * period_sec
+    kick = _impulses(truth[::4], hop_sec=hop_sec, n_frames=3300)  # beat one only
+    onsets = OnsetEnvelopes(kick=kick, snare=kick, hop_sec=hop_sec)
+    profile = bar_accent_profile(kick, onsets, origin_sec=0.25, period_sec=period_sec,
+                                 duration_sec=32.0)
+    # Through the off-beat origin, beat one is the half-beat before the origin: odd.
+    assert int(np.argmax(profile)) % 2 == 1 and np.sum(profile > 0.5 * profile.max()) == 1
+
+
+@pytest.mark.parametrize(("snare_every", "kick_between", "tempo_bpm", "expected"), [
+    (1, True, 86.0, True),  # claps on two and four counted as every beat: double
+    (2, True, 86.0, False),  # a backbeat on every other counted beat: the count is right
+    (1, False, 86.0, False),  # no kick between the beats: nothing says they are beats
+    (1, True, 95.0, False),  # 190 is no DJ tempo
+])
+def test_a_snare_on_every_counted_beat_with_kicks_between_is_a_backbeat(
+        snare_every: int, kick_between: bool, tempo_bpm: float, expected: bool) -> None:
+    hop_sec, period_sec = 0.01, 60.0 / tempo_bpm
+    beats = 0.2 + np.arange(64) * period_sec
+    n_frames = int((beats[-1] + 1.0) / hop_sec)
+    kick_times = np.sort(np.concatenate([beats, beats + period_sec / 2.0])) if kick_between \
+        else beats
+    kick = _impulses(kick_times, hop_sec=hop_sec, n_frames=n_frames) + 0.01
+    snare = _impulses(beats[::snare_every], hop_sec=hop_sec, n_frames=n_frames) + 0.01
+    onsets = OnsetEnvelopes(kick=kick, snare=snare, hop_sec=hop_sec, kick_hits=kick)
+    assert backbeat_on_every_beat(onsets, tempo_bpm, beats) is expected
