@@ -11,7 +11,7 @@ import numpy as np
 
 from services.analysis import features
 from services.analysis.cues import cue_points
-from services.analysis.downbeats import estimate_downbeats, harmonic_change
+from services.analysis.downbeats import estimate_downbeats
 from services.analysis.energy import (
     ENERGY_HOP_SEC,
     energy_curve,
@@ -60,10 +60,7 @@ def analyze_audio(samples: np.ndarray, *, sample_rate_hz: int, song_id: str) -> 
     chroma = features.chroma(spec)
     frame_times = spec.frame_times_sec()
 
-    tempo = estimate_tempo(
-        mono_rhythm, sample_rate_hz=RHYTHM_RATE_HZ, onsets=onsets,
-        harmony=lambda beats: harmonic_change(chroma, frame_times_sec=frame_times,
-                                              beats_sec=beats, duration_sec=duration_sec))
+    tempo = estimate_tempo(mono_rhythm, sample_rate_hz=RHYTHM_RATE_HZ, onsets=onsets)
     loop = loop_grid(tempo, duration_sec=duration_sec, onsets=onsets)
     if loop is not None:  # a short loop: whole bars from its first beat, a downbeat
         tempo, downbeats = loop, loop.beats_sec[::BEATS_PER_BAR]

@@ -2,10 +2,9 @@
 a DJ counts and, when the tempo is steady, snapped to a constant grid; when it is not,
 the tracker's beats are moved back onto the beat where it slid off (`realign_beats`) and
 counted on through stretches without drums (`bridge_weak_beats`). The metrical level
-and the beat's half are the drums' (kick, snare, subdivisions, the bar's accents) and
-the harmony's (chords change on the bar line, four beats apart). The confidence is our
-own (the degara tracker reports none): how regular the tracked beats are times how much
-stronger the drum onsets are on them than elsewhere."""
+and the beat's half are the drums' (kick, snare, subdivisions, the bar's accents). The
+confidence is our own (the degara tracker reports none): how regular the tracked beats
+are times how much stronger the drum onsets are on them than elsewhere."""
 
 from __future__ import annotations
 
@@ -76,10 +75,6 @@ BRIDGE_EDGE_BEATS = 8  # strong beats each side that give the local period
 BAR_ACCENT_RATIO = 1.2  # see bar_accents_off_the_beat
 BACKBEAT_OFF_RATIO = 1.3  # see backbeat_overrule
 BACKBEAT_MIN_CONTRAST = 1.5
-# Harmonic rhythm (`chords_span_eight_beats`): the chords change this many times more on
-# one beat of every eight than four beats later, over at least HARMONY_MIN_BEATS beats.
-EIGHT_BEAT_BAR_RATIO = 4.0
-HARMONY_MIN_BEATS = 32
 
 
 @dataclass(frozen=True)
@@ -692,45 +687,6 @@ def beat_misfits_bars(onsets: OnsetEnvelopes, *, period_sec: float) -> bool:
     return thirds >= MISFIT_RATIO * bars
 
 
-def chords_span_eight_beats(change: np.ndarray) -> tuple[bool, int]:
-    """(True when the chords change every eight beats and not four beats later, the beat
-    of the first change): `change` (n_beats,) per beat how much the harmony changes there
-    (`downbeats.harmonic_change`).
-
-    Harmony changes on the bar line, and a bar of 4/4 has four beats: a song whose chords
-    change only on every eighth counted beat, EIGHT_BEAT_BAR_RATIO times more there than
-    half-way (where a one-chord-per-bar song changes as much), was counted on its eighth
-    notes. The drums cannot tell this apart where sixteenth hats fill the eighths and a
-    breakbeat's kicks land on them (stress 5000/13 and 11000/04: breakbeats at 82-84 read
-    at 164-167; 11000/09 and 18000/23: house at 91 read at 181): among the 288 tuning
-    songs the doubled ones score 5.3-11.3 and the right ones above 150 BPM at most 3.0 (a
-    half-time groove changes chords every four of its fast beats like any other).
-    Harmony that changes every two bars at a fast tempo would fool it, so only the drums'
-    octave candidates (where half the tempo is still a DJ tempo) are ever halved by it."""
-    values = np.asarray(change, dtype=np.float64)
-    if len(values) < HARMONY_MIN_BEATS:
-        return False, 0
-    phases = np.array([values[p::8].mean() for p in range(8)])
-    best = int(np.argmax(phases))
-    return bool(phases[best] >= EIGHT_BEAT_BAR_RATIO * phases[(best + 4) % 8]
-                and phases[best] > 0), best
-
-
-def felt_tempo_by_harmony(harmony: Callable[[np.ndarray], np.ndarray] | None,
-                        tempo_bpm: float, beats_sec: np.ndarray) -> tuple[float, np.ndarray]:
-    """(tempo, beats) halved to the beats the chords change on when `harmony` (per-beat
-    harmonic change of given beats) says the bars span eight of them
-    (`chords_span_eight_beats`) and half the tempo is still a DJ tempo."""
-    if harmony is None or tempo_bpm / 2.0 < DJ_MIN_BPM * 0.99 or len(beats_sec) < 2:
-        return tempo_bpm, beats_sec
-    beats = np.asarray(beats_sec, dtype=np.float64)
-    # The first beat's change is measured against nothing (0): leave it out.
-    eight, phase = chords_span_eight_beats(np.asarray(harmony(beats))[1:])
-    if not eight:
-        return tempo_bpm, beats_sec
-    return tempo_bpm / 2.0, beats[(phase + 1) % 2::2]
-
-
 def grid_is_unsteady(*, rms_sec: float, inlier_share: float, drift: float) -> bool:
     """Whether a fitted constant grid (residual `rms_sec`, share of tracked beats within
     70 ms `inlier_share`) must give way to the tracked beats: a loose fit, or local tempo
@@ -747,15 +703,17 @@ def grid_is_unsteady(*, rms_sec: float, inlier_share: float, drift: float) -> bo
 
 
 def estimate_tempo(mono: np.ndarray, *, sample_rate_hz: int,
-                   onsets: OnsetEnvelopes | None = None,
-                   harmony: Callable[[np.ndarray], np.ndarray] | None = None,
-                   ) -> TempoEstimate:
+                   onsets: OnsetEnvelopes | None = None) -> TempoEstimate:
     """Tempo (BPM at the DJ's metrical level), beats and confidence of a mono signal.
 
     mono: float32 (n,) at `sample_rate_hz`, which must be 44100 Hz. `onsets` (optional)
-    settle the beat phase and the metrical level where the tracker is unsure; `harmony`
-    (optional: beats (n,) -> harmonic change (n,) at each, `downbeats.harmonic_change`)
-    tells eighth notes counted as beats by where the chords change.
+    settle the beat phase and the metrical level where the tracker is unsure.
+
+    Rejected (session 8): halving a fast tempo whose chords change only every eighth
+    counted beat (4x more there than four beats later). It fixed four tuning songs at
+    82-91 BPM read double (tuning Acc1 .983 -> .997), but chords that change every two
+    bars are as common at 170: synthetic drum & bass at 170 and 172 and hip-hop at 160
+    with two-bar chords were halved to 85, 86 and 80 (main read them right).
     """
     if sample_rate_hz != RHYTHM_RATE_HZ:
         raise ValueError(f"estimate_tempo needs 44100 Hz audio, got {sample_rate_hz}")
@@ -818,7 +776,6 @@ def estimate_tempo(mono: np.ndarray, *, sample_rate_hz: int,
             if lead is not None:
                 beats = shift_beats(beats, fraction=lead)
                 beats = beats[beats < duration_sec]
-        tempo_bpm, beats = felt_tempo_by_harmony(harmony, tempo_bpm, beats)
         beats = extend_beats(beats, duration_sec=duration_sec)
         median = float(np.median(intervals))
         regularity = float(np.mean(np.abs(intervals - median) <= REGULAR_INTERVAL * median))
@@ -875,7 +832,6 @@ def estimate_tempo(mono: np.ndarray, *, sample_rate_hz: int,
         tempo_bpm = tempo_bpm * 2.0
         beats = grid_beats(origin_sec=float(beats[0]), period_sec=float(np.median(np.diff(beats)))
                            / 2.0, duration_sec=duration_sec)
-    tempo_bpm, beats = felt_tempo_by_harmony(harmony, tempo_bpm, beats)
     if onsets is not None and len(beats) >= 8:
         # Last, at the tempo and beats chosen: the halving steps keep the half on which
         # the kick band and snare are stronger, the off-beat one under an off-beat bass.

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import numpy as np
 import pytest
 
@@ -17,10 +15,8 @@ from services.analysis.tempo import (
     beat_misfits_bars,
     beat_phase_origin,
     bridge_weak_beats,
-    chords_span_eight_beats,
     dj_tempo,
     estimate_tempo,
-    felt_tempo_by_harmony,
     fit_grid,
     grid_beats,
     grid_is_unsteady,
@@ -467,59 +463,6 @@ def test_realign_beats_leaves_a_shuffle_on_its_beat() -> None:
     ticks = np.round(truth / 0.0116) * 0.0116
     realigned = realign_beats(ticks, onsets)
     assert np.mean(np.abs(nearest_offsets_sec(realigned, truth)) < 0.03) > 0.97
-
-
-def _chord_song(*, tempo_bpm: float, beats_per_chord: int, n_beats: int = 64,
-                first_change: int = 0) -> tuple[np.ndarray, Callable[[np.ndarray], np.ndarray]]:
-    """Beats (n_beats,) at `tempo_bpm` and the harmonic change at given beats of a song of
-    sine triads (C, F, G, A minor in turn) that change every `beats_per_chord` beats,
-    the first change on beat `first_change`."""
-    from services.analysis import features
-    from services.analysis.downbeats import harmonic_change
-
-    rate = features.FEATURE_RATE_HZ
-    period_sec = 60.0 / tempo_bpm
-    duration_sec = n_beats * period_sec
-    t = np.arange(int(duration_sec * rate)) / rate
-    chords = ((60, 64, 67), (65, 69, 72), (67, 71, 74), (69, 72, 76))
-    index = np.floor((t / period_sec - first_change) / beats_per_chord).astype(int) + 1
-    mono = np.zeros_like(t)
-    for k, chord in enumerate(chords):
-        playing = index % len(chords) == k
-        for midi in chord:
-            mono[playing] += np.sin(2 * np.pi * 440.0 * 2 ** ((midi - 69) / 12) * t[playing])
-    spec = features.compute_spectrogram((0.1 * mono).astype(np.float32), sample_rate_hz=rate)
-    chroma, frame_times = features.chroma(spec), spec.frame_times_sec()
-    beats = np.arange(n_beats) * period_sec
-    return beats, lambda b: harmonic_change(chroma, frame_times_sec=frame_times, beats_sec=b,
-                                            duration_sec=duration_sec)
-
-
-@pytest.mark.parametrize("first_change", [0, 3])
-def test_chords_every_eight_counted_beats_halve_the_tempo(first_change: int) -> None:
-    # A song at 84 BPM counted on its eighths at 168: one chord per bar is one per eight
-    # counted beats; the beats kept are those the chords change on.
-    beats, harmony = _chord_song(tempo_bpm=168.0, beats_per_chord=8, first_change=first_change)
-    eight, _ = chords_span_eight_beats(harmony(beats)[1:])
-    assert eight
-    tempo_bpm, kept = felt_tempo_by_harmony(harmony, 168.0, beats)
-    assert tempo_bpm == pytest.approx(84.0)
-    assert np.allclose(kept, beats[first_change % 2::2])
-
-
-def test_chords_every_four_beats_keep_a_fast_tempo() -> None:
-    # Drum & bass at 168 with a chord per bar: the bar has four of the counted beats.
-    beats, harmony = _chord_song(tempo_bpm=168.0, beats_per_chord=4)
-    assert not chords_span_eight_beats(harmony(beats)[1:])[0]
-    tempo_bpm, kept = felt_tempo_by_harmony(harmony, 168.0, beats)
-    assert tempo_bpm == 168.0 and np.array_equal(kept, beats)
-
-
-def test_harmony_never_halves_below_the_dj_range() -> None:
-    # Chords every eight beats at 140: half (70) is no DJ tempo; two-bar chords, say.
-    beats, harmony = _chord_song(tempo_bpm=140.0, beats_per_chord=8)
-    assert felt_tempo_by_harmony(harmony, 140.0, beats)[0] == 140.0
-    assert felt_tempo_by_harmony(None, 168.0, beats)[0] == 168.0
 
 
 def _drums_but(truth_sec: np.ndarray, silent: slice, *, hop_sec: float = 0.01) -> OnsetEnvelopes:
