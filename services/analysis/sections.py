@@ -288,9 +288,13 @@ def label_sections(energies: list[float], rises: list[float],
         if labels[i] == "breakdown" and all(lab in ("breakdown", "outro")
                                             for lab in labels[i + 1:]):
             labels[i] = "outro"
-    dance_form = "breakdown" in labels
+    # Dance-music form (a breakdown, or a hook that a build or breakdown leads into): its
+    # hooks are all drops, the first one straight after the intro too (it was left a
+    # "chorus" when only a later drop had a build before it).
+    dance_form = "breakdown" in labels or any(
+        labels[i] == "chorus" and labels[i - 1] in ("build", "breakdown") for i in range(1, n))
     for i in range(1, n):
-        if labels[i] == "chorus" and (dance_form or labels[i - 1] in ("build", "breakdown")):
+        if labels[i] == "chorus" and dance_form:
             labels[i] = "drop"
     return labels
 

@@ -147,6 +147,15 @@ def test_label_sections_names_an_edm_form() -> None:
         "intro", "drop", "breakdown", "build", "drop", "outro"]
 
 
+def test_a_hook_straight_after_the_intro_is_a_drop_when_a_later_one_is() -> None:
+    # No breakdown; a verse-level stretch rises into the second hook: dance form, and the
+    # first hook (straight after the intro, no build before it) is a drop too
+    energies = [0.2, 0.95, 0.7, 0.75, 1.0, 0.3]
+    rises = [0.0, 0.0, 0.0, 0.3, 0.0, 0.0]
+    assert label_sections(energies, rises, [8, 16, 8, 8, 16, 8]) == [
+        "intro", "drop", "verse", "build", "drop", "outro"]
+
+
 def test_label_sections_names_a_song_form() -> None:
     energies = [0.4, 0.45, 0.75, 1.0, 0.75, 1.0, 0.4]
     rises = [0.0] * 7
