@@ -2,7 +2,8 @@
 
 Pure numpy/scipy/Essentia, no model weights. The four stems (vocals, drums, bass, other)
 sum back to the mix exactly: masks are computed on the mid channel, applied to every
-channel's STFT, and "other" is the time-domain residual of the mix minus the other three.
+channel's STFT (then, in one band, re-shared per channel by a multichannel Wiener filter),
+and "other" is the time-domain residual of the mix minus the other three.
 (Where the song's kick is a fitted sweep, the drums' and bass's masks on the lowest rows
 are complex: the kick is subtracted with its phase; their sum stays a real mask.)
 
@@ -11,8 +12,10 @@ the repeating-pattern model, the kick's waveform and hits) cheaply over the whol
 then the masks are built chunk by chunk (default 30 s with 1 s overlap) and recombined
 with complementary linear cross-fades, so working memory stays bounded (about 100 MB of
 spectrogram per chunk) however long the song is. Each chunk is separated on two STFT
-windows (93 and 186 ms) and the results are averaged; then a second, Wiener-style pass
-(`refine`) re-shares each window's bins among the stems. Each chunk's stems sum to the
+windows (93 and 186 ms) and the results are averaged (the vocals lean to the short
+window); on each window a second, Wiener-style pass (`refine`) re-shares the bins among
+the stems, and a third (`spatial`, stereo only) re-shares the band between 100 and
+400 Hz by where each stem sits in the stereo image. Each chunk's stems sum to the
 chunk's mix and the cross-fade weights sum to one, so the exact-sum property survives;
 the song-level cues keep the result independent of the chunk size up to the
 cross-fades.
