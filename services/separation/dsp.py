@@ -183,28 +183,39 @@ def masked_stems(
         weight = params.kick_complex_weight
         low_masks["drums"] = weight * ratio + (1.0 - weight) * masks["drums"][:rows]
         low_masks["bass"] = pool - low_masks["drums"]
-    spectra = {}
-    for name in MASKED_STEMS:
-        masked = spectrum * masks[name][None]
+
+    def masked(name: str, rows: slice) -> np.ndarray:
+        """The stem's masked spectrum on `rows` (both channels)."""
+        part = spectrum[:, rows] * masks[name][rows][None]
         if name in low_masks:
-            rows = low_masks[name].shape[0]
-            masked[:, :rows] = spectrum[:, :rows] * low_masks[name][None]
-        spectra[name] = masked
+            # The complex kick shares replace the real ones on their low rows.
+            low = range(low_masks[name].shape[0])[rows]  # absolute rows, from rows.start
+            rows_low = slice(low.start, low.stop)
+            part[:, :len(low)] = spectrum[:, rows_low] * low_masks[name][rows_low][None]
+        return part
+
+    filtered: dict[str, np.ndarray] = {}
+    band = slice(0, 0)
     if params.spatial_filter and spectrum.shape[0] == 2:
         # The masks were shared by both channels; the filter re-shares a band by where
         # each stem sits in the stereo image, "other" (the residual) included so the
         # four still model the whole mix (what the filter leaves over goes to "other").
         band = slice(int(np.count_nonzero(freqs_hz < params.spatial_min_hz)),
-                    int(np.count_nonzero(freqs_hz < params.spatial_max_hz)))
-        residual = spectrum[:, band] - sum(part[:, band] for part in spectra.values())
-        filtered = multichannel_wiener(spectrum[:, band],
-                                       [*(part[:, band] for part in spectra.values()), residual],
-                                       iterations=params.spatial_iterations,
-                                       psd_power=params.spatial_psd_power)
-        for name, part in zip(MASKED_STEMS, filtered, strict=False):
-            spectra[name][:, band] = part
-    return {name: istft(masked, hop_length=hop_length, length_samples=length_samples)
-            for name, masked in spectra.items()}
+                     int(np.count_nonzero(freqs_hz < params.spatial_max_hz)))
+        parts = [masked(name, band) for name in MASKED_STEMS]
+        residual = spectrum[:, band] - sum(parts)
+        shares = multichannel_wiener(spectrum[:, band], [*parts, residual],
+                                     iterations=params.spatial_iterations,
+                                     psd_power=params.spatial_psd_power)
+        filtered = dict(zip(MASKED_STEMS, shares, strict=False))
+    stems = {}
+    # One stem's full spectrum at a time: working memory stays one spectrogram per stem.
+    for name in MASKED_STEMS:
+        full = masked(name, slice(None))
+        if name in filtered:
+            full[:, band] = filtered[name]
+        stems[name] = istft(full, hop_length=hop_length, length_samples=length_samples)
+    return stems
 
 
 def separate_chunk(
