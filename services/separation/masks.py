@@ -167,6 +167,35 @@ class MaskParams:
     # Hold 9 frames 0.01 dB worse than 15, 21 the same.
     refine_power: float = 1.25
     other_hold_frames: int = 15
+    # Third pass (`spatial.multichannel_wiener`, stereo only): between spatial_min_hz and
+    # spatial_max_hz the four stems are re-shared per bin by their magnitude (psd power
+    # 1: where every stem has the same stereo image the first-pass shares are kept) and
+    # their stereo image (a 2x2 covariance per frequency over the chunk), with
+    # `spatial_iterations` EM re-fits. The band is where the synthetic pads (wide, detuned
+    # pairs) share the bass's partials. Tuning seeds 5000 / 6000 / 100 (avg dB, with the
+    # vocal window weights of DspParams; without the pass 7.19 / 7.41 / 7.22) and
+    # Lithium / Potassium (without 3.06 / 1.92): 100-400 Hz 7.23 / 7.45 / 7.26, 3.06 /
+    # 1.91; 100-300 Hz 5000 7.22, 3.07 / 1.91; 100-600 Hz 7.24, 3.06 / 1.91; 100-1000 Hz
+    # 7.25, 3.05 / 1.92; 100 Hz up 7.25, 3.01 / 1.92 and a third slower; 100-400 Hz with
+    # the diagonal loading at 1e-2 (default 1e-3) 7.24, 3.06 / 1.91; with one EM re-fit
+    # 7.17, 3.06 / 1.88; psd power 0.75 7.22 / 7.43 / 7.25, 3.09 / 1.92 (softer suits
+    # the real songs, not the tuning set); 1.5 5000 7.17, 2.99 / 1.88. On both chunk
+    # windows the pass cost Potassium 0.01 dB; on the 93 ms window only (the default,
+    # DspParams.spatial_max_window_sec) 7.23 / 7.44 / 7.25, 3.07 / 1.93.
+    # Below 100 Hz the kick's complex (phase-subtracting) shares must
+    # stay: the filter's real gains cost 1 dB of drums there. Psd power 2 (Wiener's rule,
+    # the first-pass shares squared) from 100 Hz up: 5000 7.12, 6000 7.32, Lithium 2.72.
+    # With an earlier version whose loading was too strong at psd power < 2 (it sent
+    # ~2% of loud bins to "other"): power 1.25 sharpened the synthetic vocals (+0.15 dB)
+    # but cost Lithium's 0.14; weighting each frame of the covariances by the stem's
+    # share (** 1 or 2) changed nothing. Held-out seeds 7000 / 9000: 7.10 / 7.16 without
+    # either change, 7.11 / 7.17 with the window weights alone, 7.15 / 7.19 with both
+    # (the pass on both windows: 7.16 / 7.19).
+    spatial_filter: bool = True
+    spatial_iterations: int = 0
+    spatial_psd_power: float = 1.0
+    spatial_min_hz: float = 100.0
+    spatial_max_hz: float = 400.0
 
 
 @dataclass(frozen=True)

@@ -205,11 +205,26 @@ def test_refine_pass_helps_every_song() -> None:
 
     from services.separation.masks import MaskParams
 
+    # Both without the spatial pass, which re-shares part of the same bins after it.
     plain = _mean_sdrs(DspParams(masks=replace(MaskParams(), refine_power=1.0,
-                                               other_hold_frames=1)))
-    refined = _default_sdrs()
+                                               other_hold_frames=1, spatial_filter=False)))
+    refined = _mean_sdrs(DspParams(masks=replace(MaskParams(), spatial_filter=False)))
     assert np.all(refined > plain - 0.05), (refined, plain)
     assert np.mean(refined - plain) > 0.02, (refined, plain)
+
+
+def test_spatial_pass_helps_every_song() -> None:
+    """The multichannel Wiener pass (`spatial`) against the same separator without it:
+    the wide pads lose the bass's partials they share (measured +0.05 to +0.06 dB per
+    song on the 93 ms window; +0.07 to +0.08 on both windows)."""
+    from dataclasses import replace
+
+    from services.separation.masks import MaskParams
+
+    plain = _mean_sdrs(DspParams(masks=replace(MaskParams(), spatial_filter=False)))
+    spatial = _default_sdrs()
+    assert np.all(spatial > plain), (spatial, plain)
+    assert np.mean(spatial - plain) > 0.03, (spatial, plain)
 
 
 def test_mask_kernels_keep_their_length_in_seconds_and_hertz() -> None:
