@@ -1,7 +1,7 @@
 """DSP separations in worker processes, so that songs separated at once use a core each.
 
-The DSP separator holds the GIL for about 40 % of its time (Essentia's melody and beat
-extractors, Python loops between numpy calls; measured with a spinning probe thread),
+The DSP separator holds the GIL for about 40 % of its time (Essentia's melody extractor,
+Python between numpy calls; a spinning probe thread beside it ran at 0.60 of its rate),
 so in threads a second song at once gains little. Worker processes run
 `pipeline.separate_and_store` whole: the child decodes, separates and stores the stems
 itself and returns their keys, so only the file's bytes and a few strings cross the
