@@ -138,7 +138,8 @@ def grid_pump(n: int, ctx: EffectContext, kick: np.ndarray | None = None) -> np.
     each beat's pump is as deep as the kick on that beat, and beats without one do not
     pump. Pumping on the beat, not on every kick hit, keeps dense kicks (a metal double
     bass drum, a rolling breakbeat: 8-12 hits a second) from beating the ducked layer
-    into a tremolo, while a four-on-the-floor kick pumps as it always would."""
+    into a tremolo; a four-on-the-floor kick pumps on every beat, with this release
+    rather than its own body's (the envelope once followed each hit)."""
     beat_samples = 60.0 / ctx.tempo_bpm * ctx.sample_rate_hz
     t = ctx.buffer_start_sec * ctx.sample_rate_hz + np.arange(n)
     beat = np.floor(t / beat_samples)

@@ -13,19 +13,12 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.procs import process_running
+
 pytestmark = [pytest.mark.integration,
               pytest.mark.skipif(not sys.platform.startswith("linux"),
                                  reason="reads /proc; the parent-death signal is Linux's")]
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-
-
-def _alive(pid: int) -> bool:
-    """Running (a zombie waiting for a reaper counts as gone)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except FileNotFoundError:
-        return False
-    return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
 def _children(pid: int) -> list[int]:
@@ -56,11 +49,11 @@ def _start_up(data_dir: Path) -> tuple[subprocess.Popen[str], list[int], list[st
 def _wait_gone(pids: list[int], timeout_sec: float = 30.0) -> list[int]:
     deadline = time.monotonic() + timeout_sec
     while time.monotonic() < deadline:
-        left = [pid for pid in pids if _alive(pid)]
+        left = [pid for pid in pids if process_running(pid)]
         if not left:
             return []
         time.sleep(0.2)
-    return [pid for pid in pids if _alive(pid)]
+    return [pid for pid in pids if process_running(pid)]
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL], ids=["sigterm", "sigkill"])
@@ -75,7 +68,7 @@ def test_mashup_up_takes_its_services_down_with_it(tmp_path: Path, sig: int) -> 
             assert proc.returncode in (0, 128 + signal.SIGTERM)
     finally:
         for pid in children:
-            if _alive(pid):
+            if process_running(pid):
                 os.kill(pid, signal.SIGKILL)
 
 

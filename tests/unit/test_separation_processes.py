@@ -20,6 +20,7 @@ from shared.audio_io import decode_audio, encode_audio
 from shared.errors import MeshError, ServiceUnavailable
 from shared.storage import LocalStorage
 from shared.synth import SongSpec, synthesize_song
+from tests.procs import process_running
 
 
 @pytest.fixture(autouse=True)
@@ -68,14 +69,6 @@ def test_two_songs_at_once_run_in_two_processes() -> None:
     assert len(set(pids)) == 2
 
 
-def _running(pid: int) -> bool:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except FileNotFoundError:
-        return False
-    return stat.rsplit(")", 1)[1].split()[0] != "Z"
-
-
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 def test_workers_exit_when_the_service_is_killed() -> None:
     service = subprocess.Popen(
@@ -88,12 +81,12 @@ def test_workers_exit_when_the_service_is_killed() -> None:
     try:
         assert service.stdout is not None
         worker = int(service.stdout.readline())
-        assert _running(worker)
+        assert process_running(worker)
         service.kill()
         service.wait(timeout=10)
         deadline = time.monotonic() + 10
-        while _running(worker) and time.monotonic() < deadline:
+        while process_running(worker) and time.monotonic() < deadline:
             time.sleep(0.1)
-        assert not _running(worker)
+        assert not process_running(worker)
     finally:
         service.kill()
