@@ -209,10 +209,27 @@ def real_items(root: Path) -> list[dict[str, Any]]:
     return items
 
 
+# Modes named in a label decide major/minor by their third, as the Camelot wheel files them:
+# "F (blues/dorian phrasing)" is an F-tonic song with a minor third, so F minor.
+_MINOR_MODES = ("dorian", "phrygian", "aeolian", "minor")
+_MAJOR_MODES = ("lydian", "mixolydian", "ionian", "major")
+
+
+def _truth_key(label: str) -> str:
+    from shared.camelot import normalize_key
+
+    tonic, _, remark = label.partition(" (")
+    lowered = label.lower()
+    if remark and not any(m in tonic.lower() for m in ("major", "minor")):
+        if any(m in lowered for m in _MINOR_MODES):
+            return normalize_key(f"{tonic} minor")
+        if any(m in lowered for m in _MAJOR_MODES):
+            return normalize_key(f"{tonic} major")
+    return normalize_key(tonic)
+
+
 def _real_job(item: dict[str, Any]) -> tuple[str, float, np.ndarray, int, Truth]:
     import soundfile as sf
-
-    from shared.camelot import normalize_key
 
     root = Path(item["root"])
     audio = None
@@ -229,7 +246,7 @@ def _real_job(item: dict[str, Any]) -> tuple[str, float, np.ndarray, int, Truth]
     key = None
     for candidate in (notes.get("key"), item.get("key")):
         try:
-            key = normalize_key(str(candidate).split(" (")[0]) if candidate else None
+            key = _truth_key(str(candidate)) if candidate else None
         except ValueError:
             key = None
         if key:
