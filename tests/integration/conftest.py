@@ -33,6 +33,9 @@ def mesh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mesh]:
             "CLIENT_MAX_RETRY_SEC": "3",
             "CLIENT_ATTEMPTS": "3",
             "JOB_DEADLINE_SEC": "600",
+            # A stopped service fails its job after 10 s of step retries, not the 120 s
+            # a production gateway waits for a restart (test_a_service_stopped_mid_job...).
+            "GATEWAY_STEP_RETRY_SEC": "10",
             "ANTHROPIC_API_KEY": "",
         },
     )
