@@ -8,7 +8,8 @@ that owe nothing to the renderer (`qa.py`): tempo from Essentia's beat tracker, 
 layer's onsets against its source stem read at the ideal time (worst 2 s window ≤ 20 ms:
 drums, bass, instrumental and full layers in the mix; pads and vocals, whose soft onsets
 the mix's drums hide, each rendered alone on the same passage),
-loudness (Essentia EBU R128), true peak (Essentia), clipped samples, silent holes and
+loudness (Essentia EBU R128; per section too: none louder than the plan's energy lets it
+be, the "energy arc"), true peak (Essentia), clipped samples, silent holes and
 clicks at every section splice. It prints one JSON line per render and a summary, with
 the wall and CPU time and × realtime; the first pair is two 3-minute songs (target:
 ≤ 15 s on 2 cores) and its preview (target ≤ 10 s). For that pair the service's whole
@@ -62,6 +63,12 @@ class Pair:
     b: SongSpec
     target_bpm: float
     target_key: str
+
+
+# The energy arc: a section may be this much quieter per unit of energy under the plan's
+# top sections (the renderer's ride asks 6 dB, with 0.5 dB tolerance)...
+ARC_DB_PER_ENERGY = 6.0
+ARC_SLACK_DB = 1.0  # ...and the check allows the master's limiter and the meter 0.5 more
 
 
 def pairs(*, long_sec: float, short_sec: float) -> list[Pair]:
@@ -237,6 +244,27 @@ def _fade_bars(effects: list[str], *, bars: float) -> tuple[float, float]:
     return lead, tail
 
 
+def _energy_arc(result: RenderResult) -> tuple[list[float], list[str]]:
+    """Each section's loudness (Essentia), and the sections that play louder than the
+    ones the plan gives most energy (those within 0.1 of the highest, power-averaged)
+    allow: `ARC_DB_PER_ENERGY` quieter per unit of energy under them, with
+    `ARC_SLACK_DB` to spare."""
+    sr = result.sample_rate_hz
+    sections = result.report["sections"]  # type: ignore[index]
+    lufs = [qa.essentia_lufs(result.audio[:, round(s["start_sec"] * sr):round(s["end_sec"] * sr)],
+                             sample_rate_hz=sr) for s in sections]
+    energy = [float(s["energy_level"]) for s in sections]
+    top = max(energy)
+    band = [i for i, e in enumerate(energy) if e >= top - 0.1]
+    ref = 10 * math.log10(float(np.mean([10 ** (lufs[i] / 10) for i in band])))
+    ref_energy = float(np.mean([energy[i] for i in band]))
+    outplaying = [f"section {i + 1} (energy {energy[i]:.2f}) at {lufs[i]:.1f} LUFS over "
+                  f"the top sections' {ref:.1f}"
+                  for i in range(len(sections)) if i not in band
+                  and lufs[i] > ref - ARC_DB_PER_ENERGY * (ref_energy - energy[i]) + ARC_SLACK_DB]
+    return [round(v, 1) for v in lufs], outplaying
+
+
 def check_render(result: RenderResult, plan: Masterplan, songs: dict[str, SynthSong], *,
                  settings: RenderSettings) -> dict[str, Any]:
     """Independent measurements of one render, and which checks pass."""
@@ -284,6 +312,7 @@ def check_render(result: RenderResult, plan: Masterplan, songs: dict[str, SynthS
     clicks = [qa.click_ratio(audio, at_sample=s, sample_rate_hz=sr) for s in splices]
     holes = _holes(result, songs, target_bpm=target)
     clipped = qa.clipped_samples(audio)
+    section_lufs, outplaying = _energy_arc(result)
     checks = {
         "tempo": abs(fitted - target) / target < 0.002
         and abs(qa.folded_bpm(bpm, target_bpm=target) - target) / target < 0.02,
@@ -293,6 +322,7 @@ def check_render(result: RenderResult, plan: Masterplan, songs: dict[str, SynthS
         "no_clipping": clipped == 0,
         "no_holes": not holes,
         "no_clicks": max(clicks, default=0.0) < qa.CLICK_RATIO,
+        "energy_arc": not outplaying,
     }
     return {
         "tempo_bpm_essentia": round(bpm, 2), "tempo_bpm_beat_fit": round(fitted, 3),
@@ -303,6 +333,7 @@ def check_render(result: RenderResult, plan: Masterplan, songs: dict[str, SynthS
         "true_peak_dbtp_essentia": round(tp, 2), "clipped_samples": clipped,
         "holes": holes,
         "worst_splice_click_ratio": round(max(clicks, default=0.0), 2),
+        "section_lufs_essentia": section_lufs, "outplaying_sections": outplaying,
         "checks": checks, "passed": all(checks.values()),
     }
 

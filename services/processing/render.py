@@ -39,6 +39,7 @@ from services.processing.layers import fade_curve, render_dry
 from services.processing.mastering import master
 from services.processing.material import LAYER_STEMS, SongMaterial
 from services.processing.profile import source_profile
+from services.processing.ride import gain_curve, ride_gains_db, section_lufs
 from services.processing.settings import RenderSettings
 from shared.contracts.orchestrator import Masterplan
 from shared.effects import TAIL_EFFECTS, Effect, parse_effects, removes_lows
@@ -335,6 +336,8 @@ def render_plan(plan: Masterplan, materials: Mapping[str, SongMaterial], *,
         for section in chosen:
             mix_section(section)
     warnings.extend(dict.fromkeys(effect_warnings))
+    ride_db = _ride(bus, chosen, first=first, sample_rate_hz=sr,
+                    beat_samples=int(beat_sec * sr))
     out = bus[:, w0 - first:w1 - first].copy()
     fade_in = min(out.shape[1], int(settings.declick_ms * sr / 1000))
     out[:, :fade_in] *= fade_curve(fade_in, "power", rising=True)
@@ -345,9 +348,23 @@ def render_plan(plan: Masterplan, materials: Mapping[str, SongMaterial], *,
     warnings.extend(mastered.warnings)
     duration = out.shape[1] / sr
     report = timeline_report(plan, arrangement, contexts=contexts, shifts=shifts,
-                             window=(w0 / sr, w1 / sr), warnings=warnings)
+                             window=(w0 / sr, w1 / sr), warnings=warnings, ride_db=ride_db)
     return RenderResult(mastered.audio, sr, duration, round(mastered.lufs, 2),
                         round(mastered.true_peak_dbtp, 2), warnings, report)
+
+
+def _ride(bus: np.ndarray, sections: list[SectionPlan], *, first: int, sample_rate_hz: int,
+          beat_samples: int) -> dict[int, float]:
+    """Turn down, in place, the sections of `bus` that are louder than the plan's energy
+    lets them be (`services.processing.ride`); returns each section's gain in dB."""
+    bounds = [(s.start - first, s.end - first) for s in sections]
+    loudness = section_lufs(bus, bounds, sample_rate_hz=sample_rate_hz)
+    gains = ride_gains_db(loudness, [s.energy_level for s in sections])
+    curve = gain_curve(bounds, gains, n=bus.shape[1], beat_samples=beat_samples,
+                       sample_rate_hz=sample_rate_hz)
+    if curve is not None:
+        bus *= curve
+    return {s.index: round(g, 2) for s, g in zip(sections, gains, strict=True)}
 
 
 def _fill_section(section: SectionPlan, bus: np.ndarray, *, first: int,
@@ -379,7 +396,8 @@ def _fill_section(section: SectionPlan, bus: np.ndarray, *, first: int,
 
 def timeline_report(plan: Masterplan, arrangement: Arrangement, *,
                     contexts: Mapping[str, SongContext], shifts: Mapping[str, int],
-                    window: tuple[float, float], warnings: list[str]) -> dict[str, object]:
+                    window: tuple[float, float], warnings: list[str],
+                    ride_db: Mapping[int, float] | None = None) -> dict[str, object]:
     """What was rendered where: stored beside the audio as JSON."""
     sr = arrangement.sample_rate_hz
     target = plan.global_.targetBPM
@@ -398,6 +416,7 @@ def timeline_report(plan: Masterplan, arrangement: Arrangement, *,
         "sections": [
             {"index": s.index, "start_sec": round(s.start / sr, 4), "end_sec": round(s.end / sr, 4),
              "description": s.description, "energy_level": s.energy_level,
+             "ride_db": (ride_db or {}).get(s.index),
              "layers": [{"songId": p.song_id, "stem": p.stem, "volume_db": p.volume_db,
                          "effects": list(p.effects), "source_start_sec": p.source_start_sec,
                          "source_end_sec": p.source_end_sec, "looped": p.looped,
