@@ -204,8 +204,12 @@ def _section_layers(ctx: _Context, kind: str, duration_sec: float, energy: float
                                under_voice=kind in LEAD_KINDS)
     if kind == "intro":
         drum_fx = rng.choice([["fade_in"], ["highpass:200", "fade_in"], ["lowpass:800"]])
+        # The bass fades in with the drums: at full level under faded drums and keys, it
+        # played the intro's first bars nearly alone (a real render's intro sat at -21.8
+        # LUFS, most of it bass).
+        bass_fx = ["fade_in"] if "fade_in" in drum_fx else []
         return _inst_layers(ctx, inst_start, energy, ("drums", "bass", "other"),
-                            {"drums": drum_fx, "other": ["fade_in"]})
+                            {"drums": drum_fx, "bass": bass_fx, "other": ["fade_in"]})
     if kind == "verse":
         lead = _lead_layer(ctx, duration_sec, energy, rng.choice([[], ["reverb:0.2"]]))
         other_fx = rng.choice([[], ["sidechain:3"], ["highpass:300"]])

@@ -62,6 +62,11 @@ def assert_plan_invariants(result: MasterplanResponse, analyses: list[AnalysisRe
             assert 0 <= layer.source_start_sec < songs[layer.songId].duration_sec
             assert -60 <= layer.volume_db <= 6
     assert duration_range_sec[0] - 1e-6 <= end <= duration_range_sec[1] + 1e-6
+    intro = plan.timeline[0]
+    if intro.description.lower().startswith("intro"):
+        fading = {la.stem for la in intro.layers if "fade_in" in la.effects}
+        if "drums" in fading:  # the bass never leads an intro whose drums fade in
+            assert "bass" in fading or "bass" not in {la.stem for la in intro.layers}, intro
     for before, section in itertools.pairwise(plan.timeline):
         if section.description.lower().startswith("drop"):  # filter sweeps into drops
             assert any("filter_sweep_up" in la.effects for la in before.layers), before
