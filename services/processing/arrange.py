@@ -23,6 +23,7 @@ from typing import Literal
 import numpy as np
 
 from services.processing.material import SongAnalysis
+from services.processing.phrasing import crosses_bars, phrase_spans
 from services.processing.profile import SourceProfile
 from services.processing.settings import RenderSettings
 from services.processing.warp import build_time_map
@@ -200,6 +201,21 @@ def plan_pieces(ctx: SongContext, *, anchor_bar: int, anchor_out_sec: float, sta
         k += 1
 
 
+def _phrase_pieces(ctx: SongContext, pieces: list[Piece], *, beat_sec: float, bar_sec: float,
+                   sample_rate_hz: int) -> list[Piece]:
+    """A vocal layer's one piece split so that each sung line starts on an output
+    downbeat (`services.processing.phrasing`: for songs in a 3:2 relation)."""
+    (piece,) = pieces
+    spans = phrase_spans(downbeats_sec=ctx.profile.downbeats_sec,
+                         vocal_intervals_sec=ctx.analysis.vocal_intervals,
+                         source_beat_sec=ctx.analysis.beat_sec,
+                         source_bar_out_sec=ctx.out_bar_sec(beat_sec),
+                         end_bar=ctx.profile.end_bar, anchor_bar=piece.anchor_bar,
+                         anchor_out_sec=piece.anchor_out_sec, start=piece.out_start,
+                         end=piece.out_end, out_bar_sec=bar_sec, sample_rate_hz=sample_rate_hz)
+    return pieces if spans is None else [Piece(*span) for span in spans]
+
+
 def _source_sec(ctx: SongContext, piece: Piece, out_sample: int, *, beat_sec: float,
                 sample_rate_hz: int, settings: RenderSettings) -> float:
     time_map = build_time_map(ctx.analysis, anchor_bar=piece.anchor_bar,
@@ -285,6 +301,11 @@ def plan_arrangement(plan: Masterplan, contexts: Mapping[str, SongContext], *,
                 pieces = plan_pieces(ctx, anchor_bar=bar, anchor_out_sec=anchor_out,
                                      start=start, end=end, beat_sec=beat_sec,
                                      sample_rate_hz=sr)
+                looped = len(pieces) > 1
+                if layer.stem == "vocals" and len(song_layers) == 1 and not looped \
+                        and crosses_bars(ctx.ratio):
+                    pieces = _phrase_pieces(ctx, pieces, beat_sec=beat_sec, bar_sec=bar_sec,
+                                            sample_rate_hz=sr)
                 src0 = _source_sec(ctx, pieces[0], start, beat_sec=beat_sec,
                                    sample_rate_hz=sr, settings=settings)
                 src1 = _source_sec(ctx, pieces[-1], end, beat_sec=beat_sec,
@@ -292,7 +313,7 @@ def plan_arrangement(plan: Masterplan, contexts: Mapping[str, SongContext], *,
                 sp.placements.append(Placement(
                     section=i, song_id=song_id, stem=layer.stem, volume_db=layer.volume_db,
                     effects=tuple(layer.effects), start=start, end=end, pieces=pieces,
-                    looped=len(pieces) > 1, filled=filled, gain_db=ctx.gain_db,
+                    looped=looped, filled=filled, gain_db=ctx.gain_db,
                     source_start_sec=round(src0, 4), source_end_sec=round(src1, 4)))
             # The source bar at the section's end; a part bar skips ahead to the next bar.
             pos = song_anchor + (end / sr - anchor_out) / out_bar
