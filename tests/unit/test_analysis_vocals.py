@@ -120,16 +120,22 @@ def test_level_frames_keep_the_loud_stretches() -> None:
                              range_db=7.0)[60:80].any()
 
 
-def test_centred_passages_fill_windows_where_the_side_found_nothing() -> None:
+def test_centred_passages_join_the_side_where_a_clearly_centred_voice_sings() -> None:
     from services.analysis.vocals import with_centred_passages
 
-    side = np.zeros(30, dtype=bool)
-    side[2:6] = True  # window 0: the side holds the lead
-    centre = np.zeros(30, dtype=bool)
-    centre[0:10] = True  # window 0: the side's frames stay
-    centre[12:17] = True  # window 1: half of it centred, the side empty: the centre's
-    centre[25] = True  # window 2: one frame in ten is too few to be a passage
-    out = with_centred_passages(side, centre, window_frames=10)
+    side = np.zeros(40, dtype=bool)
+    centre = np.zeros(40, dtype=bool)
+    strict = np.zeros(40, dtype=bool)
+    side[2:6] = True  # window 0: the side holds the lead...
+    centre[0:10] = True  # ...and the centre passes only the usual share (a loud bass)
+    centre[12:17] = strict[12:17] = True  # window 1: a centred voice, the side empty
+    centre[25] = strict[25] = True  # window 2: one frame in ten is too few
+    # Window 3: a centred voice whose reverb puts two frames in the side (Lithium's
+    # last chorus): the centre's frames join the side's.
+    side[31:33] = True
+    centre[30:38] = strict[30:37] = True
+    out = with_centred_passages(side, centre, strict, window_frames=10)
     assert np.array_equal(out[:10], side[:10])
     assert np.array_equal(out[10:20], centre[10:20])
-    assert not out[20:].any()
+    assert not out[20:30].any()
+    assert np.array_equal(out[30:40], centre[30:40])
