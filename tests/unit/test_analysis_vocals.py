@@ -139,3 +139,35 @@ def test_centred_passages_join_the_side_where_a_clearly_centred_voice_sings() ->
     assert np.array_equal(out[10:20], centre[10:20])
     assert not out[20:30].any()
     assert np.array_equal(out[30:40], centre[30:40])
+
+
+def _tone(freq_hz: float, duration_sec: float, *, vibrato_hz: float = 0.0,
+          seed: int = 0) -> np.ndarray:
+    """A harmonic tone at 16 kHz (six partials), with an optional 0.3-semitone vibrato."""
+    rate_hz = 16000
+    time_sec = np.arange(int(duration_sec * rate_hz)) / rate_hz
+    phase0 = np.random.default_rng(seed).uniform(0, 2 * np.pi)
+    cents = 30.0 * np.sin(2 * np.pi * vibrato_hz * time_sec + phase0)
+    phase = 2 * np.pi * np.cumsum(freq_hz * 2.0 ** (cents / 1200.0)) / rate_hz
+    return sum(np.sin(k * phase + k * phase0) / k for k in range(1, 7)).astype(np.float32)
+
+
+def test_anti_phase_widening_is_told_from_two_takes_of_a_voice() -> None:
+    from services.analysis.vocals import (
+        HOP_SAMPLES,
+        _channel_spectra,
+        _pan_mid_side,
+        anti_phase_frames,
+    )
+
+    # Two takes of a sung line panned hard apart: own vibrato, pitch 10 cents apart.
+    take_left = _tone(330.0, 6.0, vibrato_hz=5.5, seed=1)
+    take_right = _tone(330.0 * 2 ** (10 / 1200), 6.0, vibrato_hz=5.0, seed=2)
+    # A synth line at the same pitch through a widener: the right channel inverted.
+    synth = _tone(330.0, 6.0)
+    band = np.ones(513, dtype=bool)
+    window_frames = round(2.0 / (HOP_SAMPLES / 16000))
+    for left, right, widened in ((take_left, take_right, False), (synth, -0.8 * synth, True)):
+        mid, side = _pan_mid_side(*_channel_spectra(left, right, band), pan=0.0)
+        frames = anti_phase_frames(mid, side, np.ones_like(mid), window_frames=window_frames)
+        assert frames.mean() > 0.9 if widened else frames.mean() < 0.1
