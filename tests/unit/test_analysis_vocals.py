@@ -120,6 +120,22 @@ def test_level_frames_keep_the_loud_stretches() -> None:
                              range_db=7.0)[60:80].any()
 
 
+def test_level_reference_leaves_out_frames_that_are_no_candidates() -> None:
+    from services.analysis.vocals import _level_frames
+
+    # A widened synth (frames 0-19, 0 dB) sets the side's level 20 dB above the lead
+    # (frames 40-59): left out as no candidate, the lead's frames pass and its don't.
+    spec = np.full((4, 100), 0.001, dtype=np.float32)
+    spec[:, :20] = 1.0
+    spec[:, 40:60] = 0.1
+    ones = np.ones_like(spec)
+    assert not _level_frames(spec, ones, window_frames=1)[40:60].any()
+    candidates = np.ones(100, dtype=bool)
+    candidates[:20] = False
+    lead = _level_frames(spec, ones, window_frames=1, candidates=candidates)
+    assert lead[40:60].all() and not lead[:40].any() and not lead[60:].any()
+
+
 def test_centred_passages_join_the_side_where_a_clearly_centred_voice_sings() -> None:
     from services.analysis.vocals import with_centred_passages
 
