@@ -187,3 +187,35 @@ def test_anti_phase_widening_is_told_from_two_takes_of_a_voice() -> None:
         mid, side = _pan_mid_side(*_channel_spectra(left, right, band), pan=0.0)
         frames = anti_phase_frames(mid, side, np.ones_like(mid), window_frames=window_frames)
         assert frames.mean() > 0.9 if widened else frames.mean() < 0.1
+
+
+def test_a_widened_synth_line_is_not_taken_for_a_doubled_lead() -> None:
+    # 0-20 s: a sung-like line doubled (two takes with their own vibrato, 8 cents apart)
+    # and panned hard left and right, in 2 s phrases; 22-38 s: a synth line in the same
+    # pitch range through a widener (right channel inverted); a quiet centred drone
+    # throughout. Before the anti-phase test the side took the synth too (0.83 of it).
+    rate_hz, duration_sec = 16000, 40.0
+    left = np.zeros(int(duration_sec * rate_hz), dtype=np.float32)
+    right = np.zeros_like(left)
+    notes_hz = (262.0, 294.0, 330.0, 349.0, 392.0)
+    sung = []
+    for i, start_sec in enumerate(np.arange(0.5, 20.0, 4.0)):
+        start = int(start_sec * rate_hz)
+        take_left = _tone(notes_hz[i % 5], 2.0, vibrato_hz=5.5, seed=2 * i)
+        take_right = _tone(notes_hz[i % 5] * 2 ** (8 / 1200), 2.0, vibrato_hz=5.0,
+                           seed=2 * i + 1)
+        ramp = np.minimum(1.0, np.minimum(np.arange(len(take_left)),
+                                          np.arange(len(take_left))[::-1]) / 400)
+        left[start:start + len(take_left)] += 0.3 * ramp * take_left
+        right[start:start + len(take_right)] += 0.3 * ramp * take_right
+        sung.append((start_sec, start_sec + 2.0))
+    for i, start_sec in enumerate(np.arange(22.0, 38.0, 2.0)):
+        start = int(start_sec * rate_hz)
+        synth = 0.3 * _tone(notes_hz[(2 * i) % 5], 1.9)
+        left[start:start + len(synth)] += synth
+        right[start:start + len(synth)] -= synth
+    drone = 0.05 * _tone(110.0, duration_sec)
+    intervals = detect_vocals(np.stack([left + drone, right + drone]), sample_rate_hz=rate_hz)
+    estimated, reference = _frames(intervals, duration_sec), _frames(sung, duration_sec)
+    assert np.mean(estimated == reference) >= 0.95
+    assert estimated[int(21.0 / FRAME_SEC):].mean() < 0.05
