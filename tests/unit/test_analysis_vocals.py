@@ -120,16 +120,102 @@ def test_level_frames_keep_the_loud_stretches() -> None:
                              range_db=7.0)[60:80].any()
 
 
-def test_centred_passages_fill_windows_where_the_side_found_nothing() -> None:
+def test_level_reference_leaves_out_frames_that_are_no_candidates() -> None:
+    from services.analysis.vocals import _level_frames
+
+    # A widened synth (frames 0-19, 0 dB) sets the side's level 20 dB above the lead
+    # (frames 40-59): left out as no candidate, the lead's frames pass and its don't.
+    spec = np.full((4, 100), 0.001, dtype=np.float32)
+    spec[:, :20] = 1.0
+    spec[:, 40:60] = 0.1
+    ones = np.ones_like(spec)
+    assert not _level_frames(spec, ones, window_frames=1)[40:60].any()
+    candidates = np.ones(100, dtype=bool)
+    candidates[:20] = False
+    lead = _level_frames(spec, ones, window_frames=1, candidates=candidates)
+    assert lead[40:60].all() and not lead[:40].any() and not lead[60:].any()
+
+
+def test_centred_passages_join_the_side_where_a_clearly_centred_voice_sings() -> None:
     from services.analysis.vocals import with_centred_passages
 
-    side = np.zeros(30, dtype=bool)
-    side[2:6] = True  # window 0: the side holds the lead
-    centre = np.zeros(30, dtype=bool)
-    centre[0:10] = True  # window 0: the side's frames stay
-    centre[12:17] = True  # window 1: half of it centred, the side empty: the centre's
-    centre[25] = True  # window 2: one frame in ten is too few to be a passage
-    out = with_centred_passages(side, centre, window_frames=10)
+    side = np.zeros(40, dtype=bool)
+    centre = np.zeros(40, dtype=bool)
+    strict = np.zeros(40, dtype=bool)
+    side[2:6] = True  # window 0: the side holds the lead...
+    centre[0:10] = True  # ...and the centre passes only the usual share (a loud bass)
+    centre[12:17] = strict[12:17] = True  # window 1: a centred voice, the side empty
+    centre[25] = strict[25] = True  # window 2: one frame in ten is too few
+    # Window 3: a centred voice whose reverb puts two frames in the side (Lithium's
+    # last chorus): the centre's frames join the side's.
+    side[31:33] = True
+    centre[30:38] = strict[30:37] = True
+    out = with_centred_passages(side, centre, strict, window_frames=10)
     assert np.array_equal(out[:10], side[:10])
     assert np.array_equal(out[10:20], centre[10:20])
-    assert not out[20:].any()
+    assert not out[20:30].any()
+    assert np.array_equal(out[30:40], centre[30:40])
+
+
+def _tone(freq_hz: float, duration_sec: float, *, vibrato_hz: float = 0.0,
+          seed: int = 0) -> np.ndarray:
+    """A harmonic tone at 16 kHz (six partials), with an optional 0.3-semitone vibrato."""
+    rate_hz = 16000
+    time_sec = np.arange(int(duration_sec * rate_hz)) / rate_hz
+    phase0 = np.random.default_rng(seed).uniform(0, 2 * np.pi)
+    cents = 30.0 * np.sin(2 * np.pi * vibrato_hz * time_sec + phase0)
+    phase = 2 * np.pi * np.cumsum(freq_hz * 2.0 ** (cents / 1200.0)) / rate_hz
+    return sum(np.sin(k * phase + k * phase0) / k for k in range(1, 7)).astype(np.float32)
+
+
+def test_anti_phase_widening_is_told_from_two_takes_of_a_voice() -> None:
+    from services.analysis.vocals import (
+        HOP_SAMPLES,
+        _channel_spectra,
+        _pan_mid_side,
+        anti_phase_frames,
+    )
+
+    # Two takes of a sung line panned hard apart: own vibrato, pitch 10 cents apart.
+    take_left = _tone(330.0, 6.0, vibrato_hz=5.5, seed=1)
+    take_right = _tone(330.0 * 2 ** (10 / 1200), 6.0, vibrato_hz=5.0, seed=2)
+    # A synth line at the same pitch through a widener: the right channel inverted.
+    synth = _tone(330.0, 6.0)
+    band = np.ones(513, dtype=bool)
+    window_frames = round(2.0 / (HOP_SAMPLES / 16000))
+    for left, right, widened in ((take_left, take_right, False), (synth, -0.8 * synth, True)):
+        mid, side = _pan_mid_side(*_channel_spectra(left, right, band), pan=0.0)
+        frames = anti_phase_frames(mid, side, np.ones_like(mid), window_frames=window_frames)
+        assert frames.mean() > 0.9 if widened else frames.mean() < 0.1
+
+
+def test_a_widened_synth_line_is_not_taken_for_a_doubled_lead() -> None:
+    # 0-20 s: a sung-like line doubled (two takes with their own vibrato, 8 cents apart)
+    # and panned hard left and right, in 2 s phrases; 22-38 s: a synth line in the same
+    # pitch range through a widener (right channel inverted); a quiet centred drone
+    # throughout. Before the anti-phase test the side took the synth too (0.83 of it).
+    rate_hz, duration_sec = 16000, 40.0
+    left = np.zeros(int(duration_sec * rate_hz), dtype=np.float32)
+    right = np.zeros_like(left)
+    notes_hz = (262.0, 294.0, 330.0, 349.0, 392.0)
+    sung = []
+    for i, start_sec in enumerate(np.arange(0.5, 20.0, 4.0)):
+        start = int(start_sec * rate_hz)
+        take_left = _tone(notes_hz[i % 5], 2.0, vibrato_hz=5.5, seed=2 * i)
+        take_right = _tone(notes_hz[i % 5] * 2 ** (8 / 1200), 2.0, vibrato_hz=5.0,
+                           seed=2 * i + 1)
+        ramp = np.minimum(1.0, np.minimum(np.arange(len(take_left)),
+                                          np.arange(len(take_left))[::-1]) / 400)
+        left[start:start + len(take_left)] += 0.3 * ramp * take_left
+        right[start:start + len(take_right)] += 0.3 * ramp * take_right
+        sung.append((start_sec, start_sec + 2.0))
+    for i, start_sec in enumerate(np.arange(22.0, 38.0, 2.0)):
+        start = int(start_sec * rate_hz)
+        synth = 0.3 * _tone(notes_hz[(2 * i) % 5], 1.9)
+        left[start:start + len(synth)] += synth
+        right[start:start + len(synth)] -= synth
+    drone = 0.05 * _tone(110.0, duration_sec)
+    intervals = detect_vocals(np.stack([left + drone, right + drone]), sample_rate_hz=rate_hz)
+    estimated, reference = _frames(intervals, duration_sec), _frames(sung, duration_sec)
+    assert np.mean(estimated == reference) >= 0.95
+    assert estimated[int(21.0 / FRAME_SEC):].mean() < 0.05
