@@ -41,7 +41,7 @@ def crosses_bars(ratio: float) -> bool:
     return abs(octaves - round(octaves)) > 0.05
 
 
-def sung_lines(intervals_sec: tuple[tuple[float, float], ...], *,
+def sung_lines(intervals_sec: Sequence[tuple[float, float]], *,
                merge_gap_sec: float) -> list[tuple[float, float]]:
     """The vocal intervals sorted and merged across gaps shorter than `merge_gap_sec`."""
     lines: list[list[float]] = []
