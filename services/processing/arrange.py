@@ -132,6 +132,15 @@ def _candidates(ctx: SongContext) -> list[int]:
     return sorted(bars)
 
 
+UNSUNG_SHARE = 0.2  # a vocal window sung less than this (by `bar_vocal`) is unsung
+
+
+def _unsung(ctx: SongContext, bar: int, needed_bars: float) -> bool:
+    """Whether the window of `needed_bars` source bars from `bar` is hardly sung."""
+    span = ctx.profile.bar_vocal[bar:bar + max(1, math.ceil(needed_bars - 1e-6))]
+    return span.size == 0 or float(np.mean(span)) < UNSUNG_SHARE
+
+
 def choose_anchor(ctx: SongContext, *, needed_bars: float, energy_level: float,
                   wants_vocals: bool, used: list[tuple[int, int]],
                   continue_bar: int | None = None) -> int:
@@ -282,13 +291,28 @@ def plan_arrangement(plan: Masterplan, contexts: Mapping[str, SongContext], *,
             explicit = [layer.source_start_sec for layer in song_layers
                         if layer.source_start_sec is not None]
             cursor = cursors.get(song_id)
+            wants_vocals = any(layer.stem == "vocals" for layer in song_layers)
             if explicit:
                 song_anchor = _snap_bar(ctx, float(explicit[0]))
+                if wants_vocals and _unsung(ctx, song_anchor, needed):
+                    # The plan's vocal window holds no voice the separation can hear (an
+                    # analysis false alarm): the song's layers move to a sung window.
+                    moved = choose_anchor(ctx, needed_bars=needed,
+                                          energy_level=section.energy_level,
+                                          wants_vocals=True, used=used.get(song_id, []))
+                    if not _unsung(ctx, moved, needed):
+                        warnings.append(
+                            f"section {i + 1}: {song_id!r} sings almost nothing at "
+                            f"{explicit[0]:g} s (its separated voice is silent there); "
+                            f"its layers start at "
+                            f"{float(ctx.profile.downbeats_sec[moved]):.2f} s instead")
+                        song_anchor = moved
+                        song_layers = [layer.model_copy(update={"source_start_sec": None})
+                                       for layer in song_layers]
             else:
                 song_anchor = choose_anchor(
                     ctx, needed_bars=needed, energy_level=section.energy_level,
-                    wants_vocals=any(layer.stem == "vocals" for layer in song_layers),
-                    used=used.get(song_id, []),
+                    wants_vocals=wants_vocals, used=used.get(song_id, []),
                     continue_bar=cursor[0] if cursor and cursor[1] == i - 1 else None)
             for layer in song_layers:
                 bar = song_anchor

@@ -2,8 +2,9 @@
 
 For every bar of the (cleaned) downbeat grid: its energy (0..1, the bar's RMS level placed
 within the song's own range), how much of it is sung (0..1, from the analysis's vocal
-intervals, else from the vocal stem's level) and how much of it lies inside the analysed
-sections (a fade-out tail after the last section is poor material).
+intervals where the separated voice is heard, else from the vocal stem's level) and how
+much of it lies inside the analysed sections (a fade-out tail after the last section is
+poor material).
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from services.processing.material import SongMaterial
 from shared.intervals import covered_share
 
 _EDGE_TOLERANCE_SEC = 0.05
+QUIET_VOICE_DB = 12.0  # a sung bar's separated voice this far under the song's: still sung
+SILENT_VOICE_DB = 18.0  # this far under: nobody sings there, whatever the analysis heard
 
 
 @dataclass(frozen=True)
@@ -39,8 +42,38 @@ def _frame_db(mono: np.ndarray, *, frame_samples: int) -> np.ndarray:
     return 20 * np.log10(np.maximum(rms, 1e-10))
 
 
+def heard_voice(vocals: np.ndarray, grid: np.ndarray, sung: np.ndarray, *,
+                sample_rate_hz: int) -> np.ndarray:
+    """(n_bars,) 0..1: how far each bar's separated voice is heard, from its level against
+    the song's sung level (the 75th percentile of the bars the analysis calls sung, by
+    `sung`, share >= 0.5): 1 down to `QUIET_VOICE_DB` under it, 0 from
+    `SILENT_VOICE_DB` under it. A bar the analysis calls sung whose separated voice is that
+    quiet holds something else (a quiet intro's noise, a guitar line): a vocal layer cut
+    from it would be inaudible (On the run's first bars: "sung" by the analysis, its
+    voice stem 20-80 dB under its verses)."""
+    sr = sample_rate_hz
+    mono = vocals.mean(axis=0)
+    n_bars = max(0, grid.size - 1)
+    levels_db = np.full(n_bars, -120.0)
+    for j in range(n_bars):
+        a = int(max(grid[j], 0.0) * sr)
+        b = int(min(max(grid[j + 1], 0.0) * sr, mono.size))
+        if b > a:
+            seg = mono[a:b].astype(np.float64)
+            levels_db[j] = 10 * np.log10(max(float(np.mean(seg**2)), 1e-12))
+    sung_bars = sung >= 0.5
+    if not np.any(sung_bars):
+        return np.ones(n_bars)
+    reference_db = float(np.percentile(levels_db[sung_bars], 75))
+    under_db = reference_db - levels_db
+    return np.clip((SILENT_VOICE_DB - under_db) / (SILENT_VOICE_DB - QUIET_VOICE_DB),
+                   0.0, 1.0)
+
+
 def source_profile(material: SongMaterial) -> SourceProfile:
-    """Bar energies and vocal shares of `material` (pure; reads only its arrays)."""
+    """Bar energies and vocal shares of `material` (pure; reads only its arrays). The
+    vocal share is the analysis's, heard in the separated voice where it is loaded
+    (`heard_voice`); without vocal intervals, the voice stem's own activity."""
     analysis = material.analysis
     sr = material.sample_rate_hz
     grid = analysis.downbeats_sec
@@ -64,6 +97,8 @@ def source_profile(material: SongMaterial) -> SourceProfile:
     if analysis.vocal_intervals:
         for j in range(n_bars):
             vocal[j] = covered_share(grid[j], grid[j + 1], analysis.vocal_intervals)
+        if "vocals" in material.stems:
+            vocal *= heard_voice(material.stems["vocals"], grid, vocal, sample_rate_hz=sr)
     elif "vocals" in material.stems:
         frame = max(1, int(0.05 * sr))
         frames_db = _frame_db(material.stems["vocals"].mean(axis=0), frame_samples=frame)
