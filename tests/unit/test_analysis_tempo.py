@@ -541,3 +541,52 @@ def test_a_snare_on_every_counted_beat_with_kicks_between_is_a_backbeat(
     snare = _impulses(beats[::snare_every], hop_sec=hop_sec, n_frames=n_frames) + 0.01
     onsets = OnsetEnvelopes(kick=kick, snare=snare, hop_sec=hop_sec, kick_hits=kick)
     assert backbeat_on_every_beat(onsets, tempo_bpm, beats) is expected
+
+
+@pytest.mark.parametrize(("snare_beat", "kick_beats", "tempo_bpm", "expected"), [
+    (2, (0, 2), 162.0, True),  # house at 81 counted on its eighths: clap with the kick
+    (1, (0, 2), 162.0, False),  # rock at 162: the backbeat between the kicks
+    (2, (0,), 162.0, False),  # half-time at 162: snare on three, the kick on one only
+    (2, (0, 2), 150.0, False),  # half of it (75) is no DJ tempo
+])
+def test_kick_on_every_other_beat_finds_four_on_the_floor_counted_on_its_eighths(
+        snare_beat: int, kick_beats: tuple[int, ...], tempo_bpm: float, expected: bool) -> None:
+    from services.analysis.tempo import kick_on_every_other_beat
+
+    hop_sec, n_frames = 512 / 22050, 3000
+    beats = np.arange(0.3, 60.0, 60.0 / tempo_bpm)
+    position = np.arange(len(beats)) % 4
+    kick = _impulses(beats[np.isin(position, kick_beats)], hop_sec=hop_sec, n_frames=n_frames)
+    # Open hats (in the snare band, weaker than the clap) and an off-beat bass on every
+    # counted beat between the kicks.
+    snare = (_impulses(beats[position == snare_beat], hop_sec=hop_sec, n_frames=n_frames)
+             + 0.5 * _impulses(beats[position % 2 == 1], hop_sec=hop_sec, n_frames=n_frames))
+    onsets = OnsetEnvelopes(kick=kick, snare=snare, hop_sec=hop_sec, broadband=kick + snare)
+    assert kick_on_every_other_beat(onsets, tempo_bpm, beats) is expected
+
+
+# Stress songs (11000/9, 4000/0) as the benchmark makes them: house at 90.6 that the
+# tracker counts at 181.2, and rock at 164.4 (kick on one and three, snare on two and
+# four) that must stay there.
+_KICK_PULSE_SONGS = {
+    "09-house-90.6-pad0.8-hum7.8ms-ambiguous": dict(
+        style="house", tempo_bpm=90.6, key_tonic="F", key_mode="major",
+        duration_sec=55.958587065912525, seed=11009,
+        variation=dict(humanize_ms=7.8, harmony="ambiguous", pad_rolloff=0.8)),
+    "00-rock-164.4-modal-pad0.8-vocdouble": dict(
+        style="rock", tempo_bpm=164.4, key_tonic="F#", key_mode="major",
+        duration_sec=56.60064248092295, seed=4000,
+        variation=dict(harmony="modal", pad_rolloff=0.8, vocal_double=True)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(_KICK_PULSE_SONGS))
+def test_four_on_the_floor_is_counted_on_its_kicks(name: str) -> None:
+    from shared.synth import SongSpec, Variation
+
+    fields = dict(_KICK_PULSE_SONGS[name])
+    variation = Variation(**fields.pop("variation"))
+    estimate, truth = _estimate_synth(SongSpec(name=name, variation=variation, **fields))
+    assert estimate.tempo_bpm == pytest.approx(truth.tempo_bpm, rel=0.02)
+    offsets = nearest_offsets_sec(estimate.beats_sec, truth.beats_sec)
+    assert np.mean(np.abs(offsets) < 0.07) >= 0.95
