@@ -543,6 +543,36 @@ def test_a_snare_on_every_counted_beat_with_kicks_between_is_a_backbeat(
     assert backbeat_on_every_beat(onsets, tempo_bpm, beats) is expected
 
 
+# Two stress songs (14000/17, 15000/21) as the benchmark makes them: house drifting 2.7
+# and 2.9 % around 170 and 153 BPM (the second a swung half-time groove), tracked at half
+# the tempo and doubled. Where the tracker slides about a quarter beat and back, the
+# onsets (kick and an off-beat bass alike) cannot tell which way the beat went; the
+# realigned beats went on to the off-beat and stayed there (beat F .39 and .57).
+_DRIFTING_HOUSE = {
+    "17-house-170.5-A440.1-bass+4.1dB-drift0.027": dict(
+        tempo_bpm=170.5, key_tonic="E", key_mode="major", duration_sec=75.80160180248545,
+        seed=14017, with_vocals=False,
+        variation=dict(tempo_drift=0.027, tuning_hz=440.1,
+                       stem_gain_db=(("bass", 4.1), ("drums", -3.0)))),
+    "21-house-152.8-halftime-drift0.029-swing0.73": dict(
+        tempo_bpm=152.8, key_tonic="F", key_mode="major", duration_sec=62.20464827397025,
+        seed=15021, variation=dict(swing=0.73, tempo_drift=0.029, groove="halftime")),
+}
+
+
+@pytest.mark.parametrize("name", sorted(_DRIFTING_HOUSE))
+def test_a_tracker_that_slid_and_came_back_leaves_the_beats_on_the_beat(name: str) -> None:
+    from shared.synth import SongSpec, Variation
+
+    fields = dict(_DRIFTING_HOUSE[name])
+    variation = Variation(**fields.pop("variation"))
+    estimate, truth = _estimate_synth(SongSpec(name=name, style="house", variation=variation,
+                                               **fields))
+    assert not estimate.steady
+    offsets = nearest_offsets_sec(estimate.beats_sec, truth.beats_sec)
+    assert np.mean(np.abs(offsets) < 0.07) >= 0.9
+
+
 @pytest.mark.parametrize(("snare_beat", "kick_beats", "tempo_bpm", "expected"), [
     (2, (0, 2), 162.0, True),  # house at 81 counted on its eighths: clap with the kick
     (1, (0, 2), 162.0, False),  # rock at 162: the backbeat between the kicks
