@@ -404,6 +404,33 @@ def test_a_backbeat_off_the_tracked_beats_overrules_them_alone() -> None:
     assert not backbeat_overrule(np.tile([1.5, 2.5], 16), np.tile([2.1, 2.5], 16))
 
 
+def test_a_backbeat_with_beat_one_s_kick_off_the_beats_overrules_them() -> None:
+    # Syncopated house tracked on its off-beats: the clap on two and four half a beat
+    # later (alternating 2x), but an off-beat bass with its octave on every other
+    # off-beat alternates more on the tracked beats (2.4x).
+    on = np.tile([1.3, 3.1], 16)
+    off = np.tile([2.1, 4.2], 16)
+    assert not backbeat_overrule(on, off)
+    # The bar's strongest kick (beat one) half a beat off the tracked beats agrees.
+    kick_off = np.array([2.0, 3.7, 1.5, 1.8, 3.0, 2.1, 3.0, 0.6])
+    assert backbeat_overrule(on, off, kick_profile=kick_off)
+    # Beat one's kick on the tracked beats: they stand.
+    assert not backbeat_overrule(on, off, kick_profile=kick_off[[1, 0, 3, 2, 5, 4, 7, 6]])
+
+
+def test_syncopated_house_over_a_loud_off_beat_bass_keeps_its_backbeat() -> None:
+    # Stress 22000/19 as the benchmark makes it (beat F 0: every beat on the off-beat).
+    from shared.synth import SongSpec, Variation
+
+    estimate, truth = _estimate_synth(SongSpec(
+        "19-house-168-pad2.5-syncopated-bass+6.7dB", 168.0, "D", "minor",
+        63.75589637755382, seed=22019, style="house",
+        variation=Variation(groove="syncopated", pad_rolloff=2.5,
+                            stem_gain_db=(("bass", 6.7), ("drums", -3.0)))))
+    offsets = nearest_offsets_sec(estimate.beats_sec, truth.beats_sec)
+    assert np.mean(np.abs(offsets) < 0.07) >= 0.95
+
+
 # Two stress songs (seeds 10000/16, 16000/5) as the benchmark makes them.
 _OFFBEAT_KICK_HOUSE = {
     "breakbeat": dict(tempo_bpm=104.1, key_tonic="G#", key_mode="minor", duration_sec=69.0,
