@@ -571,10 +571,10 @@ def test_a_snare_on_every_counted_beat_with_kicks_between_is_a_backbeat(
 
 
 # Two stress songs (14000/17, 15000/21) as the benchmark makes them: house drifting 2.7
-# and 2.9 % around 170 and 153 BPM (the second a swung half-time groove), tracked at half
-# the tempo and doubled. Where the tracker slides about a quarter beat and back, the
-# onsets (kick and an off-beat bass alike) cannot tell which way the beat went; the
-# realigned beats went on to the off-beat and stayed there (beat F .39 and .57).
+# and 2.9 % around 170 and 153 BPM (the first tracked at half the tempo and doubled, the
+# second a swung half-time groove). Where the tracker slides about a quarter beat and
+# back, the onsets (kick and an off-beat bass alike) cannot tell which way the beat went;
+# the realigned beats went on to the off-beat and stayed there (beat F .39 and .57).
 _DRIFTING_HOUSE = {
     "17-house-170.5-A440.1-bass+4.1dB-drift0.027": dict(
         tempo_bpm=170.5, key_tonic="E", key_mode="major", duration_sec=75.80160180248545,
