@@ -404,6 +404,33 @@ def test_a_backbeat_off_the_tracked_beats_overrules_them_alone() -> None:
     assert not backbeat_overrule(np.tile([1.5, 2.5], 16), np.tile([2.1, 2.5], 16))
 
 
+def test_a_backbeat_with_beat_one_s_kick_off_the_beats_overrules_them() -> None:
+    # Syncopated house tracked on its off-beats: the clap on two and four half a beat
+    # later (alternating 2x), but an off-beat bass with its octave on every other
+    # off-beat alternates more on the tracked beats (2.4x).
+    on = np.tile([1.3, 3.1], 16)
+    off = np.tile([2.1, 4.2], 16)
+    assert not backbeat_overrule(on, off)
+    # The bar's strongest kick (beat one) half a beat off the tracked beats agrees.
+    kick_off = np.array([2.0, 3.7, 1.5, 1.8, 3.0, 2.1, 3.0, 0.6])
+    assert backbeat_overrule(on, off, kick_profile=kick_off)
+    # Beat one's kick on the tracked beats: they stand.
+    assert not backbeat_overrule(on, off, kick_profile=kick_off[[1, 0, 3, 2, 5, 4, 7, 6]])
+
+
+def test_syncopated_house_over_a_loud_off_beat_bass_keeps_its_backbeat() -> None:
+    # Stress 22000/19 as the benchmark makes it (beat F 0: every beat on the off-beat).
+    from shared.synth import SongSpec, Variation
+
+    estimate, truth = _estimate_synth(SongSpec(
+        "19-house-168-pad2.5-syncopated-bass+6.7dB", 168.0, "D", "minor",
+        63.75589637755382, seed=22019, style="house",
+        variation=Variation(groove="syncopated", pad_rolloff=2.5,
+                            stem_gain_db=(("bass", 6.7), ("drums", -3.0)))))
+    offsets = nearest_offsets_sec(estimate.beats_sec, truth.beats_sec)
+    assert np.mean(np.abs(offsets) < 0.07) >= 0.95
+
+
 # Two stress songs (seeds 10000/16, 16000/5) as the benchmark makes them.
 _OFFBEAT_KICK_HOUSE = {
     "breakbeat": dict(tempo_bpm=104.1, key_tonic="G#", key_mode="minor", duration_sec=69.0,
@@ -541,3 +568,82 @@ def test_a_snare_on_every_counted_beat_with_kicks_between_is_a_backbeat(
     snare = _impulses(beats[::snare_every], hop_sec=hop_sec, n_frames=n_frames) + 0.01
     onsets = OnsetEnvelopes(kick=kick, snare=snare, hop_sec=hop_sec, kick_hits=kick)
     assert backbeat_on_every_beat(onsets, tempo_bpm, beats) is expected
+
+
+# Two stress songs (14000/17, 15000/21) as the benchmark makes them: house drifting 2.7
+# and 2.9 % around 170 and 153 BPM (the first tracked at half the tempo and doubled, the
+# second a swung half-time groove). Where the tracker slides about a quarter beat and
+# back, the onsets (kick and an off-beat bass alike) cannot tell which way the beat went;
+# the realigned beats went on to the off-beat and stayed there (beat F .39 and .57).
+_DRIFTING_HOUSE = {
+    "17-house-170.5-A440.1-bass+4.1dB-drift0.027": dict(
+        tempo_bpm=170.5, key_tonic="E", key_mode="major", duration_sec=75.80160180248545,
+        seed=14017, with_vocals=False,
+        variation=dict(tempo_drift=0.027, tuning_hz=440.1,
+                       stem_gain_db=(("bass", 4.1), ("drums", -3.0)))),
+    "21-house-152.8-halftime-drift0.029-swing0.73": dict(
+        tempo_bpm=152.8, key_tonic="F", key_mode="major", duration_sec=62.20464827397025,
+        seed=15021, variation=dict(swing=0.73, tempo_drift=0.029, groove="halftime")),
+}
+
+
+@pytest.mark.parametrize("name", sorted(_DRIFTING_HOUSE))
+def test_a_tracker_that_slid_and_came_back_leaves_the_beats_on_the_beat(name: str) -> None:
+    from shared.synth import SongSpec, Variation
+
+    fields = dict(_DRIFTING_HOUSE[name])
+    variation = Variation(**fields.pop("variation"))
+    estimate, truth = _estimate_synth(SongSpec(name=name, style="house", variation=variation,
+                                               **fields))
+    assert not estimate.steady
+    offsets = nearest_offsets_sec(estimate.beats_sec, truth.beats_sec)
+    assert np.mean(np.abs(offsets) < 0.07) >= 0.9
+
+
+@pytest.mark.parametrize(("snare_beat", "kick_beats", "tempo_bpm", "expected"), [
+    (2, (0, 2), 162.0, True),  # house at 81 counted on its eighths: clap with the kick
+    (1, (0, 2), 162.0, False),  # rock at 162: the backbeat between the kicks
+    (2, (0,), 162.0, False),  # half-time at 162: snare on three, the kick on one only
+    (2, (0, 2), 150.0, False),  # half of it (75) is no DJ tempo
+])
+def test_kick_on_every_other_beat_finds_four_on_the_floor_counted_on_its_eighths(
+        snare_beat: int, kick_beats: tuple[int, ...], tempo_bpm: float, expected: bool) -> None:
+    from services.analysis.tempo import kick_on_every_other_beat
+
+    hop_sec, n_frames = 512 / 22050, 3000
+    beats = np.arange(0.3, 60.0, 60.0 / tempo_bpm)
+    position = np.arange(len(beats)) % 4
+    kick = _impulses(beats[np.isin(position, kick_beats)], hop_sec=hop_sec, n_frames=n_frames)
+    # Open hats (in the snare band, weaker than the clap) and an off-beat bass on every
+    # counted beat between the kicks.
+    snare = (_impulses(beats[position == snare_beat], hop_sec=hop_sec, n_frames=n_frames)
+             + 0.5 * _impulses(beats[position % 2 == 1], hop_sec=hop_sec, n_frames=n_frames))
+    onsets = OnsetEnvelopes(kick=kick, snare=snare, hop_sec=hop_sec, broadband=kick + snare)
+    assert kick_on_every_other_beat(onsets, tempo_bpm, beats) is expected
+
+
+# Stress songs (11000/9, 4000/0) as the benchmark makes them: house at 90.6 that the
+# tracker counts at 181.2, and rock at 164.4 (kick on one and three, snare on two and
+# four) that must stay there.
+_KICK_PULSE_SONGS = {
+    "09-house-90.6-pad0.8-hum7.8ms-ambiguous": dict(
+        style="house", tempo_bpm=90.6, key_tonic="F", key_mode="major",
+        duration_sec=55.958587065912525, seed=11009,
+        variation=dict(humanize_ms=7.8, harmony="ambiguous", pad_rolloff=0.8)),
+    "00-rock-164.4-modal-pad0.8-vocdouble": dict(
+        style="rock", tempo_bpm=164.4, key_tonic="F#", key_mode="major",
+        duration_sec=56.60064248092295, seed=4000,
+        variation=dict(harmony="modal", pad_rolloff=0.8, vocal_double=True)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(_KICK_PULSE_SONGS))
+def test_four_on_the_floor_is_counted_on_its_kicks(name: str) -> None:
+    from shared.synth import SongSpec, Variation
+
+    fields = dict(_KICK_PULSE_SONGS[name])
+    variation = Variation(**fields.pop("variation"))
+    estimate, truth = _estimate_synth(SongSpec(name=name, variation=variation, **fields))
+    assert estimate.tempo_bpm == pytest.approx(truth.tempo_bpm, rel=0.02)
+    offsets = nearest_offsets_sec(estimate.beats_sec, truth.beats_sec)
+    assert np.mean(np.abs(offsets) < 0.07) >= 0.95
