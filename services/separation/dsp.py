@@ -180,13 +180,19 @@ def masked_stems(
     if params.refine_power != 1.0 or params.other_hold_frames > 1:
         masks = refine_masks(masks, magnitude, power=params.refine_power,
                              other_hold_frames=params.other_hold_frames)
-    if params.harmonic_hold_frames > 1:
+    if params.harmonic_hold_frames > 1 and params.refine_held_passes > 0:
+        # Bass and "other" re-share what drums and vocals leave, with "other" held over
+        # a second (`MaskParams.refine_held_passes`); only on the rows up to the last
+        # the bass holds anything in (above them the pass would give "other" all it has).
+        holding = np.flatnonzero(masks["bass"].max(axis=1) > 1e-4)
+        held_rows = slice(0, int(holding[-1]) + 1 if holding.size else 0)
+        low = {name: mask[held_rows] for name, mask in masks.items()}
         for _ in range(params.refine_held_passes):
-            # Bass and "other" re-share what drums and vocals leave, with "other" held
-            # over a second (`MaskParams.refine_held_passes`).
-            masks = refine_masks(masks, magnitude, power=1.0,
-                                 other_hold_frames=params.harmonic_hold_frames,
-                                 fixed=("drums", "vocals"))
+            low = refine_masks(low, magnitude[held_rows], power=1.0,
+                               other_hold_frames=params.harmonic_hold_frames,
+                               fixed=("drums", "vocals"))
+        for name in masks:
+            masks[name][held_rows] = low[name]
     low_masks: dict[str, np.ndarray] = {}
     if kick is not None and cues.kick.swept and params.kick_complex_weight > 0:
         # A kick confirmed as a sweep is subtracted with its phase (`kick_model_ratio`):
