@@ -121,7 +121,9 @@ class MaskParams:
     # 7.15): 0.9 7.35 / 7.53 / 7.35 / 7.36 / 7.25 (vocals +0.18), Lithium 3.19 -> 3.18
     # (vocals 1.11 -> 1.08), Potassium 1.95 -> 2.10 (vocals 4.89 -> 5.40). 5000 with
     # 0.5 7.31, 0.75 7.34, 0.97 7.34, 0.99 7.33; the same cap on the vocal floor 7.34;
-    # 0.9 with the power at 0.15 7.33, 0.4 7.34.
+    # 0.9 with the power at 0.15 7.33, 0.4 7.34. Real excerpts 0.8 / 0.95: Lithium
+    # 3.16 / 3.18, Potassium 2.14 / 2.07. Held-out seeds 7000 / 9000 / 11000 (with the
+    # held refine pass 7.19 / 7.21 / 7.16): 7.21 / 7.29 / 7.21.
     vocal_repeat_max: float = 0.9
     # Off the comb (and where the melody tracker hears no voice) the vocals still take
     # this share of the non-repeating, centred energy between vocal_min_hz and
