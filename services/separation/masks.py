@@ -146,7 +146,13 @@ class MaskParams:
     # stays: giving the bass its comb there lost more to the pads' partials than it won
     # (v10: moving only the bins between the bass's partials up to 600 Hz to "other",
     # at half weight, gained +0.02 dB on the synthetic songs and cost Lithium 0.05).
-    bass_comb_weight: float = 0.5
+    # Since the tracker reaches A0 (v10: an 808's C1 is followed, not parked on the floor)
+    # the comb earns more weight: tuning seeds 5000 / 6000 / 100 / 3000 / 4000 (avg dB;
+    # 0.5 7.35 / 7.53 / 7.35 / 7.36 / 7.25): 0.75 +0.006 / +0.004 / +0.006 / +0.006 /
+    # +0.005; Potassium 2.10 -> 2.20 (drums -5.77 -> -5.55, bass 9.45 -> 9.62), Lithium
+    # 3.18 -> 3.17; 1.0 5000 7.36, Potassium 2.26, Lithium 3.13 (its bass glides);
+    # 0.25 5000 7.34, Potassium 1.98, Lithium 3.16.
+    bass_comb_weight: float = 0.75
     bass_sub_hz: float = 100.0
     bass_line: BassParams = field(default_factory=BassParams)  # tracking and comb teeth
     # Kick model (`kick`): below `kick_model_max_hz`, where the song has a repeating

@@ -276,3 +276,53 @@ def test_median_along_time_matches_a_per_row_reflecting_median(frames: int, kern
     magnitude = np.abs(rng.standard_normal((17, frames))).astype(np.float32)
     expected = np.stack([median_filter(row, size=kernel, mode="reflect") for row in magnitude])
     np.testing.assert_array_equal(median_along_time(magnitude, kernel=kernel), expected)
+
+
+def _low_bass_and_kick() -> tuple[np.ndarray, np.ndarray]:
+    """(bass, drums), stereo, 9 s: plucked notes down to C1 (33 Hz, an 808's range) with
+    five partials every half second, a pitch-swept kick on and between them, hats."""
+    rng = np.random.default_rng(5)
+    n = 9 * SR
+    bass = np.zeros(n)
+    drums = np.zeros(n)
+    notes_hz = (32.70, 32.70, 49.0, 43.65)  # C1 C1 G1 F1
+    for index in range(16):
+        start = int(index * 0.5 * SR)
+        t = np.arange(int(0.45 * SR)) / SR
+        f0 = notes_hz[index % 4]
+        envelope = np.exp(-t / 0.35) * np.minimum(t / 0.005, 1.0)
+        bass[start:start + t.size] += envelope * sum(
+            amp * np.sin(2 * np.pi * k * f0 * t)
+            for k, amp in ((1, 1.0), (2, 0.5), (3, 0.3), (4, 0.2), (5, 0.1)))
+        kick_at = start + (int(0.25 * SR) if index % 2 else 0)
+        tk = np.arange(int(0.3 * SR)) / SR
+        sweep_hz = 45.0 + 80.0 * np.exp(-tk / 0.03)
+        drums[kick_at:kick_at + tk.size] += (0.8 * np.exp(-tk / 0.08)
+                                             * np.sin(2 * np.pi * np.cumsum(sweep_hz) / SR))
+    for index in range(32):
+        start = int(index * 0.25 * SR)
+        drums[start:start + 2000] += (0.05 * rng.standard_normal(2000)
+                                      * np.exp(-np.arange(2000) / 300))
+    return (np.stack([bass, bass]).astype(np.float32) * 0.5,
+            np.stack([drums, drums]).astype(np.float32) * 0.5)
+
+
+def test_a_low_bass_leans_to_its_harmonic_comb() -> None:
+    """Below 100 Hz the tracked bass note's comb outweighs the HPSS/overtone split
+    (bass_comb_weight 0.75; measured here bass 10.50 -> 10.73 dB, drums 1.40 -> 1.64
+    against 0.5)."""
+    from dataclasses import replace
+
+    from services.separation.masks import MaskParams
+
+    bass, drums = _low_bass_and_kick()
+    mix = bass + drums
+
+    def sdrs(params: MaskParams) -> tuple[float, float]:
+        stems = separate_dsp(mix, sample_rate_hz=SR, params=DspParams(masks=params))
+        return sdr_db(bass, stems["bass"]), sdr_db(drums, stems["drums"])
+
+    half = sdrs(replace(MaskParams(), bass_comb_weight=0.5))
+    default = sdrs(MaskParams())
+    assert default[0] > half[0] + 0.1, (default, half)
+    assert default[1] > half[1] + 0.1, (default, half)
