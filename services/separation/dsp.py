@@ -14,7 +14,8 @@ with complementary linear cross-fades, so working memory stays bounded (about 10
 spectrogram per chunk) however long the song is. Each chunk is separated on two STFT
 windows (93 and 186 ms) and the results are averaged (the vocals lean to the short
 window); on each window a second, Wiener-style pass (`refine`) re-shares the bins among
-the stems, and on the short window a third (`spatial`, stereo only) re-shares the band
+the stems (then bass and "other" once more, "other" held over a second), and on the
+short window a third (`spatial`, stereo only) re-shares the band
 between 100 and 400 Hz by where each stem sits in the stereo image. Each chunk's stems sum to the
 chunk's mix and the cross-fade weights sum to one, so the exact-sum property survives;
 the song-level cues keep the result independent of the chunk size up to the
@@ -104,6 +105,7 @@ def mask_params_for(params: MaskParams, *, bin_ratio: float, hop_ratio: float) -
                    harmonic_kernel_frames=_odd(params.harmonic_kernel_frames / hop_ratio),
                    percussive_kernel_bins=_odd(params.percussive_kernel_bins * bin_ratio),
                    other_hold_frames=frames(params.other_hold_frames, off=1),
+                   harmonic_hold_frames=frames(params.harmonic_hold_frames, off=1),
                    vocal_floor_hold_frames=frames(params.vocal_floor_hold_frames, off=0),
                    guess_near_frames=frames(params.guess_near_frames, off=0))
 
@@ -178,6 +180,19 @@ def masked_stems(
     if params.refine_power != 1.0 or params.other_hold_frames > 1:
         masks = refine_masks(masks, magnitude, power=params.refine_power,
                              other_hold_frames=params.other_hold_frames)
+    if params.harmonic_hold_frames > 1 and params.refine_held_passes > 0:
+        # Bass and "other" re-share what drums and vocals leave, with "other" held over
+        # a second (`MaskParams.refine_held_passes`); only on the rows up to the last
+        # the bass holds anything in (above them the pass would give "other" all it has).
+        holding = np.flatnonzero(masks["bass"].max(axis=1) > 1e-4)
+        held_rows = slice(0, int(holding[-1]) + 1 if holding.size else 0)
+        low = {name: mask[held_rows] for name, mask in masks.items()}
+        for _ in range(params.refine_held_passes):
+            low = refine_masks(low, magnitude[held_rows], power=1.0,
+                               other_hold_frames=params.harmonic_hold_frames,
+                               fixed=("drums", "vocals"))
+        for name in masks:
+            masks[name][held_rows] = low[name]
     low_masks: dict[str, np.ndarray] = {}
     if kick is not None and cues.kick.swept and params.kick_complex_weight > 0:
         # A kick confirmed as a sweep is subtracted with its phase (`kick_model_ratio`):

@@ -15,6 +15,12 @@ back to whichever stem holds the bin). The drum, bass and vocal estimates are le
 they are: a frequency median erases a kick's narrow sub-bass body, a time median a sung
 note's vibrato (both measured worse). A power above one sharpens the shares (Wiener's
 rule for magnitudes is 2): clean drums gain from it, real mixes less (see MaskParams).
+
+A further pass (`fixed`: drums and vocals keep their masks) re-shares only bass and
+"other", "other" rebuilt from the first pass and held over a longer span: a chord's
+root, doubling the bass an octave or two up, sounds for a bar, so the frames where it
+was heard beside a quieter or absent bass note claim it back for "other" in the frames
+a bass note took it.
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ def refine_masks(
     *,
     power: float,
     other_hold_frames: int,
+    fixed: tuple[str, ...] = (),
 ) -> dict[str, np.ndarray]:
     """Re-share the bins among the stems.
 
@@ -39,9 +46,10 @@ def refine_masks(
     one ("other" is one minus their sum); magnitude: the mix's (bins, frames) magnitude.
     Each stem's estimate is its mask times the magnitude, "other"'s smoothed by a
     median over `other_hold_frames` frames (1: no smoothing); the new mask of a stem
-    is its estimate ** power over the sum of the four. Returns the three masks, same
-    shapes, float32, summing to at most one; power 1 with no smoothing returns them
-    unchanged (up to rounding).
+    is its estimate ** power over the sum of the four. The stems named in `fixed` keep
+    their masks, and the others share what those leave (one minus their sum) in the same
+    proportions. Returns the three masks, same shapes, float32, summing to at most one;
+    power 1 with no smoothing returns them unchanged (up to rounding).
     """
     if power <= 0:
         raise ValueError("power must be positive")
@@ -50,9 +58,16 @@ def refine_masks(
     other = np.clip(1.0 - sum(masks[name] for name in named), 0.0, 1.0) * magnitude
     if other_hold_frames > 1:
         other = median_along_time(other, kernel=other_hold_frames)
-    parts = [np.power(masks[name] * magnitude, power) for name in named]
-    total = sum(parts) + np.power(other, power) + EPS
+    if any(name not in named for name in fixed):
+        raise ValueError(f"fixed stems must be among {named}")
+    free = [name for name in named if name not in fixed]
+    parts = {name: np.power(masks[name] * magnitude, power) for name in free}
+    total = sum(parts.values()) + np.power(other, power) + EPS
+    # What the fixed stems hold is not re-shared; the free ones share the rest.
+    room = np.clip(1.0 - sum((masks[name] for name in fixed), np.zeros_like(magnitude)),
+                   0.0, 1.0)
     # Bins where the mix is silent keep their first-pass shares.
     silent = magnitude <= EPS
-    return {name: np.where(silent, masks[name], part / total).astype(np.float32)
-            for name, part in zip(named, parts, strict=True)}
+    return {name: (masks[name] if name in fixed else
+                   np.where(silent, masks[name], room * parts[name] / total)).astype(np.float32)
+            for name in named}

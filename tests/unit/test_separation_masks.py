@@ -74,3 +74,26 @@ def test_a_guess_far_from_any_voiced_frame_needs_more_evidence() -> None:
     tooth = round(440.0 / (SR / N_FFT))  # the second harmonic's bin
     np.testing.assert_array_equal(vocals[:, :30], plain[:, :30])  # within 20 frames
     assert np.all(vocals[tooth, 40:] < plain[tooth, 40:] - 0.05)
+
+
+def test_a_voice_the_repetition_model_calls_repeating_keeps_a_share() -> None:
+    """A sung hook heard again in the similar bars is all "repeating" to REPET (share
+    1 on its partials): the comb still gives it a share, where the uncapped model gave
+    it none."""
+    magnitude = np.abs(stft(_tone_in_noise(4.0, f0_hz=220.0, noise=0.01), n_fft=N_FFT,
+                            hop_length=HOP))
+    n_frames = magnitude.shape[1]
+    f0 = np.full(n_frames, 220.0, np.float32)
+    melody = MelodyTrack(f0, np.zeros(n_frames, np.float32), np.ones(n_frames, np.float32))
+    freqs_hz = np.fft.rfftfreq(N_FFT, d=1.0 / SR).astype(np.float32)
+
+    def vocals(params: MaskParams) -> np.ndarray:
+        return stem_masks(magnitude, medians=hpss_medians(magnitude, params=params),
+                          freqs_hz=freqs_hz, melody=melody, bass_overtone_ratio=0.0,
+                          params=params, repeating=np.ones_like(magnitude))["vocals"]
+
+    teeth = [round(k * 220.0 / (SR / N_FFT)) for k in (2, 3, 4)]  # 440-880 Hz
+    capped = vocals(MaskParams())[teeth]
+    uncapped = vocals(MaskParams(vocal_repeat_max=1.0))[teeth]
+    assert np.all(uncapped == 0.0)
+    assert np.all(capped > 0.4)  # (1 - 0.9) ** 0.25 = 0.56 of the tooth's share

@@ -62,3 +62,51 @@ def test_shares_stay_a_partition() -> None:
 def test_power_must_be_positive() -> None:
     with pytest.raises(ValueError):
         refine_masks(_first_pass(), _spectrogram(), power=0.0, other_hold_frames=1)
+
+
+def _bass_on_a_pad_root() -> tuple[np.ndarray, dict[str, np.ndarray], np.ndarray]:
+    """A pad root held through every frame (magnitude 1) with a bass note on the same
+    bin in frames 10-19 (0.3 more), a click in CLICK_FRAME; the first pass gave the bass
+    0.8 of the row where its note sounds and the drums half the click. Returns the
+    magnitude, the first-pass masks and the pad's true share of the row."""
+    magnitude = _spectrogram()
+    bass = np.zeros((N_BINS, N_FRAMES), dtype=np.float32)
+    bass[PAD_ROW, 10:20] = 0.8
+    magnitude[PAD_ROW, 10:20] += 0.3
+    masks = {**_first_pass(), "bass": bass}
+    masks["vocals"][PAD_ROW] = 0.05
+    masks["drums"][PAD_ROW, CLICK_FRAME] = 0.0
+    true_pad = 1.0 / magnitude[PAD_ROW]
+    return magnitude, masks, true_pad
+
+
+def test_long_hold_gives_a_held_root_back_to_other() -> None:
+    magnitude, masks, true_pad = _bass_on_a_pad_root()
+    held = refine_masks(masks, magnitude, power=1.0, other_hold_frames=31,
+                        fixed=("drums", "vocals"))
+    short = refine_masks(masks, magnitude, power=1.0, other_hold_frames=5,
+                         fixed=("drums", "vocals"))
+    note = slice(10, 20)
+
+    def other(refined: dict[str, np.ndarray]) -> np.ndarray:
+        return 1.0 - sum(refined[name][PAD_ROW, note] for name in refined)
+
+    # The first pass left the pad 0.15 of the row under the bass note (truth 0.77, an
+    # error of 0.62); held, "other" takes 0.46 (the bass's 1.04 against its 1.0).
+    first_error = np.abs(1.0 - sum(masks[n][PAD_ROW, note] for n in masks) - true_pad[note])
+    held_error = np.abs(other(held) - true_pad[note])
+    assert held_error.max() < 0.6 * first_error.min()
+    # A hold shorter than the note keeps the note's frames as the first pass split them.
+    assert other(short).max() < 0.2
+
+
+def test_fixed_stems_keep_their_masks_and_the_rest_stays_a_partition() -> None:
+    magnitude, masks, _ = _bass_on_a_pad_root()
+    refined = refine_masks(masks, magnitude, power=1.0, other_hold_frames=31,
+                           fixed=("drums", "vocals"))
+    np.testing.assert_array_equal(refined["drums"], masks["drums"])
+    np.testing.assert_array_equal(refined["vocals"], masks["vocals"])
+    total = sum(refined.values())
+    assert total.max() <= 1.0 + 1e-5 and refined["bass"].min() >= 0.0
+    with pytest.raises(ValueError):
+        refine_masks(masks, magnitude, power=1.0, other_hold_frames=31, fixed=("other",))
