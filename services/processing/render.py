@@ -39,7 +39,7 @@ from services.processing.layers import fade_curve, render_dry
 from services.processing.mastering import master
 from services.processing.material import LAYER_STEMS, SongMaterial
 from services.processing.profile import source_profile
-from services.processing.ride import gain_curve, ride_gains_db, section_lufs
+from services.processing.ride import apply_ride, ride_gains_db, section_lufs
 from services.processing.settings import RenderSettings
 from shared.contracts.orchestrator import Masterplan
 from shared.effects import TAIL_EFFECTS, Effect, parse_effects, removes_lows
@@ -360,10 +360,7 @@ def _ride(bus: np.ndarray, sections: list[SectionPlan], *, first: int, sample_ra
     bounds = [(s.start - first, s.end - first) for s in sections]
     loudness = section_lufs(bus, bounds, sample_rate_hz=sample_rate_hz)
     gains = ride_gains_db(loudness, [s.energy_level for s in sections])
-    curve = gain_curve(bounds, gains, n=bus.shape[1], beat_samples=beat_samples,
-                       sample_rate_hz=sample_rate_hz)
-    if curve is not None:
-        bus *= curve
+    apply_ride(bus, bounds, gains, beat_samples=beat_samples, sample_rate_hz=sample_rate_hz)
     return {s.index: round(g, 2) for s, g in zip(sections, gains, strict=True)}
 
 

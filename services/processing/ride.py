@@ -72,21 +72,23 @@ def ride_gains_db(loudness_lufs: Sequence[float], energy: Sequence[float]) -> li
     return gains
 
 
-def gain_curve(bounds: Sequence[tuple[int, int]], gains_db: Sequence[float], *,
-               n: int, beat_samples: int, sample_rate_hz: int) -> np.ndarray | None:
-    """Per-sample linear gain (n,) holding each section's gain over [start, end), with
+def apply_ride(bus: np.ndarray, bounds: Sequence[tuple[int, int]],
+               gains_db: Sequence[float], *, beat_samples: int, sample_rate_hz: int) -> None:
+    """Multiply `bus` (channels, n) in place by each section's gain over [start, end),
     the changes between neighbours ramped (raised cosine): a rise over the beat before
     the boundary, a fall over `FALL_RAMP_SEC` after it. Samples outside every section
-    take the nearest section's gain. None when every gain is 0 dB."""
+    take the nearest section's gain. Section by section, with no whole-song gain array
+    (a 10-minute render's would take ~200 MB)."""
     if not any(g != 0.0 for g in gains_db):
-        return None
-    curve_db = np.zeros(n, dtype=np.float64)
+        return
+    n = bus.shape[1]
     order = sorted(range(len(bounds)), key=lambda i: bounds[i][0])
+    # Where each section's steady gain holds: its span, less the ramps at its edges.
+    spans = {}
     for k, i in enumerate(order):
         start, end = bounds[i]
-        a = 0 if k == 0 else max(start, 0)
-        b = n if k == len(order) - 1 else min(end, n)
-        curve_db[a:b] = gains_db[i]
+        spans[i] = [0 if k == 0 else max(start, 0), n if k == len(order) - 1 else min(end, n)]
+    ramps = []
     fall = max(1, int(FALL_RAMP_SEC * sample_rate_hz))
     for prev, nxt in pairwise(order):
         edge = bounds[nxt][0]
@@ -94,9 +96,16 @@ def gain_curve(bounds: Sequence[tuple[int, int]], gains_db: Sequence[float], *,
         if before == after or not 0 < edge < n:
             continue
         a, b = (edge - beat_samples, edge) if after > before else (edge, edge + fall)
-        a, b = max(a, 0), min(b, n)
+        a, b = max(a, spans[prev][0]), min(b, spans[nxt][1])
         if b <= a:
             continue
+        spans[prev][1] = min(spans[prev][1], a)
+        spans[nxt][0] = max(spans[nxt][0], b)
         t = (np.arange(b - a) + 0.5) / (b - a)
-        curve_db[a:b] = before + (after - before) * 0.5 * (1.0 - np.cos(np.pi * t))
-    return (10.0 ** (curve_db / 20.0)).astype(np.float32)
+        ramp_db = before + (after - before) * 0.5 * (1.0 - np.cos(np.pi * t))
+        ramps.append((a, b, (10.0 ** (ramp_db / 20.0)).astype(np.float32)))
+    for i, (a, b) in spans.items():
+        if b > a and gains_db[i] != 0.0:
+            bus[:, a:b] *= np.float32(10.0 ** (gains_db[i] / 20.0))
+    for a, b, ramp in ramps:
+        bus[:, a:b] *= ramp

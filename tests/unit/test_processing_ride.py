@@ -10,7 +10,7 @@ from services.processing.ride import (
     MAX_CUT_DB,
     SLOPE_DB_PER_ENERGY,
     TOLERANCE_DB,
-    gain_curve,
+    apply_ride,
     ride_gains_db,
     section_lufs,
 )
@@ -58,11 +58,16 @@ def test_the_reference_is_the_band_of_highest_energy() -> None:
     assert gains[2] == pytest.approx(expected)
 
 
-def test_gain_curve_swells_into_a_rise_and_falls_after_the_boundary() -> None:
+def _ridden(bounds, gains_db, *, n, beat_samples, sample_rate_hz) -> np.ndarray:
+    bus = np.ones((2, n), dtype=np.float32)
+    apply_ride(bus, bounds, gains_db, beat_samples=beat_samples, sample_rate_hz=sample_rate_hz)
+    assert np.array_equal(bus[0], bus[1])
+    return bus[0]
+
+
+def test_the_ride_swells_into_a_rise_and_falls_after_the_boundary() -> None:
     bounds = [(0, 1000), (1000, 2000), (2000, 3000)]
-    curve = gain_curve(bounds, [-2.0, 0.0, -3.0], n=3000, beat_samples=200,
-                       sample_rate_hz=2000)
-    assert curve is not None and curve.shape == (3000,)
+    curve = _ridden(bounds, [-2.0, 0.0, -3.0], n=3000, beat_samples=200, sample_rate_hz=2000)
     db = 20 * np.log10(curve)
     assert db[0] == pytest.approx(-2.0) and db[799] == pytest.approx(-2.0)
     assert -2.0 < db[900] < 0.0  # the rise happens in the beat before the boundary
@@ -73,9 +78,9 @@ def test_gain_curve_swells_into_a_rise_and_falls_after_the_boundary() -> None:
     assert float(np.max(np.abs(np.diff(db)))) < 0.1
 
 
-def test_no_gain_no_curve() -> None:
-    assert gain_curve([(0, 10), (10, 20)], [0.0, 0.0], n=20, beat_samples=4,
-                      sample_rate_hz=100) is None
+def test_no_gain_leaves_the_bus_alone() -> None:
+    assert np.all(_ridden([(0, 10), (10, 20)], [0.0, 0.0], n=20, beat_samples=4,
+                          sample_rate_hz=100) == 1.0)
 
 
 def test_section_lufs_measures_each_span() -> None:
