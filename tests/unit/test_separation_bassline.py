@@ -58,3 +58,23 @@ def test_silence_is_unvoiced() -> None:
     silent = np.zeros((freqs_hz.size, 20), dtype=np.float32)
     assert not np.any(bass_f0(silent, freqs_hz=freqs_hz, params=BassParams()))
     assert not np.any(bass_comb(freqs_hz, np.zeros(20, np.float32), params=BassParams()))
+
+
+def test_the_comb_passes_a_lone_bass_line_whole() -> None:
+    """Low notes whose partials fall between bin centres (C1 E1 D1 G1, 10.8 Hz bins),
+    each with a strong 2nd harmonic and an 808-like pitch drop from three semitones up:
+    with teeth narrower than half a bin the comb missed every bin of some partials and
+    the bass kept 8 dB SDR of itself (about half its energy below 100 Hz)."""
+    n = 8 * SR
+    since_sec = (np.arange(n) / SR) % 0.5
+    notes_hz = np.tile(np.repeat((32.7, 41.2, 36.7, 49.0), SR // 2), 4)[:n]
+    f0_hz = notes_hz * 2 ** (3.0 * np.exp(-since_sec / 0.05) / 12)
+    phase = 2 * np.pi * np.cumsum(f0_hz) / SR
+    bass = (0.3 * (np.sin(phase) + 0.8 * np.sin(2 * phase) + 0.3 * np.sin(3 * phase))
+            * np.exp(-since_sec / 0.3)).astype(np.float32)
+    spectrum = stft(bass, n_fft=N_FFT, hop_length=HOP)
+    freqs_hz = np.fft.rfftfreq(N_FFT, d=1.0 / SR).astype(np.float32)
+    estimate = bass_f0(np.abs(spectrum), freqs_hz=freqs_hz, params=BassParams())
+    comb = bass_comb(freqs_hz, estimate, params=BassParams())
+    passed = istft(spectrum * comb, hop_length=HOP, length_samples=n)
+    assert sdr_db(bass, passed) > 14.0
