@@ -15,8 +15,9 @@ from __future__ import annotations
 import math
 
 # (output beats per source beat, preference penalty in log-stretch units)
+CROSSING_PENALTY = 0.08  # a 3:2 relation weighs like this much more log-stretch
 BEAT_RATIOS: tuple[tuple[float, float], ...] = (
-    (1.0, 0.0), (2.0, 0.0), (0.5, 0.0), (1.5, 0.08), (2.0 / 3.0, 0.08))
+    (1.0, 0.0), (2.0, 0.0), (0.5, 0.0), (1.5, CROSSING_PENALTY), (2.0 / 3.0, CROSSING_PENALTY))
 
 
 def beat_ratio(*, song_bpm: float, target_bpm: float) -> float:

@@ -20,7 +20,7 @@ from shared.camelot import normalize_key
 from shared.contracts.analysis import AnalysisResult
 from shared.contracts.scoring import Recommendation
 from shared.harmony import layering_shift
-from shared.tempo_grid import beat_ratio, on_the_beat, playback_speed
+from shared.tempo_grid import CROSSING_PENALTY, beat_ratio, on_the_beat, playback_speed
 
 # Target tempos are folded (halved/doubled) into this range, where 4-bar phrases feel right.
 TARGET_BPM_RANGE = (70.0, 180.0)
@@ -61,6 +61,34 @@ def fold_into_range(tempo_bpm: float, low: float = TARGET_BPM_RANGE[0],
         elif tempo_bpm > high:
             tempo_bpm /= 2.0
     return tempo_bpm
+
+
+# The scores' target is kept unfolded, outside TARGET_BPM_RANGE, only when folding it
+# would stretch the worst-stretched song this much more (a 3:2 relation counts its
+# `shared.tempo_grid` penalty): 3 % of stretch weighs like leaving the range.
+FOLD_STRETCH_MARGIN = 0.03
+_UNFOLDED_LIMITS_BPM = (40.0, 240.0)
+
+
+def fold_for_songs(tempo_bpm: float, songs: Sequence[AnalysisResult]) -> float:
+    """`fold_into_range(tempo_bpm)`, or `tempo_bpm` itself when folding it would need
+    markedly more time-stretch of the worst-stretched of `songs`. Folding can change how a
+    song meets the grid: the scorer has Mutilated Mime (180) and Lithium (124) meet at
+    182.95 in a 2:3 relation, 1.6 % each; folded to 91.475 the relation would be 4:3,
+    which no song plays in, so Lithium went 3:2 at +10.7 %."""
+    def worst(target: float) -> float:
+        cost = 0.0
+        for song in songs:
+            ratio = beat_ratio(song_bpm=song.bpm, target_bpm=target)
+            stretch = abs(math.log(target / (ratio * song.bpm)))
+            cost = max(cost, stretch + (0.0 if on_the_beat(ratio) else CROSSING_PENALTY))
+        return cost
+
+    folded = fold_into_range(tempo_bpm)
+    if _UNFOLDED_LIMITS_BPM[0] <= tempo_bpm <= _UNFOLDED_LIMITS_BPM[1] \
+            and worst(tempo_bpm) < worst(folded) - FOLD_STRETCH_MARGIN:
+        return tempo_bpm
+    return folded
 
 
 def _recommendation(scores: Mapping[str, Any]) -> tuple[Recommendation | None, str | None]:
@@ -136,6 +164,6 @@ def choose_roles(analyses: Sequence[AnalysisResult], scores: Mapping[str, Any]) 
     # The renderer shifts each song by `layering_shift` to the target key: the scores'
     # own choice, except where that still clashes (then into the key itself).
     shifts = {song.songId: shift_to(song, target_key) for song in (vocal, instrumental)}
-    target_bpm = fold_into_range(recommendation.targetBPM)
+    target_bpm = fold_for_songs(recommendation.targetBPM, (vocal, instrumental))
     return Roles(vocal, instrumental, round(target_bpm, 3), target_key, shifts,
                  from_scores=True, notes=notes)

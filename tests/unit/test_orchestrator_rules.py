@@ -473,3 +473,25 @@ def test_vocal_pitch_shift_is_the_renderers_and_named_when_there_is_one(vocal_ke
     materials = {song.songId: SimpleNamespace(analysis=song) for song in (vocal, inst)}
     assert pitch_shifts(result.masterplan, materials, []) == {  # type: ignore[arg-type]
         "vox": shift, "inst": 0}
+
+
+def test_the_target_fold_keeps_the_relation_that_stretches_least() -> None:
+    # Metal at 180 and house-pop at 124 meet at ~183 in a 2:3 relation (1.6 % each). Folded
+    # into the 70-180 range, 91.5 BPM would make it 4:3, which no song plays in: the
+    # singer would go 3:2 at +10.7 %.
+    from services.orchestrator.roles import fold_for_songs, fold_into_range
+
+    inst = AnalysisResult.model_validate(make_analysis("inst", tempo_bpm=180.0, sung=False))
+    voc = AnalysisResult.model_validate(make_analysis("voc", tempo_bpm=124.0))
+    assert fold_into_range(182.95) == pytest.approx(91.475)
+    assert fold_for_songs(182.95, (inst, voc)) == pytest.approx(182.95)
+    roles = choose_roles([voc, inst], {"best_pair": ["inst", "voc"], "pairs": [{
+        "a": "inst", "b": "voc", "recommended": {
+            "targetBPM": 182.95, "targetKey": "A minor", "vocal_source": "voc",
+            "instrumental_source": "inst", "tempo_relation": "2:3",
+            "pitch_shift_semitones": {"inst": 0, "voc": 0}}}]})
+    assert roles.target_bpm == pytest.approx(182.95) and roles.from_scores
+    assert abs(roles.tempo_ratio(voc) - 1.0) < 0.02
+    # Where both stretch alike (power-of-two relations), the range decides.
+    plain = AnalysisResult.model_validate(make_analysis("p", tempo_bpm=95.0))
+    assert fold_for_songs(190.0, (inst, plain)) == pytest.approx(95.0)
