@@ -384,6 +384,27 @@ def test_a_fast_breakbeat_doubled_by_its_drums_is_not_halved_again() -> None:
     assert np.mean(np.abs(offsets) < 0.07) >= 0.95
 
 
+def test_syncopated_house_counted_in_half_time_that_flips_to_the_off_beat_gets_its_grid(
+        ) -> None:
+    # Steady syncopated house at 170.8: the tracker counts 84.7 and flips between the
+    # beat and the off-beat, a quarter of its own period, which reads as drift at its
+    # level; at the real beat's level both phases lie on one grid (stress 6000/14 read
+    # 169.8 with beat F .51).
+    from shared.synth import SongSpec, Variation
+
+    estimate, truth = _estimate_synth(SongSpec(
+        # The name seeds the synth's random parts (`_song_seed`): this draw is the stress
+        # song the tracker flips on (another name may not flip it).
+        "14-house-170.8-vocdouble-syncopated-pad0.8", 170.8, "C", "major", 60.335,
+        seed=6014, style="house",
+        with_vocals=True, variation=Variation(swing=0.0, humanize_ms=0.0, tempo_drift=0.0,
+                                              groove="syncopated", drumless_intro=False,
+                                              vocal_double=True, pad_rolloff=0.8)))
+    assert estimate.steady and estimate.tempo_bpm == pytest.approx(170.8, rel=0.002)
+    offsets = nearest_offsets_sec(estimate.beats_sec, truth.beats_sec)
+    assert np.mean(np.abs(offsets) < 0.07) >= 0.95
+
+
 def test_backbeat_contrast_tells_a_backbeat_from_hats_on_every_beat() -> None:
     assert backbeat_contrast(np.tile([1.0, 4.0], 8)) == pytest.approx(4.0)
     assert backbeat_contrast(np.tile([4.0, 1.0], 8)) == pytest.approx(4.0)
