@@ -133,6 +133,7 @@ def _candidates(ctx: SongContext) -> list[int]:
 
 
 UNSUNG_SHARE = 0.2  # a vocal window sung less than this (by `bar_vocal`) is unsung
+MOVED_OVERLAP_COST = 0.6  # choose_anchor's cost of replaying bars, for a moved window
 
 
 def _unsung(ctx: SongContext, bar: int, needed_bars: float) -> bool:
@@ -143,14 +144,14 @@ def _unsung(ctx: SongContext, bar: int, needed_bars: float) -> bool:
 
 def choose_anchor(ctx: SongContext, *, needed_bars: float, energy_level: float,
                   wants_vocals: bool, used: list[tuple[int, int]],
-                  continue_bar: int | None = None) -> int:
+                  continue_bar: int | None = None, overlap_cost: float = 0.2) -> int:
     """The bar that best fits the section (lower cost wins, earliest on ties).
 
     Candidates are phrase starts and, when the song played in the previous section, the
     bar where it left off (`continue_bar`, which earns a continuity bonus of 0.3 and
     counts no overlap). Cost: energy mismatch + (vocal layer) the unsung share + the share
-    outside the analysed sections + the share that would loop + overlap with bars of this
-    song already played + a tiny preference for earlier bars.
+    outside the analysed sections + the share that would loop + `overlap_cost` times the
+    share of bars of this song already played + a tiny preference for earlier bars.
     """
     prof = ctx.profile
     best, best_cost = prof.first_bar, math.inf
@@ -172,7 +173,7 @@ def choose_anchor(ctx: SongContext, *, needed_bars: float, energy_level: float,
             cost -= 0.3
         else:
             overlap = sum(max(0, min(bar + n, b) - max(bar, a)) for a, b in used)
-            cost += 0.2 * overlap / n
+            cost += overlap_cost * overlap / n
         cost += 0.01 * (bar - prof.first_bar) / usable
         if cost < best_cost - 1e-9:
             best, best_cost = bar, cost
@@ -297,9 +298,13 @@ def plan_arrangement(plan: Masterplan, contexts: Mapping[str, SongContext], *,
                 if wants_vocals and _unsung(ctx, song_anchor, needed):
                     # The plan's vocal window holds no voice the separation can hear (an
                     # analysis false alarm): the song's layers move to a sung window.
+                    # The plan chose its windows apart; the move keeps clear of lines
+                    # the mix already played (Mime x Lithium: four moved windows all
+                    # took Lithium's last choruses, overlapping, at the usual 0.2).
                     moved = choose_anchor(ctx, needed_bars=needed,
                                           energy_level=section.energy_level,
-                                          wants_vocals=True, used=used.get(song_id, []))
+                                          wants_vocals=True, used=used.get(song_id, []),
+                                          overlap_cost=MOVED_OVERLAP_COST)
                     if not _unsung(ctx, moved, needed):
                         warnings.append(
                             f"section {i + 1}: {song_id!r} sings almost nothing at "

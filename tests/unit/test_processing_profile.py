@@ -91,3 +91,28 @@ def test_a_sung_vocal_window_stays_where_the_plan_put_it() -> None:
     vocals = arrangement.sections[0].placements[0]
     assert vocals.source_start_sec == pytest.approx(8.24, abs=0.01)
     assert not arrangement.warnings
+
+
+def test_a_moved_window_keeps_clear_of_lines_already_played() -> None:
+    # Two sung 4-bar phrases: the first (bars 4-7) at the section's energy but already
+    # played, the second (bars 8-11) 0.3 quieter. The usual overlap cost replays the
+    # first; a moved window (MOVED_OVERLAP_COST) takes the fresh one.
+    from services.processing.arrange import MOVED_OVERLAP_COST, choose_anchor
+    from services.processing.material import SongAnalysis
+    from services.processing.profile import SourceProfile
+
+    grid = np.arange(17, dtype=np.float64) * 2.0
+    vocal = np.zeros(16)
+    vocal[4:12] = 1.0
+    energy = np.full(16, 0.6)
+    energy[4:8] = 0.9
+    analysis = SongAnalysis(bpm=120.0, beats_sec=np.arange(0.0, 32.0, 0.5), downbeats_sec=grid,
+                            key="C major", vocal_intervals=((8.0, 24.0),), sections=(),
+                            duration_sec=32.0)
+    profile = SourceProfile(downbeats_sec=grid, bar_energy=energy, bar_vocal=vocal,
+                            bar_in_form=np.ones(16), first_bar=0, end_bar=16)
+    ctx = SongContext(analysis, profile, 1.0)
+    kwargs = {"needed_bars": 4.0, "energy_level": 0.9, "wants_vocals": True,
+              "used": [(4, 8)]}
+    assert choose_anchor(ctx, **kwargs) == 4
+    assert choose_anchor(ctx, **kwargs, overlap_cost=MOVED_OVERLAP_COST) == 8
