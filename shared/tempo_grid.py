@@ -20,12 +20,21 @@ BEAT_RATIOS: tuple[tuple[float, float], ...] = (
     (1.0, 0.0), (2.0, 0.0), (0.5, 0.0), (1.5, CROSSING_PENALTY), (2.0 / 3.0, CROSSING_PENALTY))
 
 
+def _costs(song_bpm: float, target_bpm: float) -> list[tuple[float, float]]:
+    """(log-stretch + preference penalty, ratio) of the song at every one of BEAT_RATIOS."""
+    return [(abs(math.log(target_bpm / (ratio * song_bpm))) + penalty, ratio)
+            for ratio, penalty in BEAT_RATIOS]
+
+
 def beat_ratio(*, song_bpm: float, target_bpm: float) -> float:
     """Output beats per source beat (one of `BEAT_RATIOS`), whichever stretches least."""
-    def cost(item: tuple[float, float]) -> float:
-        ratio, penalty = item
-        return abs(math.log(target_bpm / (ratio * song_bpm))) + penalty
-    return min(BEAT_RATIOS, key=cost)[0]
+    return min(_costs(song_bpm, target_bpm), key=lambda item: item[0])[1]
+
+
+def grid_misfit(*, song_bpm: float, target_bpm: float) -> float:
+    """What `beat_ratio` minimises: the song's log-stretch at its ratio, plus
+    CROSSING_PENALTY for a 3:2 relation."""
+    return min(cost for cost, _ in _costs(song_bpm, target_bpm))
 
 
 def playback_speed(*, song_bpm: float, target_bpm: float) -> float:

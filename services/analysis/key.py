@@ -111,6 +111,14 @@ class KeyEstimate:
     confidence: float  # 0..1
 
 
+def _hpcp(rate: float, *, harmonics: int, band_hz: tuple[float, float], **options: Any) -> Any:
+    """Essentia's 12-bin HPCP (A4 = 440 Hz, cosine weights) of the spectral peaks in
+    `band_hz`, `harmonics` folded onto their fundamental; `options` as HPCP takes them."""
+    return es.HPCP(size=12, referenceFrequency=440.0, harmonics=harmonics, bandPreset=False,
+                   minFrequency=band_hz[0], maxFrequency=band_hz[1], weightType="cosine",
+                   nonLinear=False, windowSize=1.0, sampleRate=rate, **options)
+
+
 def pitch_class_frames(
     mono: np.ndarray, *, sample_rate_hz: int
 ) -> tuple[np.ndarray, np.ndarray, float]:
@@ -134,31 +142,8 @@ def pitch_class_frames(
                 maxPeaks=60,
                 sampleRate=rate,
             ),
-            es.HPCP(
-                size=12,
-                referenceFrequency=440.0,
-                harmonics=4,
-                bandPreset=False,
-                minFrequency=40.0,
-                maxFrequency=5000.0,
-                weightType="cosine",
-                nonLinear=False,
-                windowSize=1.0,
-                sampleRate=rate,
-            ),
-            es.HPCP(
-                size=12,
-                referenceFrequency=440.0,
-                harmonics=0,
-                bandPreset=False,
-                minFrequency=BASS_BAND_HZ[0],
-                maxFrequency=BASS_BAND_HZ[1],
-                weightType="cosine",
-                nonLinear=False,
-                windowSize=1.0,
-                normalized="none",
-                sampleRate=rate,
-            ),
+            _hpcp(rate, harmonics=4, band_hz=(40.0, 5000.0)),
+            _hpcp(rate, harmonics=0, band_hz=BASS_BAND_HZ, normalized="none"),
         )
 
     window, spectrum, peaks, hpcp, bass_hpcp = cached_algorithm(("pcp", sample_rate_hz), build)

@@ -20,7 +20,7 @@ from shared.camelot import normalize_key
 from shared.contracts.analysis import AnalysisResult
 from shared.contracts.scoring import Recommendation
 from shared.harmony import layering_shift
-from shared.tempo_grid import CROSSING_PENALTY, beat_ratio, on_the_beat, playback_speed
+from shared.tempo_grid import beat_ratio, grid_misfit, on_the_beat, playback_speed
 
 # Target tempos are folded (halved/doubled) into this range, where 4-bar phrases feel right.
 TARGET_BPM_RANGE = (70.0, 180.0)
@@ -64,8 +64,8 @@ def fold_into_range(tempo_bpm: float, low: float = TARGET_BPM_RANGE[0],
 
 
 # The scores' target is kept unfolded, outside TARGET_BPM_RANGE, only when folding it
-# would stretch the worst-stretched song this much more (a 3:2 relation counts its
-# `shared.tempo_grid` penalty): 3 % of stretch weighs like leaving the range.
+# would stretch the worst-stretched song this much more (`shared.tempo_grid.grid_misfit`,
+# a 3:2 relation with its penalty): 3 % of stretch weighs like leaving the range.
 FOLD_STRETCH_MARGIN = 0.03
 _UNFOLDED_LIMITS_BPM = (40.0, 240.0)
 
@@ -77,12 +77,7 @@ def fold_for_songs(tempo_bpm: float, songs: Sequence[AnalysisResult]) -> float:
     182.95 in a 2:3 relation, 1.6 % each; folded to 91.475 the relation would be 4:3,
     which no song plays in, so Lithium went 3:2 at +10.7 %."""
     def worst(target: float) -> float:
-        cost = 0.0
-        for song in songs:
-            ratio = beat_ratio(song_bpm=song.bpm, target_bpm=target)
-            stretch = abs(math.log(target / (ratio * song.bpm)))
-            cost = max(cost, stretch + (0.0 if on_the_beat(ratio) else CROSSING_PENALTY))
-        return cost
+        return max(grid_misfit(song_bpm=song.bpm, target_bpm=target) for song in songs)
 
     folded = fold_into_range(tempo_bpm)
     if _UNFOLDED_LIMITS_BPM[0] <= tempo_bpm <= _UNFOLDED_LIMITS_BPM[1] \

@@ -12,7 +12,6 @@ when it hardly sings) over the instrumental source's groove while the vocal sour
 
 from __future__ import annotations
 
-import math
 import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -40,7 +39,7 @@ from shared.contracts.orchestrator import (
     ProblemSolution,
     TimelineSection,
 )
-from shared.tempo_grid import beat_ratio, on_the_beat
+from shared.tempo_grid import beat_ratio, grid_misfit, on_the_beat
 
 DEFAULT_CURVES = ("plateau-peak", "wave")  # picked by seed when none is asked for
 DESCRIPTIONS = {
@@ -171,11 +170,11 @@ def _guests(ctx: _Context, analyses: Sequence[AnalysisResult]) -> list[_Guest]:
 
 
 def _guest_misfit(roles: Roles, song: AnalysisResult) -> float:
-    """Stretch (|log speed|, +0.08 for a 3:2 relation, as `shared.tempo_grid` weighs it)
-    plus 0.01 a semitone of pitch shift: 4 % of stretch weighs like 4 semitones."""
+    """Stretch (|log speed|, + CROSSING_PENALTY for a 3:2 relation: `shared.tempo_grid`'s
+    `grid_misfit`) plus 0.01 a semitone of pitch shift: 4 % of stretch weighs like 4
+    semitones."""
     shift = abs(roles.pitch_shift(song))
-    crossing = 0.0 if roles.on_the_beat(song) else 0.08
-    return abs(math.log(roles.tempo_ratio(song))) + crossing + 0.01 * shift
+    return grid_misfit(song_bpm=song.bpm, target_bpm=roles.target_bpm) + 0.01 * shift
 
 
 def _guest_sections(ctx: _Context, kinds: list[str], handover: int | None,

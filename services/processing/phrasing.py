@@ -25,6 +25,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from shared.intervals import merge_close
+
 # Lines are parted by rests of at least this many source beats; shorter breaths between
 # words stay inside a line (re-timing at every breath broke Lithium's verse into one-bar
 # fragments, each a third of a bar apart).
@@ -39,18 +41,6 @@ def crosses_bars(ratio: float) -> bool:
     song's bars do not tile the output's (a 3:2 relation)."""
     octaves = math.log2(ratio)
     return abs(octaves - round(octaves)) > 0.05
-
-
-def sung_lines(intervals_sec: Sequence[tuple[float, float]], *,
-               merge_gap_sec: float) -> list[tuple[float, float]]:
-    """The vocal intervals sorted and merged across gaps shorter than `merge_gap_sec`."""
-    lines: list[list[float]] = []
-    for on, off in sorted(intervals_sec):
-        if lines and on - lines[-1][1] < merge_gap_sec:
-            lines[-1][1] = max(lines[-1][1], off)
-        else:
-            lines.append([on, off])
-    return [(a, b) for a, b in lines]
 
 
 def phrase_spans(*, downbeats_sec: np.ndarray, vocal_intervals_sec: Sequence[tuple[float, float]],
@@ -83,8 +73,8 @@ def phrase_spans(*, downbeats_sec: np.ndarray, vocal_intervals_sec: Sequence[tup
     spans: list[tuple[int, int, int, float]] = []
     piece_start = start
     prev_off = float(np.interp(section_src_bar, index, grid))  # source sec the rest starts
-    for on, off in sung_lines(vocal_intervals_sec,
-                              merge_gap_sec=MERGE_GAP_BEATS * source_beat_sec):
+    for on, off in merge_close(vocal_intervals_sec,
+                               max_gap_sec=MERGE_GAP_BEATS * source_beat_sec):
         if bar_pos(on) < section_src_bar:  # sung from before the section starts
             prev_off = max(prev_off, off)
             continue

@@ -9,6 +9,7 @@ poor material).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -42,6 +43,21 @@ def _frame_db(mono: np.ndarray, *, frame_samples: int) -> np.ndarray:
     return 20 * np.log10(np.maximum(rms, 1e-10))
 
 
+def _bar_levels_db(mono: np.ndarray, grid: np.ndarray, *, sample_rate_hz: int,
+                   end_sec: float = math.inf) -> np.ndarray:
+    """Mean-square level (dB, -120 for an empty bar) of `mono` in each bar of the
+    downbeat `grid` (seconds), bars cut at `end_sec` and at the end of `mono`."""
+    sr = sample_rate_hz
+    levels_db = np.full(max(0, grid.size - 1), -120.0)
+    for j in range(levels_db.size):
+        a = int(max(grid[j], 0.0) * sr)
+        b = min(int(min(grid[j + 1], end_sec) * sr), mono.size)
+        if b > a:
+            seg = mono[a:b].astype(np.float64)
+            levels_db[j] = 10 * np.log10(max(float(np.mean(seg**2)), 1e-12))
+    return levels_db
+
+
 def heard_voice(vocals: np.ndarray, grid: np.ndarray, sung: np.ndarray, *,
                 sample_rate_hz: int) -> np.ndarray:
     """(n_bars,) 0..1: how far each bar's separated voice is heard, from its level against
@@ -51,19 +67,10 @@ def heard_voice(vocals: np.ndarray, grid: np.ndarray, sung: np.ndarray, *,
     quiet holds something else (a quiet intro's noise, a guitar line): a vocal layer cut
     from it would be inaudible (On the run's first bars: "sung" by the analysis, its
     voice stem 20-80 dB under its verses)."""
-    sr = sample_rate_hz
-    mono = vocals.mean(axis=0)
-    n_bars = max(0, grid.size - 1)
-    levels_db = np.full(n_bars, -120.0)
-    for j in range(n_bars):
-        a = int(max(grid[j], 0.0) * sr)
-        b = int(min(max(grid[j + 1], 0.0) * sr, mono.size))
-        if b > a:
-            seg = mono[a:b].astype(np.float64)
-            levels_db[j] = 10 * np.log10(max(float(np.mean(seg**2)), 1e-12))
+    levels_db = _bar_levels_db(vocals.mean(axis=0), grid, sample_rate_hz=sample_rate_hz)
     sung_bars = sung >= 0.5
     if not np.any(sung_bars):
-        return np.ones(n_bars)
+        return np.ones(levels_db.size)
     reference_db = float(np.percentile(levels_db[sung_bars], 75))
     under_db = reference_db - levels_db
     return np.clip((SILENT_VOICE_DB - under_db) / (SILENT_VOICE_DB - QUIET_VOICE_DB),
@@ -80,13 +87,7 @@ def source_profile(material: SongMaterial) -> SourceProfile:
     n_bars = max(0, grid.size - 1)
     mix = material.mix_for_profile().mean(axis=0)
     duration = min(analysis.duration_sec, mix.size / sr) if mix.size else analysis.duration_sec
-    levels_db = np.full(n_bars, -120.0)
-    for j in range(n_bars):
-        a = int(max(grid[j], 0.0) * sr)
-        b = int(min(grid[j + 1], duration) * sr)
-        if b > a:
-            seg = mix[a:b].astype(np.float64)
-            levels_db[j] = 10 * np.log10(max(float(np.mean(seg**2)), 1e-12))
+    levels_db = _bar_levels_db(mix, grid, sample_rate_hz=sr, end_sec=duration)
     audible = levels_db > -60.0
     energy = np.zeros(n_bars)
     if np.any(audible):

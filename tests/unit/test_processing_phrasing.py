@@ -9,9 +9,10 @@ import pytest
 
 from services.processing.arrange import SongContext, plan_arrangement
 from services.processing.material import LAYER_STEMS, SongMaterial, parse_analysis
-from services.processing.phrasing import crosses_bars, phrase_spans, sung_lines
+from services.processing.phrasing import crosses_bars, phrase_spans
 from services.processing.profile import source_profile
 from services.processing.settings import RenderSettings
+from shared.intervals import merge_close
 from shared.tempo_grid import beat_ratio
 from tests.unit.test_processing_support import SR, analysis_dict, plan, pop_118
 
@@ -43,7 +44,7 @@ def test_crosses_bars_only_for_ratios_that_are_not_powers_of_two() -> None:
 
 
 def test_sung_lines_merge_breaths_and_keep_rests() -> None:
-    lines = sung_lines(((5.0, 6.0), (0.0, 2.0), (2.3, 4.0)), merge_gap_sec=0.5)
+    lines = merge_close(((5.0, 6.0), (0.0, 2.0), (2.3, 4.0)), max_gap_sec=0.5)
     assert lines == [(0.0, 4.0), (5.0, 6.0)]
 
 
