@@ -8,6 +8,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from services.analysis.features import pool_segments
+from services.analysis.hooks import hook_spans
+from shared.intervals import covered_share
 
 BARS_PER_PHRASE = 4
 MIN_CHANGE = 0.3  # phrase distance below which two phrases are one section
@@ -226,7 +228,8 @@ def optimal_sections(phrases: np.ndarray) -> np.ndarray:
 
 
 def label_sections(energies: list[float], rises: list[float],
-                   bars: list[int] | None = None) -> list[str]:
+                   bars: list[int] | None = None, hooks: list[bool] | None = None
+                   ) -> list[str]:
     """Labels from each section's energy relative to the loudest section and its rise
     (energy gained from its first to its last third), and from position and length in
     bars (`bars`, default: none too long for any label).
@@ -237,7 +240,11 @@ def label_sections(energies: list[float], rises: list[float],
     BUILD_MAX_BARS that rises into a hook is its build; a verse-level section between
     later hooks is the bridge; the rest are verses. The intro is the quiet start up to
     INTRO_MAX_BARS: quiet music after that (a long song's sparse first verses) is a
-    verse."""
+    verse.
+
+    `hooks` (one flag per section, from `hooks.hook_spans`): where the song's recurring
+    hook was found, its sections are the hooks whatever their level, and no other
+    section is one (a loud verse stays a verse)."""
     n = len(energies)
     if n == 0:
         return []
@@ -247,6 +254,7 @@ def label_sections(energies: list[float], rises: list[float],
         return ["verse"]
     peak = max(energies) or 1.0
     level = [e / peak for e in energies]
+    hooks_known = hooks is not None and any(hooks)
     if n == 2:
         return ["verse", "outro" if level[1] < QUIET_LEVEL else "chorus"]
     labels = []
@@ -255,12 +263,14 @@ def label_sections(energies: list[float], rises: list[float],
             labels.append("intro")
         elif i == n - 1 and level[i] < EDGE_LEVEL:
             labels.append("outro")
-        elif level[i] >= HOOK_LEVEL:
+        elif (hooks[i] if hooks_known else level[i] >= HOOK_LEVEL):  # type: ignore[index]
             labels.append("chorus")
         elif level[i] < QUIET_LEVEL and 0 < i < n - 1:
-            # Quiet before any hook is more intro; after one it is a breakdown.
+            # Quiet before any hook is more intro; after one it is a breakdown. A song
+            # whose hook is known had its intro cut where the singing starts: what
+            # follows is its first verse, however quiet.
             labels.append("breakdown" if "chorus" in labels else
-                          "intro" if set(labels) == {"intro"}
+                          "intro" if set(labels) == {"intro"} and not hooks_known
                           and bars_before[i] < INTRO_MAX_BARS else "verse")
         else:
             labels.append("verse")
@@ -297,6 +307,31 @@ def label_sections(energies: list[float], rises: list[float],
         if labels[i] == "chorus" and dance_form:
             labels[i] = "drop"
     return labels
+
+
+def hook_phrase_spans(features: np.ndarray, phrase_bars: np.ndarray) -> list[tuple[int, int]]:
+    """The hook's occurrences (`hooks.hook_spans` of the bar features' chroma and
+    loudness) as phrase-index spans [start, end) on the phrase grid `phrase_bars` (bar
+    index of each phrase start), each edge at the nearest phrase start, a tie going to
+    the later one (a chorus's lead-in bar recurs with it but belongs to the verse);
+    an end past the last phrase is len(phrase_bars). Spans that snap to nothing are
+    dropped."""
+    if not len(phrase_bars):
+        return []
+    grid = np.asarray(phrase_bars, dtype=np.float64)
+    last_bar = grid[-1] + BARS_PER_PHRASE
+
+    def nearest(bar: int) -> int:
+        if bar >= last_bar:
+            return len(grid)
+        return int(np.argmin(np.abs(grid - bar) - 1e-3 * (grid > bar)))
+
+    spans = []
+    for start, end in hook_spans(features[:, :12], features[:, -1]):
+        first, stop = nearest(start), nearest(end)
+        if stop > first:
+            spans.append((first, stop))
+    return spans
 
 
 def first_voice_sec(vocal_intervals_sec: list[tuple[float, float]]) -> float | None:
@@ -356,15 +391,24 @@ def segment_song(*, downbeats_sec: np.ndarray, duration_sec: float, chroma: np.n
     phase = phrase_phase(features, n_full_bars=n_full_bars, first_bar=first_bar)
     phrases, phrase_bars = phrase_features(features, phase=phase, n_full_bars=n_full_bars)
     distances = np.linalg.norm(np.diff(phrases, axis=0), axis=1)
+    hooks_sec: list[tuple[float, float]] = []
     if len(phrases) < MIN_OPTIMAL_PHRASES or repeats_stand_apart(distances):
         boundary_bars = phrase_bars[1:][choose_boundaries(distances)]
     else:
         cuts = cut_where_singing_starts(
             optimal_sections(phrases), phrase_bars, downbeats,
             first_voice_sec(vocal_intervals_sec or []), bar_sec)
+        # Played music: its chorus, where one recurs, is a section of its own even when
+        # it is no louder than the verses (pop-rock mixes often are not).
+        hook_cuts = hook_phrase_spans(features, phrase_bars)
+        cuts = np.unique(np.concatenate([cuts, [i for span in hook_cuts for i in span
+                                                if 0 < i < len(phrase_bars)]])).astype(int)
+        ends_sec = np.append(downbeats[phrase_bars], duration_sec)
+        hooks_sec = [(float(ends_sec[a]), float(ends_sec[b])) for a, b in hook_cuts]
         boundary_bars = phrase_bars[cuts]
     starts = [0.0] + [float(downbeats[b]) for b in boundary_bars]
-    labels, energies = _label(starts, duration_sec, energy_curve, energy_hop_sec, bar_sec)
+    labels, energies = _label(starts, duration_sec, energy_curve, energy_hop_sec, bar_sec,
+                              hooks_sec)
     # Two neighbours with one label are one section that changed on the way (a chorus
     # whose second half adds a voice, a build whose roll speeds up): merge, relabel; not
     # past MERGE_MAX_BARS (a long song's sparse first minutes are verses, not one intro).
@@ -373,7 +417,8 @@ def segment_song(*, downbeats_sec: np.ndarray, duration_sec: float, chroma: np.n
         if len(kept) == len(starts):
             break
         starts = kept
-        labels, energies = _label(starts, duration_sec, energy_curve, energy_hop_sec, bar_sec)
+        labels, energies = _label(starts, duration_sec, energy_curve, energy_hop_sec, bar_sec,
+                                  hooks_sec)
     ends = [*starts[1:], duration_sec]
     sections = [Section(label, round(start, 4), round(end, 4), round(energy, 4))
                 for label, start, end, energy in zip(labels, starts, ends, energies, strict=True)]
@@ -382,14 +427,21 @@ def segment_song(*, downbeats_sec: np.ndarray, duration_sec: float, chroma: np.n
 
 
 def _label(starts_sec: list[float], duration_sec: float, energy_curve: np.ndarray,
-           energy_hop_sec: float, bar_sec: float) -> tuple[list[str], list[float]]:
-    """(labels, energies) of the sections starting at `starts_sec`."""
+           energy_hop_sec: float, bar_sec: float,
+           hooks_sec: list[tuple[float, float]] | None = None
+           ) -> tuple[list[str], list[float]]:
+    """(labels, energies) of the sections starting at `starts_sec`; a section at least
+    half inside `hooks_sec` (the hook's occurrences, seconds) is a hook."""
     ends = [*starts_sec[1:], duration_sec]
     spans = [_curve_span(energy_curve, energy_hop_sec, start, end)
              for start, end in zip(starts_sec, ends, strict=True)]
     energies = [float(np.mean(span)) for span in spans]
     bars = _bar_counts(starts_sec, duration_sec, bar_sec)
-    return label_sections(energies, [_rise(span) for span in spans], bars), energies
+    hooks = None
+    if hooks_sec:
+        hooks = [covered_share(start, end, hooks_sec) >= 0.5
+                 for start, end in zip(starts_sec, ends, strict=True)]
+    return label_sections(energies, [_rise(span) for span in spans], bars, hooks), energies
 
 
 def _bar_counts(starts_sec: list[float], duration_sec: float, bar_sec: float) -> list[int]:

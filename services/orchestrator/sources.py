@@ -44,6 +44,10 @@ SUNG_COST = 0.5
 SUNG_STAY_MAX = 0.5
 REUSE_COST = 0.05
 PHRASE_STEP_BARS = 8
+# A drop's vocal comes from the song's hook (its analysed chorus or drop sections) when
+# one is sung there (this share of the section or more), ahead of where the vocal has got.
+HOOK_LABELS = frozenset({"chorus", "drop"})
+HOOK_SUNG_SHARE = 0.3
 
 
 def downbeat_grid(analysis: AnalysisResult) -> list[float]:
@@ -113,12 +117,23 @@ class VocalCursor:
     grid: list[float] = field(default_factory=list)
     sung: list[tuple[float, float]] = field(default_factory=list)
     sung_starts: list[float] = field(default_factory=list)
+    hooks: list[tuple[float, float]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.phrases = vocal_phrases(self.analysis)
         self.grid = downbeat_grid(self.analysis)
         self.sung = sung_lines(self.analysis)
         self.sung_starts = [start for start, _ in self.sung]
+        self.hooks = self._sung_hooks()
+
+    def _sung_hooks(self) -> list[tuple[float, float]]:
+        """(start, end) of each sung chorus or drop section, in order, from its own
+        downbeat: the hook lands on the mashup section's first beat (a line's pickup
+        before it is the renderer's to lead in with, not a bar of the verse before)."""
+        return [(snap_nearest(section.start_sec, self.grid), section.end_sec)
+                for section in self.analysis.sections
+                if section.label in HOOK_LABELS and sung_share(
+                    self.analysis, section.start_sec, section.end_sec) >= HOOK_SUNG_SHARE]
 
     def skip(self, count: int) -> None:
         """Start later in the song (the first `count` phrases are left out)."""
@@ -135,11 +150,22 @@ class VocalCursor:
         """Source start for a vocal section lasting `duration_sec` of output; None when
         the song has no sung phrases. The start is a downbeat where nobody sings, at or
         before a phrase, chosen (`clean_start`) so that the section also ends where
-        nobody sings when one of the next phrases allows it."""
+        nobody sings when one of the next phrases allows it. `prefer_loud` (a drop):
+        the next sung hook ahead when there is one, else the next phrase (and, once
+        the song is used up, its loudest)."""
         if not self.phrases:
             return None
         need = duration_sec * self.tempo_ratio
         end = self.analysis.duration_sec
+        hooks = [h for h in self.hooks
+                 if h[0] >= self.position_sec - 1e-6 and h[0] + need <= end + 1e-6]
+        if prefer_loud and hooks:
+            # A drop carries the song's hook: the next sung chorus, not simply the next
+            # line (a real render played On the run's third verse in the drop and never
+            # its chorus).
+            start = self.clean_start(hooks, need, earliest_sec=self.position_sec)
+            self.position_sec = start + need
+            return start
         fits = [p for p in self.phrases if p[0] + need <= end + 1e-6] or self.phrases[:1]
         ahead = [p for p in fits if p[0] >= self.position_sec - 1e-6]
         if ahead:

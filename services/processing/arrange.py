@@ -34,6 +34,8 @@ BASS_STEMS = frozenset({"bass", "instrumental", "full"})
 _LOOP_OUT_BARS = 4
 _PHRASE_BARS = 4
 _BOUNDARY_TOLERANCE_SEC = 0.05
+_PICKUP_MAX_BEATS = 2.0  # a sung line starting this close before a vocal layer leads in
+_PICKUP_LEAD_SEC = 0.05  # ...and is rendered from this much before its analysed start
 
 
 @dataclass(frozen=True)
@@ -355,6 +357,7 @@ def plan_arrangement(plan: Masterplan, contexts: Mapping[str, SongContext], *,
                 cursors[song_id] = (end_bar, i)
         sections.append(sp)
     _link_lanes(sections, contexts, settings=settings, beat_sec=beat_sec)
+    _vocal_pickups(sections, contexts, settings=settings, beat_sec=beat_sec)
     ratios = {song_id: ctx.ratio for song_id, ctx in contexts.items()}
     return Arrangement(sections=sections, total_samples=bounds[-1], sample_rate_hz=sr,
                        target_bpm=target_bpm, beats_per_bar=bpb, ratios=ratios,
@@ -396,6 +399,34 @@ def _link_lanes(sections: list[SectionPlan], contexts: Mapping[str, SongContext]
                 q.preroll, q.fade_in = xfade, xfade
                 q.crossfade = p.fade_out_kind = "linear" if same_audio else "power"
                 break
+
+
+def _vocal_pickups(sections: list[SectionPlan], contexts: Mapping[str, SongContext], *,
+                   settings: RenderSettings, beat_sec: float) -> None:
+    """Let a vocal layer's pickup be heard: a sung line that starts up to
+    _PICKUP_MAX_BEATS before the layer's first downbeat and runs into it ("On the | run")
+    is rendered from its start, over the last beats of the section before, at full
+    level (a de-click fade from the silence before it). Without this the layer starts on
+    the downbeat and the pickup is lost, or, where a crossfade leads in, fades in half
+    heard. A layer that continues the same source audio already plays it."""
+    sr = settings.sample_rate_hz
+    declick = max(1, int(settings.declick_ms * sr / 1000))
+    for sp in sections:
+        for p in sp.placements:
+            if p.stem != "vocals" or (p.preroll and p.crossfade == "linear"):
+                continue
+            ctx = contexts[p.song_id]
+            src_beat = ctx.analysis.beat_sec
+            src_start = p.source_start_sec
+            onsets = [a for a, b in ctx.analysis.vocal_intervals
+                      if src_start - _PICKUP_MAX_BEATS * src_beat < a < src_start - 0.02
+                      and b > src_start - 0.25 * src_beat]
+            if not onsets:
+                continue
+            lead_src_sec = src_start - min(onsets) + _PICKUP_LEAD_SEC
+            lead = min(int(lead_src_sec / src_beat * ctx.ratio * beat_sec * sr), p.start)
+            if lead > p.preroll:
+                p.preroll, p.fade_in, p.crossfade = lead, declick, "power"
 
 
 def with_fill(section: SectionPlan, placement: Placement) -> SectionPlan:

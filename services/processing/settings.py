@@ -25,7 +25,7 @@ from typing import Literal
 from shared.settings import env_float, env_int, env_str
 
 TimeMapMode = Literal["bar", "beat", "constant"]
-RENDER_VERSION = "processing-9"  # part of every output key: bump when the sound changes
+RENDER_VERSION = "processing-10"  # part of every output key: bump when the sound changes
 
 
 @dataclass(frozen=True)

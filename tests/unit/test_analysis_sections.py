@@ -14,6 +14,7 @@ from services.analysis.sections import (
     cut_where_singing_starts,
     first_music_bar,
     first_voice_sec,
+    hook_phrase_spans,
     label_sections,
     optimal_sections,
     phrase_phase,
@@ -163,6 +164,34 @@ def test_label_sections_names_a_song_form() -> None:
     assert label_sections(energies, rises) == [
         "intro", "intro", "verse", "chorus", "verse", "chorus", "outro"]
     assert label_sections([0.5], [0.0]) == ["verse"] and label_sections([], []) == []
+
+
+def test_a_known_hook_names_the_choruses_whatever_their_level() -> None:
+    # On the run's shape: the verses are as loud as the choruses (energy alone called
+    # both hooks); the recurring passage is the chorus, the rest verses, and a quiet
+    # stretch before the first chorus is the first verse, not more intro
+    energies = [0.3, 0.55, 0.9, 0.95, 0.92, 0.97, 0.3]
+    rises = [0.0] * 7
+    hooks = [False, False, True, False, True, False, False]
+    assert label_sections(energies, rises, [4, 8, 8, 8, 8, 8, 4], hooks) == [
+        "intro", "verse", "chorus", "verse", "chorus", "verse", "outro"]
+    # no hook found: energy decides, as before (every loud section a chorus, the quiet
+    # one before them more intro)
+    assert label_sections(energies, rises, [4, 8, 8, 8, 8, 8, 4], [False] * 7) == [
+        "intro", "intro", "chorus", "chorus", "chorus", "chorus", "outro"]
+
+
+def test_hook_phrase_spans_snap_to_phrase_starts() -> None:
+    # 64 bars of phrases; a chorus recurs three times, its runs found a bar early
+    rng = np.random.default_rng(3)
+    chorus = rng.random((8, 12)) ** 3
+    bars = [rng.random((8, 12)) ** 3 if k % 2 == 0 else chorus for k in range(8)]
+    chroma = np.vstack(bars)
+    chroma /= np.linalg.norm(chroma, axis=1, keepdims=True)
+    loudness = np.array([0.2 if (b // 8) % 2 else 0.0 for b in range(64)])
+    features = np.hstack([chroma, np.zeros((64, 3)), loudness[:, None]])
+    phrase_bars = np.arange(0, 64, BARS_PER_PHRASE)
+    assert hook_phrase_spans(features, phrase_bars) == [(2, 4), (6, 8), (10, 12), (14, 16)]
 
 
 @pytest.mark.parametrize("name", sorted(SPECS))

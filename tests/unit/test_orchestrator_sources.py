@@ -150,3 +150,37 @@ def test_a_window_already_heard_yields_to_an_equal_one() -> None:
         cursor.position_sec = None
         second = cursor.take(8 * BAR_SEC, energy=0.8, kind="drop")
         assert {first, second} == {8 * BAR_SEC, 32 * BAR_SEC}
+
+
+def test_a_drop_takes_the_next_sung_chorus_not_the_next_line() -> None:
+    # POP_FORM at 120 BPM: intro 0-16 s, verse 16-48, chorus 48-64, verse 64-96,
+    # chorus 96-112, bridge, chorus 128-160; sung throughout verses and choruses
+    song = AnalysisResult.model_validate(make_analysis("song", tempo_bpm=120.0,
+                                                       duration_sec=200.0))
+    cursor = VocalCursor(song, tempo_ratio=1.0)
+    assert cursor.take(8 * BAR_SEC) == 16.0  # the verse: the first line
+    drop = cursor.take(6 * BAR_SEC, prefer_loud=True)
+    assert drop == 48.0  # the first chorus (the verse's second half is skipped)
+    assert cursor.take(8 * BAR_SEC) == 64.0  # on from there, in order
+    assert cursor.take(6 * BAR_SEC, prefer_loud=True) == 96.0
+
+
+def test_a_chorus_line_with_a_pickup_still_starts_the_drop_on_the_chorus() -> None:
+    body = make_analysis("song", tempo_bpm=120.0, duration_sec=200.0)
+    # the chorus's first line starts a beat before its downbeat (48 s): the hook lands on
+    # the drop's first beat, the renderer leads in with the pickup
+    body["vocal_intervals"] = [[16.2, 40.0], [46.6, 47.3], [47.5, 55.0], [56.3, 62.0]]
+    cursor = VocalCursor(AnalysisResult.model_validate(body), tempo_ratio=1.0)
+    assert cursor.take(4 * BAR_SEC, prefer_loud=True) == 48.0
+
+
+def test_a_drop_without_a_sung_hook_ahead_takes_the_next_line() -> None:
+    body = make_analysis("song", tempo_bpm=120.0, duration_sec=200.0)
+    for section in body["sections"]:  # no chorus or drop at all
+        if section["label"] == "chorus":
+            section["label"] = "verse"
+    song = AnalysisResult.model_validate(body)
+    plain, loud = VocalCursor(song, tempo_ratio=1.0), VocalCursor(song, tempo_ratio=1.0)
+    assert plain.take(8 * BAR_SEC) == loud.take(8 * BAR_SEC) == 16.0
+    assert loud.hooks == []
+    assert loud.take(8 * BAR_SEC, prefer_loud=True) == plain.take(8 * BAR_SEC) < 48.0

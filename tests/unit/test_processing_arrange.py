@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 
 import numpy as np
@@ -115,3 +116,50 @@ def test_vocal_layer_prefers_sung_bars_and_energy_follows_the_plan() -> None:
     drop = next(s for s in house_124().truth.sections if s.label == "drop")
     assert drop.start_sec - 0.1 <= loud.source_start_sec < drop.end_sec
     assert not np.isclose(quiet.source_start_sec, loud.source_start_sec)
+
+
+def _arrange_with_voice(p, vocal_intervals: list[tuple[float, float]]):
+    materials = {"a": material(pop_118(), "a"), "b": material(house_124(), "b")}
+    contexts = {}
+    for song_id, m in materials.items():
+        analysis = m.analysis
+        if song_id == "a":
+            analysis = dataclasses.replace(analysis, vocal_intervals=tuple(vocal_intervals))
+        contexts[song_id] = SongContext(analysis, source_profile(m), beat_ratio(
+            song_bpm=analysis.bpm, target_bpm=TARGET_BPM))
+    available = {song_id: set(LAYER_STEMS) for song_id in materials}
+    return plan_arrangement(p, contexts, settings=SETTINGS, fill_song="b",
+                            available=available), contexts["a"]
+
+
+@pytest.mark.parametrize("pickup_beats", [0.5, 1.5])
+def test_a_vocal_pickup_before_the_first_downbeat_is_rendered(pickup_beats: float) -> None:
+    song = pop_118()
+    downbeat = float(song.truth.downbeats_sec[6])  # a sung line starts here...
+    beat_src = 60.0 / 118.0
+    line_start = downbeat - pickup_beats * beat_src  # ...made to start early: "On the | run"
+    arrangement, ctx = _arrange_with_voice(plan(TARGET_BPM, "A minor", [
+        [{"songId": "b", "stem": "drums"}],
+        [{"songId": "a", "stem": "vocals", "source_start_sec": downbeat},
+         {"songId": "b", "stem": "drums"}],
+    ], bars=2), [*song.truth.vocal_intervals[:3], (line_start, downbeat + 3.0)])
+    vocals = arrangement.sections[1].placements[0]
+    assert vocals.source_start_sec == pytest.approx(downbeat, abs=1e-3)
+    # rendered from just before the line's start, in output time, at full level
+    expected = (pickup_beats * beat_src + 0.05) / beat_src * ctx.ratio * 60 / TARGET_BPM * SR
+    assert vocals.preroll == pytest.approx(expected, abs=2)
+    assert vocals.fade_in == int(SETTINGS.declick_ms * SR / 1000)
+
+
+def test_a_line_that_ended_before_the_downbeat_is_no_pickup() -> None:
+    song = pop_118()
+    downbeat = float(song.truth.downbeats_sec[6])
+    beat_src = 60.0 / 118.0
+    arrangement, _ = _arrange_with_voice(plan(TARGET_BPM, "A minor", [
+        [{"songId": "b", "stem": "drums"}],
+        [{"songId": "a", "stem": "vocals", "source_start_sec": downbeat}],
+    ], bars=2), [*song.truth.vocal_intervals[:3],
+                 (downbeat - 1.5 * beat_src, downbeat - 0.8 * beat_src),  # a line's end
+                 (downbeat + 0.1, downbeat + 3.0)])
+    vocals = arrangement.sections[1].placements[0]
+    assert vocals.preroll == 0
