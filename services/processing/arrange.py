@@ -29,6 +29,7 @@ from services.processing.settings import RenderSettings
 from services.processing.warp import build_time_map
 from shared.contracts.orchestrator import Layer, Masterplan
 from shared.errors import Unprocessable
+from shared.intervals import covered_share
 
 BASS_STEMS = frozenset({"bass", "instrumental", "full"})
 _LOOP_OUT_BARS = 4
@@ -408,10 +409,11 @@ def _vocal_pickups(sections: list[SectionPlan], contexts: Mapping[str, SongConte
     is rendered from its start, over the last beats of the section before, at full
     level (a de-click fade from the silence before it). Without this the layer starts on
     the downbeat and the pickup is lost, or, where a crossfade leads in, fades in half
-    heard. A layer that continues the same source audio already plays it."""
+    heard. A layer that continues the same source audio already plays it; a pickup that
+    would sing over another song's voice ending the section before is left out."""
     sr = settings.sample_rate_hz
     declick = max(1, int(settings.declick_ms * sr / 1000))
-    for sp in sections:
+    for before, sp in zip([None, *sections[:-1]], sections, strict=True):
         for p in sp.placements:
             if p.stem != "vocals" or (p.preroll and p.crossfade == "linear"):
                 continue
@@ -425,8 +427,27 @@ def _vocal_pickups(sections: list[SectionPlan], contexts: Mapping[str, SongConte
                 continue
             lead_src_sec = src_start - min(onsets) + _PICKUP_LEAD_SEC
             lead = min(int(lead_src_sec / src_beat * ctx.ratio * beat_sec * sr), p.start)
-            if lead > p.preroll:
-                p.preroll, p.fade_in, p.crossfade = lead, declick, "power"
+            if lead <= p.preroll or (before is not None and _sung_over(
+                    before, p.song_id, p.start - lead, contexts, settings=settings,
+                    beat_sec=beat_sec)):
+                continue
+            p.preroll, p.fade_in, p.crossfade = lead, declick, "power"
+
+
+def _sung_over(section: SectionPlan, song_id: str, from_sample: int,
+               contexts: Mapping[str, SongContext], *, settings: RenderSettings,
+               beat_sec: float) -> bool:
+    """Whether a vocal layer of another song than `song_id` sings in `section` from
+    output sample `from_sample` to the section's end."""
+    for q in section.placements:
+        if q.stem != "vocals" or q.song_id == song_id or q.end <= from_sample:
+            continue
+        ctx = contexts[q.song_id]
+        src_from = _source_sec(ctx, q.pieces[-1], max(from_sample, q.start), beat_sec=beat_sec,
+                               sample_rate_hz=settings.sample_rate_hz, settings=settings)
+        if covered_share(src_from, q.source_end_sec, ctx.analysis.vocal_intervals) > 0.0:
+            return True
+    return False
 
 
 def with_fill(section: SectionPlan, placement: Placement) -> SectionPlan:

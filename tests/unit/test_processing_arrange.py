@@ -118,13 +118,17 @@ def test_vocal_layer_prefers_sung_bars_and_energy_follows_the_plan() -> None:
     assert not np.isclose(quiet.source_start_sec, loud.source_start_sec)
 
 
-def _arrange_with_voice(p, vocal_intervals: list[tuple[float, float]]):
+def _arrange_with_voice(p, vocal_intervals: list[tuple[float, float]],
+                        guest_intervals: list[tuple[float, float]] | None = None):
+    """Song a (pop 118) sung over `vocal_intervals`, song b over `guest_intervals` (its
+    own when None)."""
     materials = {"a": material(pop_118(), "a"), "b": material(house_124(), "b")}
+    voices = {"a": vocal_intervals, "b": guest_intervals}
     contexts = {}
     for song_id, m in materials.items():
         analysis = m.analysis
-        if song_id == "a":
-            analysis = dataclasses.replace(analysis, vocal_intervals=tuple(vocal_intervals))
+        if voices[song_id] is not None:
+            analysis = dataclasses.replace(analysis, vocal_intervals=tuple(voices[song_id]))
         contexts[song_id] = SongContext(analysis, source_profile(m), beat_ratio(
             song_bpm=analysis.bpm, target_bpm=TARGET_BPM))
     available = {song_id: set(LAYER_STEMS) for song_id in materials}
@@ -163,3 +167,21 @@ def test_a_line_that_ended_before_the_downbeat_is_no_pickup() -> None:
                  (downbeat + 0.1, downbeat + 3.0)])
     vocals = arrangement.sections[1].placements[0]
     assert vocals.preroll == 0
+
+
+@pytest.mark.parametrize("guest_sings_at_end", [False, True])
+def test_no_pickup_over_another_songs_voice(guest_sings_at_end: bool) -> None:
+    song = pop_118()
+    downbeat = float(song.truth.downbeats_sec[6])
+    beat_src = 60.0 / 118.0
+    guest_start = float(house_124().truth.downbeats_sec[4])  # b sings its 2 bars...
+    guest_end = guest_start + 2 * 4 * 60 / 124
+    guest_line = (guest_start + 0.1, guest_end - (0.05 if guest_sings_at_end else 1.0))
+    arrangement, _ = _arrange_with_voice(plan(TARGET_BPM, "A minor", [
+        [{"songId": "b", "stem": "vocals", "source_start_sec": guest_start}],
+        [{"songId": "a", "stem": "vocals", "source_start_sec": downbeat}],
+    ], bars=2), [*song.truth.vocal_intervals[:3], (downbeat - 0.5 * beat_src, downbeat + 3.0)],
+        [guest_line])
+    guest, vocals = (s.placements[0] for s in arrangement.sections)
+    assert guest.source_start_sec == pytest.approx(guest_start, abs=1e-3)
+    assert (vocals.preroll == 0) == guest_sings_at_end
