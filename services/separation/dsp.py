@@ -14,7 +14,8 @@ with complementary linear cross-fades, so working memory stays bounded (about 10
 spectrogram per chunk) however long the song is. Each chunk is separated on two STFT
 windows (93 and 186 ms) and the results are averaged (the vocals lean to the short
 window); on each window a second, Wiener-style pass (`refine`) re-shares the bins among
-the stems (then bass and "other" once more, "other" held over a second), and on the
+the stems (then bass and "other" once more, "other" held over a second: by its median,
+on 100-160 Hz by its peak), and on the
 short window a third (`spatial`, stereo only) re-shares the band
 between 100 and 400 Hz by where each stem sits in the stereo image. Each chunk's stems sum to the
 chunk's mix and the cross-fade weights sum to one, so the exact-sum property survives;
@@ -187,10 +188,12 @@ def masked_stems(
         holding = np.flatnonzero(masks["bass"].max(axis=1) > 1e-4)
         held_rows = slice(0, int(holding[-1]) + 1 if holding.size else 0)
         low = {name: mask[held_rows] for name, mask in masks.items()}
+        peak_rows = slice(int(np.count_nonzero(freqs_hz < params.held_peak_min_hz)),
+                          int(np.count_nonzero(freqs_hz < params.held_peak_max_hz)))
         for _ in range(params.refine_held_passes):
             low = refine_masks(low, magnitude[held_rows], power=1.0,
                                other_hold_frames=params.harmonic_hold_frames,
-                               fixed=("drums", "vocals"))
+                               fixed=("drums", "vocals"), peak_rows=peak_rows)
         for name in masks:
             masks[name][held_rows] = low[name]
     low_masks: dict[str, np.ndarray] = {}

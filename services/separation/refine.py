@@ -20,12 +20,18 @@ A further pass (`fixed`: drums and vocals keep their masks) re-shares only bass 
 "other", "other" rebuilt from the first pass and held over a longer span: a chord's
 root, doubling the bass an octave or two up, sounds for a bar, so the frames where it
 was heard beside a quieter or absent bass note claim it back for "other" in the frames
-a bass note took it.
+a bass note took it. On the rows just above the sub-bass (`peak_rows`, 100-160 Hz by
+default) "other" is held at its loudest over that span instead of its median: there
+the bass's second and third partials land on the roots and low tones of the chords, and
+the first pass gave the bass the whole bin while its note sounded, so the median of a
+chord's estimate still sat under the chord wherever the bass played most of the span;
+the chord's level is what it reached between the notes.
 """
 
 from __future__ import annotations
 
 import numpy as np
+from scipy.ndimage import maximum_filter1d
 
 from services.separation.masks import median_along_time
 
@@ -39,6 +45,7 @@ def refine_masks(
     power: float,
     other_hold_frames: int,
     fixed: tuple[str, ...] = (),
+    peak_rows: slice = slice(0, 0),
 ) -> dict[str, np.ndarray]:
     """Re-share the bins among the stems.
 
@@ -48,8 +55,10 @@ def refine_masks(
     median over `other_hold_frames` frames (1: no smoothing); the new mask of a stem
     is its estimate ** power over the sum of the four. The stems named in `fixed` keep
     their masks, and the others share what those leave (one minus their sum) in the same
-    proportions. Returns the three masks, same shapes, float32, summing to at most one;
-    power 1 with no smoothing returns them unchanged (up to rounding).
+    proportions. On `peak_rows` "other"'s estimate is held by a maximum over the same
+    frames instead of the median (a sustained chord under a moving bass). Returns the
+    three masks, same shapes, float32, summing to at most one; power 1 with no smoothing
+    returns them unchanged (up to rounding).
     """
     if power <= 0:
         raise ValueError("power must be positive")
@@ -57,7 +66,11 @@ def refine_masks(
     named = ("vocals", "drums", "bass")
     other = np.clip(1.0 - sum(masks[name] for name in named), 0.0, 1.0) * magnitude
     if other_hold_frames > 1:
+        peak = other[peak_rows]
         other = median_along_time(other, kernel=other_hold_frames)
+        if peak.size:
+            other[peak_rows] = maximum_filter1d(peak, size=other_hold_frames, axis=1,
+                                                mode="reflect")
     if any(name not in named for name in fixed):
         raise ValueError(f"fixed stems must be among {named}")
     free = [name for name in named if name not in fixed]
