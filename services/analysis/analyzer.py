@@ -82,10 +82,11 @@ def analyze_audio(samples: np.ndarray, *, sample_rate_hz: int, song_id: str) -> 
     bar_sec = BEATS_PER_BAR * 60.0 / tempo.tempo_bpm
     # The phrase-tonic check trusts only phrases counted from the first bar of music: a grid that
     # phrase_phase() moved by contrast is a guess, and a phrase start one bar off lands
-    # on the next chord (V or IV), which the check would take for the tonic.
+    # on the next chord (V or IV), which the check would take for the tonic; on such a
+    # grid estimate_key only looks for the bar phase where the phrases open most alike.
     key = estimate_key(mono_rhythm, sample_rate_hz=RHYTHM_RATE_HZ,
-                       phrase_starts_sec=form.phrase_starts_sec if not form.phase_guessed
-                       else None, bar_sec=bar_sec)
+                       phrase_starts_sec=form.phrase_starts_sec, bar_sec=bar_sec,
+                       phrases_guessed=form.phase_guessed)
     cues = cue_points(sections=form.sections, phrase_starts_sec=form.phrase_starts_sec,
                       bar_sec=bar_sec, energy_curve=curve, energy_hop_sec=ENERGY_HOP_SEC,
                       duration_sec=duration_sec)

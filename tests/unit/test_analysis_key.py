@@ -194,3 +194,50 @@ def test_tonic_chord_mode_keeps_the_mode_when_both_thirds_sound() -> None:
         )
         == "F major"
     )
+
+
+def test_relative_by_openings_takes_the_relative_that_opens_most_phrases() -> None:
+    from services.analysis.key import relative_by_openings
+
+    # F major I vi IV vi read "D minor"; a kick drum in the intro makes the first two
+    # phrase openings G sharp, so no note opens 75 % of them, but F opens the rest.
+    assert relative_by_openings("D minor", [8, 8, 5, 5, 5, 5]) == "F major"
+    # The key's tonic opening as many phrases as the relative's: the key stands.
+    assert relative_by_openings("D minor", [2, 2, 2, 5, 5, 5]) == "D minor"
+    # The relative's tonic opening fewer than half, or too few phrases: the key stands.
+    assert relative_by_openings("D minor", [8, 8, 8, 0, 5, 5]) == "D minor"
+    assert relative_by_openings("D minor", [5, 5]) == "D minor"
+
+
+def _two_loop_song() -> np.ndarray:
+    """F minor bass: an intro and verse on i III VII VI, a chorus on i VI III VII (both
+    loops open on F), one root per bar, 10 frames a bar."""
+    verse, chorus = [5, 8, 3, 1], [5, 1, 8, 3]
+    return _bass_frames(verse * 3 + chorus * 3 + verse, frames_per_bar=10)
+
+
+def test_loop_opening_finds_the_bar_phase_where_the_loops_open_alike() -> None:
+    from services.analysis.key import loop_opening
+
+    frames, hop_sec, bar_sec = _two_loop_song(), 0.2, 2.0
+    # A phrase grid one bar late (on III or VI): the phase one bar earlier opens every
+    # phrase on F, the others split between the two loops' chords.
+    late = np.arange(bar_sec, 28 * bar_sec, 4 * bar_sec)
+    assert loop_opening(frames, hop_sec=hop_sec, phrase_starts_sec=late, bar_sec=bar_sec) == 5
+    # One loop all through: every phase opens alike, nothing tells the phrase start.
+    one_loop = _bass_frames([5, 8, 3, 1] * 7, frames_per_bar=10)
+    assert (
+        loop_opening(one_loop, hop_sec=hop_sec, phrase_starts_sec=late, bar_sec=bar_sec) is None
+    )
+
+
+def test_phrase_checks_on_a_guessed_grid_take_only_the_loop_openings_relative() -> None:
+    from services.analysis.key import phrase_checks
+
+    frames, hop_sec, bar_sec = _two_loop_song(), 0.2, 2.0
+    late = np.arange(bar_sec, 28 * bar_sec, 4 * bar_sec)
+    grid = {"hop_sec": hop_sec, "phrase_starts_sec": late, "bar_sec": bar_sec}
+    assert phrase_checks("G# major", frames, frames, phrases_guessed=True, **grid) == "F minor"
+    # The key's own tonic or a note that is no relative's: the key stands.
+    assert phrase_checks("F minor", frames, frames, phrases_guessed=True, **grid) == "F minor"
+    assert phrase_checks("C# major", frames, frames, phrases_guessed=True, **grid) == "C# major"
