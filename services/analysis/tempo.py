@@ -83,6 +83,12 @@ BRIDGE_EDGE_BEATS = 8  # strong beats each side that give the local period
 BAR_ACCENT_RATIO = 1.2  # see bar_accents_off_the_beat
 BACKBEAT_OFF_RATIO = 1.3  # see backbeat_overrule
 BACKBEAT_MIN_CONTRAST = 1.5
+# Stretches of a drifting song's beats on the off-beat (`offbeat_runs`): the phase tests
+# look STRETCH_HALF_WINDOW_BEATS beats either side of each beat (about four bars in all),
+# and a run must last MIN_OFFBEAT_RUN_BEATS (eight bars) to be moved: shorter ones
+# (a syncopated intro, 24-29 beats in three tuning songs) are phrases, not slides.
+STRETCH_HALF_WINDOW_BEATS = 8
+MIN_OFFBEAT_RUN_BEATS = 32
 # Four on the floor counted on its eighths (`kick_on_every_other_beat`): the kick drum on
 # both beats of one half of every four counted beats within KICK_PULSE_EVEN of each other,
 # on the other half under KICK_PULSE_GAP of that, and the snare's strongest beat on the
@@ -451,6 +457,75 @@ def onsets_overrule(strengths: np.ndarray) -> bool:
     if not np.all(beat > 0) or not np.all(off > beat):
         return False
     return bool(np.sqrt(np.prod(off / beat)) >= PHASE_OVERRULE_RATIO)
+
+
+def offbeat_runs(onsets: OnsetEnvelopes, beats_sec: np.ndarray) -> list[tuple[int, int]]:
+    """Runs (first, end) of beats (indices first..end-1) that sit on the off-beat by
+    the onsets around them: for every beat, the `onsets_overrule` and `backbeat_overrule`
+    tests over the STRETCH_HALF_WINDOW_BEATS beats either side, and runs of at least
+    MIN_OFFBEAT_RUN_BEATS beats where either says so.
+
+    Whole songs are the global tests' (`estimate_tempo`); a drifting song's beats can be
+    right for one part and half a beat off for another: a tracker that slid to the
+    off-beat in a breakdown may stay there when the drums return, and `realign_beats`
+    keeps one half for the whole song, which a drumless intro or a slide it could not
+    time leaves to chance (drum & bass drifting 1.2-2.8 % with drumless intros: the
+    first half on the off-beat, the second right, or the other way round)."""
+    beats = np.asarray(beats_sec, dtype=np.float64)
+    n = len(beats) - 1  # beats with a next one: the off-beat is half-way to it
+    if n < MIN_OFFBEAT_RUN_BEATS:
+        return []
+    mids = beats[:-1] + 0.5 * np.diff(beats)
+    kick = onsets.kick_hits_or_band
+    kick_on, kick_off = onsets.strength_at(kick, beats[:-1]), onsets.strength_at(kick, mids)
+    snare_on = onsets.strength_at(onsets.snare, beats[:-1])
+    snare_off = onsets.strength_at(onsets.snare, mids)
+    off = np.zeros(n + 2, dtype=bool)  # the last beat's, then one that ends every run
+    for k in range(n):
+        window = slice(max(0, k - STRETCH_HALF_WINDOW_BEATS), k + STRETCH_HALF_WINDOW_BEATS + 1)
+        strengths = np.array([[kick_on[window].mean(), snare_on[window].mean()],
+                              [kick_off[window].mean(), snare_off[window].mean()]])
+        off[k] = (onsets_overrule(strengths)
+                  or backbeat_overrule(snare_on[window], snare_off[window]))
+    off[n] = off[n - 1]  # the last beat has no off-beat of its own: it goes with the one before
+    runs, first = [], None
+    for k, is_off in enumerate(off):
+        if is_off and first is None:
+            first = k
+        elif not is_off and first is not None:
+            if k - first >= MIN_OFFBEAT_RUN_BEATS:
+                runs.append((first, k))
+            first = None
+    return runs
+
+
+def move_offbeat_runs(beats_sec: np.ndarray, onsets: OnsetEnvelopes | None) -> np.ndarray:
+    """`beats_sec` with every `offbeat_runs` stretch moved half a beat later, onto the
+    beat, and the count mended where it then jumps: a beat less than 3/4 of the median
+    interval after the one before goes (where a moved stretch meets an unmoved beat,
+    and a lone beat inside a stretch that the tracker had on the other half), a gap of
+    more than 5/4 gets beats evenly between."""
+    beats = np.asarray(beats_sec, dtype=np.float64)
+    if onsets is None:
+        return beats
+    runs = offbeat_runs(onsets, beats)
+    if not runs:
+        return beats
+    intervals = np.append(np.diff(beats), beats[-1] - beats[-2])
+    moved = beats.copy()
+    for first, end in runs:
+        moved[first:end] += 0.5 * intervals[first:end]
+    period = float(np.median(intervals))
+    kept = [moved[0]]
+    for time_sec in np.sort(moved)[1:]:
+        gap = time_sec - kept[-1]
+        if gap < 0.75 * period:
+            continue
+        if gap > 1.25 * period:
+            count = max(1, round(gap / period))
+            kept.extend(kept[-1] + gap * np.arange(1, count) / count)
+        kept.append(time_sec)
+    return np.asarray(kept)
 
 
 def beat_phase_origin(ticks_sec: np.ndarray, *, origin_sec: float, period_sec: float,
@@ -889,6 +964,7 @@ def estimate_tempo(mono: np.ndarray, *, sample_rate_hz: int,
             if lead is not None:
                 beats = shift_beats(beats, fraction=lead)
                 beats = beats[beats < duration_sec]
+            beats = move_offbeat_runs(beats, onsets)
         beats = extend_beats(beats, duration_sec=duration_sec)
         median = float(np.median(intervals))
         regularity = float(np.mean(np.abs(intervals - median) <= REGULAR_INTERVAL * median))
