@@ -94,3 +94,35 @@ def bass_comb(freqs_hz: np.ndarray, f0_hz: np.ndarray, *, params: BassParams) ->
     inside = (freqs > 0.5 * f0) & (freqs < (params.n_harmonics + 0.5) * f0)
     mask[:, voiced] = np.where(inside, teeth, 0.0)
     return mask
+
+
+def bass_reach_hz(
+    magnitude: np.ndarray, *, freqs_hz: np.ndarray, f0_hz: np.ndarray, hold_frames: int,
+    margin: float, max_hz: float,
+) -> float:
+    """How far up the bass line's partials stand out, in Hz: per voiced frame the highest
+    harmonic h·f0 (up to `max_hz`) whose bin is louder than `margin` times that bin's
+    median over `hold_frames` frames (the level the accompaniment holds there), the
+    median over the voiced frames. 0 when no frame is voiced.
+
+    magnitude: the mix's (bins, frames); freqs_hz: bin centres (uniform from 0);
+    f0_hz: (frames,) from `bass_f0`. A synthesised bass's few, fast-falling partials sink
+    under a sustained pad an octave or two up; a real bass's (a plucked string, a
+    distorted synth) stay above it further, and the crossover should follow them.
+    """
+    voiced = np.flatnonzero(f0_hz > 0)
+    if voiced.size == 0 or freqs_hz.size < 2:
+        return 0.0
+    bin_hz = float(freqs_hz[1] - freqs_hz[0])
+    n_rows = min(magnitude.shape[0], int(np.ceil(max_hz / bin_hz)) + 2)
+    low = np.asarray(magnitude[:n_rows], dtype=np.float32)
+    held = median_filter(low, size=(1, max(1, hold_frames)), mode="reflect")
+    f0 = f0_hz[voiced].astype(np.float64)
+    n_harmonics = int(max_hz / max(float(f0.min()), 1.0)) + 1
+    harmonics = np.arange(1, n_harmonics + 1, dtype=np.float64)[:, None]
+    partial_hz = harmonics * f0[None, :]  # (harmonics, voiced frames)
+    rows = np.clip(np.rint(partial_hz / bin_hz).astype(int), 0, n_rows - 1)
+    columns = np.broadcast_to(voiced[None, :], rows.shape)
+    standing = (low[rows, columns] > margin * held[rows, columns]) & (partial_hz <= max_hz)
+    reach = np.where(standing, partial_hz, 0.0).max(axis=0)
+    return float(np.median(reach))

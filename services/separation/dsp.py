@@ -30,7 +30,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from services.separation.bassline import bass_f0
+from services.separation.bassline import bass_f0, bass_reach_hz
 from services.separation.chunks import Piece, iter_chunks, overlap_add_blocks
 from services.separation.cues import SongCues, song_cues
 from services.separation.kick import kick_model_ratio, kick_model_share, kick_signal
@@ -166,6 +166,15 @@ def masked_stems(
     if kick is not None:
         tracked[:kick.shape[0]] *= 1.0 - kick
     bass_line = bass_f0(tracked, freqs_hz=freqs_hz, params=params.bass_line)
+    if params.bass_crossover_range_hz is not None:
+        # The crossover sits where the bass's partials sink under the accompaniment.
+        reach_hz = bass_reach_hz(magnitude, freqs_hz=freqs_hz, f0_hz=bass_line,
+                                 hold_frames=params.harmonic_hold_frames,
+                                 margin=params.bass_reach_margin,
+                                 max_hz=params.bass_reach_max_hz)
+        low_hz, high_hz = params.bass_crossover_range_hz
+        params = replace(params, bass_crossover_hz=float(
+            np.clip(params.bass_reach_scale * reach_hz, low_hz, high_hz)))
     masks = stem_masks(
         magnitude,
         medians=medians,

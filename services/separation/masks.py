@@ -20,7 +20,8 @@ takes the rest, so applying them to each channel's STFT reconstructs the mix exa
    comb, vocals take a share of the non-repeating, centred energy (`vocal_floor_gain`)
    within half a second of a frame whose comb counts. A guessed pitch far from any
    voiced frame needs stronger evidence that it is a voice (`guess_far_evidence`).
-4. Bass: harmonic energy not claimed by vocals, below a smooth crossover (~220 Hz),
+4. Bass: harmonic energy not claimed by vocals, below a smooth crossover (190-280 Hz,
+   set by how far the bass line's partials stand above the accompaniment),
    centred bins only (bass is mixed to the centre, pads are wide). Where the bass line
    has a note (`bassline`), the sub-bass below ~100 Hz leans to the bass on the note's
    harmonic comb and to the kick off it. Where the song has a repeating kick
@@ -52,6 +53,23 @@ class MaskParams:
     kick_max_hz: float = 70.0  # sub-bass bins up to here are tested for overtones
     overtone_quantile: float = 90.0  # percentile of the overtone ratio that counts as bass
     bass_crossover_hz: float = 220.0
+    # Per chunk and STFT the crossover follows how far up the bass's partials stand out
+    # (`bassline.bass_reach_hz`: louder than `bass_reach_margin` times the bin's median
+    # over harmonic_hold_frames (1 s), up to `bass_reach_max_hz`, the median over the
+    # voiced frames): bass_reach_scale times that reach, clamped to
+    # bass_crossover_range_hz (None: the fixed bass_crossover_hz). The fixed 190 Hz
+    # suited the synthetic basses (few, fast-falling partials under pads) and cost the
+    # real ones (Lithium 3.22 -> 3.08), 260 Hz the reverse (seed 5000 7.43 -> 7.30,
+    # Lithium 3.27). Measured reach: the tuning songs 0-130 Hz (-> 190), Lithium 226 /
+    # 192 Hz on the 93 / 186 ms windows (-> 271 / 231), Potassium 289 / 261 (-> 280).
+    # Tuning seeds 5000 / 6000 / 100 (avg dB, fixed 220 Hz 7.43 / 7.61 / 7.46): 7.46 /
+    # 7.64 / 7.48 (bass -0.01..+0.01, other +0.08..+0.11; two pop songs lost 0.1 dB
+    # at 190 Hz, the drum'n'bass songs gained up to 0.2); Lithium 3.22 -> 3.27 (bass 8.20 ->
+    # 8.27), Potassium 2.48 -> 2.48. Speed unchanged (13-14x realtime per core).
+    bass_crossover_range_hz: tuple[float, float] | None = (190.0, 280.0)
+    bass_reach_margin: float = 2.0
+    bass_reach_scale: float = 1.2
+    bass_reach_max_hz: float = 450.0
     crossover_octaves: float = 1.0  # width of the logistic bass crossover
     # Comb teeth (v12 diagnosis, seeds 5000-5009 with the true f0 from Melodia on the
     # clean vocal: vocals 7.46 -> 9.63 dB, ideal mask 12.08; the synthetic voice holds

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from services.separation.bassline import BassParams, bass_comb, bass_f0
+from services.separation.bassline import BassParams, bass_comb, bass_f0, bass_reach_hz
 from services.separation.metrics import sdr_db
 from services.separation.stft import istft, stft
 
@@ -78,3 +78,37 @@ def test_the_comb_passes_a_lone_bass_line_whole() -> None:
     comb = bass_comb(freqs_hz, estimate, params=BassParams())
     passed = istft(spectrum * comb, hop_length=HOP, length_samples=n)
     assert sdr_db(bass, passed) > 14.0
+
+
+def bass_over_pad(partial_power: float, seconds: float = 6.0) -> np.ndarray:
+    """A bass line of quarter-second notes (partial k at 1 / k ** partial_power, k up to
+    10) over a sustained pad chord (C3 E3 G3 C4, each with three partials)."""
+    n = round(seconds * SR)
+    notes_hz = (55.0, 65.4, 73.4, 82.4, 49.0, 61.7, 87.3, 77.8)
+    f0 = np.tile(np.repeat(notes_hz, SR // 4), int(np.ceil(n / (2 * SR))) + 1)[:n]
+    phase = 2 * np.pi * np.cumsum(f0) / SR
+    bass = 0.3 * sum(np.sin(k * phase) / k**partial_power for k in range(1, 11))
+    t = np.arange(n) / SR
+    pad = sum(0.03 / k * np.sin(2 * np.pi * k * root * t)
+              for root in (130.8, 164.8, 196.0, 261.6) for k in range(1, 4))
+    return (bass + pad).astype(np.float32)
+
+
+def test_a_bright_bass_reaches_further_above_the_pad_than_a_dull_one() -> None:
+    freqs_hz = np.fft.rfftfreq(N_FFT, d=1.0 / SR).astype(np.float32)
+    reach = {}
+    for name, partial_power in (("bright", 0.5), ("dull", 2.5)):
+        magnitude = np.abs(stft(bass_over_pad(partial_power), n_fft=N_FFT, hop_length=HOP))
+        f0_hz = bass_f0(magnitude, freqs_hz=freqs_hz, params=BassParams())
+        reach[name] = bass_reach_hz(magnitude, freqs_hz=freqs_hz, f0_hz=f0_hz,
+                                    hold_frames=43, margin=2.0, max_hz=450.0)
+    assert 0.0 <= reach["dull"] <= 450.0 and 0.0 <= reach["bright"] <= 450.0
+    assert reach["bright"] > 300.0
+    assert reach["bright"] > reach["dull"] + 100.0
+
+
+def test_no_bass_line_has_no_reach() -> None:
+    freqs_hz = np.fft.rfftfreq(N_FFT, d=1.0 / SR).astype(np.float32)
+    magnitude = np.ones((freqs_hz.size, 20), dtype=np.float32)
+    assert bass_reach_hz(magnitude, freqs_hz=freqs_hz, f0_hz=np.zeros(20, np.float32),
+                         hold_frames=43, margin=2.0, max_hz=450.0) == 0.0
