@@ -219,3 +219,20 @@ def test_section_boundaries_match_the_truth(name: str) -> None:
     assert len(estimated) >= len(true_bounds) - 1
     hits = [min(abs(estimated - b)) < 0.5 for b in true_bounds]
     assert np.mean(hits) >= 0.75
+
+
+def test_a_phrase_grid_counts_from_the_first_bar_unless_another_is_far_clearer() -> None:
+    # Stress 6000/19 as the benchmark makes it (hip-hop at 148.4, four on the floor, loud
+    # bass, harmony leaning to the relative key): another phase's contrast was 2.39 times
+    # the first bar's, and it was wrong: one true boundary of three was found
+    from services.analysis.analyzer import analyze_audio
+    from services.analysis.bench import stress_specs
+    from shared.synth import synthesize_song
+
+    spec = stress_specs(20, seed=6000)[19]
+    assert spec.tempo_bpm == pytest.approx(148.4, abs=0.05)
+    song = synthesize_song(spec)
+    result = analyze_audio(song.mix, sample_rate_hz=song.sample_rate_hz, song_id="s")
+    found = [s.start_sec for s in result.sections[1:]]
+    for section in song.truth.sections[1:]:
+        assert min(abs(section.start_sec - t) for t in found) <= 3.0
