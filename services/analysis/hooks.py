@@ -27,7 +27,7 @@ MIN_LAG_BARS = 12  # a recurrence this far away or more (a section's own loop is
 MIN_RECURRENCES = 2  # the passage sounds at least three times in all
 MIN_RUN_BARS = 3  # hook bars in a row that make one occurrence
 MAX_HOOK_SHARE = 0.45  # above this share of bars the song loops, with no hook to find
-MIN_OCCURRENCES = 2
+MIN_OCCURRENCES = 2  # runs of hook bars (occurrences) that must be found, at the least
 
 
 def sequence_similarity(bar_chroma: np.ndarray, *, sequence_bars: int = SEQUENCE_BARS
