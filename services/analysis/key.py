@@ -243,12 +243,17 @@ def phrase_tonic(
 ) -> int | None:
     """Pitch class (0 = C) of the bass note that sounds most in the first bar of at least
     PHRASE_VOTE of the phrases, or None (see the module docstring and `phrase_openings`)."""
-    notes = phrase_openings(
+    return opening_tonic(phrase_openings(
         bass_frames, hop_sec=hop_sec, phrase_starts_sec=phrase_starts_sec, bar_sec=bar_sec
-    )
-    if len(notes) < MIN_PHRASES:
+    ))
+
+
+def opening_tonic(openings: list[int]) -> int | None:
+    """The note that opens at least PHRASE_VOTE of the phrases (`phrase_openings`, at
+    least MIN_PHRASES of them), or None."""
+    if len(openings) < MIN_PHRASES:
         return None
-    tonic, share = _vote_share(notes)
+    tonic, share = _vote_share(openings)
     return tonic if share >= PHRASE_VOTE else None
 
 
@@ -382,9 +387,10 @@ def phrase_checks(
         if loop_opening(bass_frames, **grid) == relative:
             return key_name(relative, other_mode)
         return tonic_neighbour(key, pcp)
-    phrased = with_phrase_tonic(key, pcp, phrase_tonic(bass_frames, **grid))
+    openings = phrase_openings(bass_frames, **grid)
+    phrased = with_phrase_tonic(key, pcp, opening_tonic(openings))
     if phrased == key:
-        phrased = relative_by_openings(key, phrase_openings(bass_frames, **grid))
+        phrased = relative_by_openings(key, openings)
     key = phrased if phrased != key else tonic_neighbour(key, pcp)
     return tonic_chord_mode(key, full_frames, **grid)
 

@@ -460,6 +460,13 @@ def onsets_overrule(strengths: np.ndarray) -> bool:
     return bool(np.sqrt(np.prod(off / beat)) >= PHASE_OVERRULE_RATIO)
 
 
+def _on_and_off_beat(onsets: OnsetEnvelopes, envelope: np.ndarray, beats_sec: np.ndarray
+                     ) -> tuple[np.ndarray, np.ndarray]:
+    """`envelope`'s strength at each beat that has a next one, and half-way to the next."""
+    mids = beats_sec[:-1] + 0.5 * np.diff(beats_sec)
+    return onsets.strength_at(envelope, beats_sec[:-1]), onsets.strength_at(envelope, mids)
+
+
 def offbeat_runs(onsets: OnsetEnvelopes, beats_sec: np.ndarray) -> list[tuple[int, int]]:
     """Runs (first, end) of beats (indices first..end-1) that sit on the off-beat by
     the onsets around them: for every beat, the `onsets_overrule` and `backbeat_overrule`
@@ -476,11 +483,8 @@ def offbeat_runs(onsets: OnsetEnvelopes, beats_sec: np.ndarray) -> list[tuple[in
     n = len(beats) - 1  # beats with a next one: the off-beat is half-way to it
     if n < MIN_OFFBEAT_RUN_BEATS:
         return []
-    mids = beats[:-1] + 0.5 * np.diff(beats)
-    kick = onsets.kick_hits_or_band
-    kick_on, kick_off = onsets.strength_at(kick, beats[:-1]), onsets.strength_at(kick, mids)
-    snare_on = onsets.strength_at(onsets.snare, beats[:-1])
-    snare_off = onsets.strength_at(onsets.snare, mids)
+    kick_on, kick_off = _on_and_off_beat(onsets, onsets.kick_hits_or_band, beats)
+    snare_on, snare_off = _on_and_off_beat(onsets, onsets.snare, beats)
     off = np.zeros(n + 2, dtype=bool)  # the last beat's, then one that ends every run
     for k in range(n):
         window = slice(max(0, k - STRETCH_HALF_WINDOW_BEATS), k + STRETCH_HALF_WINDOW_BEATS + 1)
@@ -958,9 +962,7 @@ def estimate_tempo(mono: np.ndarray, *, sample_rate_hz: int,
             # A backbeat half a beat off the beats moves them too: a drifting breakbeat
             # over a house bass (more kicks and the bass off the beat) was tracked on
             # the off-beat all through (stress 14000/45).
-            mids = beats[:-1] + 0.5 * np.diff(beats)
-            backbeat_off = backbeat_overrule(onsets.strength_at(onsets.snare, beats[:-1]),
-                                             onsets.strength_at(onsets.snare, mids))
+            backbeat_off = backbeat_overrule(*_on_and_off_beat(onsets, onsets.snare, beats))
             lead = 0.5 if (onsets_overrule(_tick_strengths(onsets, beats, hits=True))
                            or backbeat_off) else (
                 swung_offbeat_lead(lambda f: _tick_strengths(onsets, beats, hits=True,
