@@ -46,7 +46,8 @@ requested energy curve.
 5. Set source_start_sec on every layer: the source song's own time (seconds) where that \
 layer starts, on one of its downbeats. Vocal layers start at the song's sung phrases, in \
 order, so real singing is heard (a drop takes the vocal song's next sung chorus or drop \
-section: its hook), and are placed so the section ends where the song does \
+section: its hook; pass over scattered ad-libs, such as an intro's, for densely sung \
+phrases), and are placed so the section ends where the song does \
 not sing: choose the start so no sung line runs across the section's end (a line cut \
 there loses a word); instrumental layers start at source sections whose \
 energy suits the mashup section, under another song's vocals preferably where their own \

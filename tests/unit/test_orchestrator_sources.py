@@ -184,3 +184,21 @@ def test_a_drop_without_a_sung_hook_ahead_takes_the_next_line() -> None:
     assert plain.take(8 * BAR_SEC) == loud.take(8 * BAR_SEC) == 16.0
     assert loud.hooks == []
     assert loud.take(8 * BAR_SEC, prefer_loud=True) == plain.take(8 * BAR_SEC) < 48.0
+
+
+def test_scattered_ad_libs_are_passed_over_for_a_sung_verse() -> None:
+    # an intro of one-bar ad-libs 8 bars apart, then a verse sung in 3.5-bar lines with
+    # half-bar breaths: the verse's window is the first one taken
+    song = _song([(0.1, 1.0), (8.1, 9.0),
+                  *[(bar + 0.1, bar + 3.6) for bar in range(16, 36, 4)]])
+    cursor = VocalCursor(song, tempo_ratio=1.0)
+    start = cursor.take(8 * BAR_SEC)
+    assert start == 16 * BAR_SEC
+    assert sung_share(song, start, start + 8 * BAR_SEC) > 0.8
+
+
+def test_a_song_that_only_sings_sparsely_still_gives_its_first_lines() -> None:
+    # every window is a quarter sung: none is sparse next to the song's best
+    song = _song([(bar + 0.1, bar + 1.0) for bar in range(0, 60, 4)])
+    cursor = VocalCursor(song, tempo_ratio=1.0)
+    assert cursor.take(8 * BAR_SEC) == 0.0
