@@ -160,9 +160,11 @@ class MaskParams:
     # 0.011 / -0.003 (93 / 186 ms windows) on its first 30 s chunk and 0.087 / 0.104
     # less centred on the second. Lithium 3.27 -> 3.57 (vocals 1.09 -> 1.67, drums 3.33
     # -> 3.58, other 0.38 -> 0.76), Potassium and the tuning seeds unchanged (no song's
-    # lead under 0.054). The vocal power alone (floor kept centred) 3.46; with
-    # (-0.02, 0.04) 3.43. Power 0 everywhere: Lithium 3.59, Potassium 2.44, but 5000
-    # 7.46 -> 7.22 (o>vocals 8.0 -> 10.3 % of the true other's energy).
+    # lead under 0.054; on 3000 / 4000 one, dnb 3008 at 0.039, loses 0.006 dB; held-out
+    # 7000 / 9000 / 11000 unchanged, 7.32 / 7.45 / 7.31). The vocal power alone (floor
+    # kept centred) 3.46; with (-0.02, 0.04) 3.43. Power 0 everywhere: Lithium 3.59,
+    # Potassium 2.44, but 5000 7.46 -> 7.22 (o>vocals 8.0 -> 10.3 % of the true
+    # other's energy).
     vocal_centre_lead: tuple[float, float] | None = (0.01, 0.04)
     # Repetition (`repetition`): each frame's `repeat_neighbours` most similar frames, at
     # least `repeat_min_gap_sec` away, model the repeating accompaniment; a comb bin's
