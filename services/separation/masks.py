@@ -13,7 +13,9 @@ takes the rest, so applying them to each channel's STFT reconstructs the mix exa
    where the pitch moves within a window. A sung note with vibrato smears across frames,
    so the time median misses it; on the comb the test is "narrow spectral peak" instead
    (magnitude against the frequency median), which claims it back from the drums. The
-   comb fades out below ~200 Hz, and side-channel (uncentred) bins lose vocal share.
+   comb fades out below ~200 Hz, and side-channel (uncentred) bins lose vocal share
+   (where the comb's energy is more centred than the rest of its band: a voice mixed
+   wider than its guitars keeps its share, `comb_centre_lead`).
    Within the comb, energy that the song's repeating pattern explains (`repetition`:
    the same bins in the most similar other bars) is accompaniment, not voice (never all
    of it: a hook sung again repeats too); off the
@@ -150,6 +152,20 @@ class MaskParams:
     # centre_weight 0.66 against 0.86; left/right correlation 0.53): power 0 gives its
     # vocals 1.08 -> 1.48 dB (true f0: 2.53 -> 4.41) but costs 5000 0.3 dB (true f0).
     vocal_centre_power: float = 1.0
+    # v13: the prior holds only where the voice is the more centred: per chunk and
+    # STFT, the comb's lead in centredness over the rest of its band (`comb_centre_lead`,
+    # sure voiced frames) scales this power and the vocal floor's centre weighting, 0 at
+    # a lead of vocal_centre_lead[0] or less, full at [1] (None: always full). Measured
+    # leads: tuning songs (5000, 6000, 100) 0.054-0.138, Potassium 0.15-0.17, Lithium
+    # 0.011 / -0.003 (93 / 186 ms windows) on its first 30 s chunk and 0.087 / 0.104
+    # less centred on the second. Lithium 3.27 -> 3.57 (vocals 1.09 -> 1.67, drums 3.33
+    # -> 3.58, other 0.38 -> 0.76), Potassium and the tuning seeds unchanged (no song's
+    # lead under 0.054; on 3000 / 4000 one, dnb 3008 at 0.039, loses 0.006 dB; held-out
+    # 7000 / 9000 / 11000 unchanged, 7.32 / 7.45 / 7.31). The vocal power alone (floor
+    # kept centred) 3.46; with (-0.02, 0.04) 3.43. Power 0 everywhere: Lithium 3.59,
+    # Potassium 2.44, but 5000 7.46 -> 7.22 (o>vocals 8.0 -> 10.3 % of the true
+    # other's energy).
+    vocal_centre_lead: tuple[float, float] | None = (0.01, 0.04)
     # Repetition (`repetition`): each frame's `repeat_neighbours` most similar frames, at
     # least `repeat_min_gap_sec` away, model the repeating accompaniment; a comb bin's
     # vocal share is scaled by its non-repeating share ** `vocal_repeat_power`.
@@ -228,6 +244,16 @@ class MaskParams:
     # Potassium; v6 3.06, 1.53) had hold alone 3.14, 1.58; power 1.25 3.06, 1.59;
     # 1.5 2.98, 1.57: a firmer split suits clean synthetic drums, not real ones.
     # Hold 9 frames 0.01 dB worse than 15, 21 the same.
+    # v13: held longer and higher, "other" keeps more of the pads' partials under the
+    # voice (o>vocals 8.0 -> 6.8 % of the true other's energy on 5000) but the real
+    # excerpts lose: seed 5000 (7.46) / Lithium (3.46 with the centre lead on the
+    # vocal power only, 3.27 without) / Potassium (2.48): 31 frames 7.48; the 70th
+    # percentile over 15 frames 7.47 (vocals>o 5.2 -> 6.8 %); 70th over 31 7.52, over
+    # 43 (1 s) 7.56 / 3.39 / 2.48; 43 frames from 300 Hz up: median 7.51 / - / 2.48
+    # (Lithium 3.20 without the lead), 60th 7.55 / 3.42 / 2.48 (6000 +0.05, 100 +0.10,
+    # every style up), 70th 7.55 / 3.23 without the lead; 60th on 150-400 Hz only
+    # 3.42 / 2.50; the 60th over 43 frames as a floor under the 15-frame median
+    # (never lower) 7.50 / 3.25 without the lead.
     refine_power: float = 1.25
     other_hold_frames: int = 15
     # Then this many further passes (power 1) re-share what drums and vocals leave
@@ -445,6 +471,26 @@ def comb_evidence(
     return np.clip(fresh * centred**2 * share, 0.0, 1.0)
 
 
+def comb_centre_lead(
+    magnitude: np.ndarray, comb: np.ndarray, *, centre: np.ndarray, band: np.ndarray,
+    frames: np.ndarray,
+) -> float:
+    """How much more centred the melody comb's energy is than the rest of its band: the
+    energy-weighted mean `centre_weight` on the comb minus that off it, over the (bins,)
+    `band` weights and the frames where `frames` (bool, (frames,)) is set; in [-1, 1],
+    0 when no frame is set. magnitude, comb, centre: (bins, frames)."""
+    if not np.any(frames):
+        return 0.0
+    power = np.asarray(magnitude[:, frames], dtype=np.float32) ** 2 * band[:, None]
+    teeth = comb[:, frames]
+    on = teeth * power
+    off = power - on
+    weight = centre[:, frames]
+    on_centre = float((on * weight).sum() / (on.sum() + EPS))
+    off_centre = float((off * weight).sum() / (off.sum() + EPS))
+    return on_centre - off_centre
+
+
 def centre_weight(spectrum: np.ndarray) -> np.ndarray:
     """How centred each bin is, (bins, frames) in [0, 1], from a (channels, bins, frames)
     spectrum: 1 when left equals right, 0 when the bin is hard-panned or decorrelated
@@ -515,14 +561,23 @@ def stem_masks(
     peak_share = soft_mask(magnitude, params.vocal_peak_margin * medians.percussive,
                            power=params.mask_power)
     vocals = comb * np.maximum(peak_share, harmonic_share)
-    if centre is not None and params.vocal_centre_power > 0:
-        vocals *= centre ** params.vocal_centre_power
+    # How far the centre prior holds in this chunk (1: fully).
+    centre_trust = 1.0
+    if centre is not None and params.vocal_centre_lead is not None:
+        # It tells the voice from what shares its band only where the voice is the
+        # more centred of them (sure voiced frames).
+        lead = comb_centre_lead(magnitude, comb, centre=centre, band=band,
+                                frames=presence >= 0.99)
+        low, high = params.vocal_centre_lead
+        centre_trust = float(np.clip((lead - low) / (high - low), 0.0, 1.0))
+    if centre is not None and params.vocal_centre_power * centre_trust > 0:
+        vocals *= centre ** (params.vocal_centre_power * centre_trust)
     if repeating is not None and params.vocal_repeat_power > 0:
         vocals *= (1.0 - params.vocal_repeat_max * repeating) ** params.vocal_repeat_power
     if repeating is not None and params.vocal_floor_gain > 0:
         floor = params.vocal_floor_gain * (1.0 - repeating) * band[:, None]
-        if centre is not None:
-            floor *= centre
+        if centre is not None and centre_trust > 0:
+            floor *= centre ** centre_trust
         if params.vocal_floor_hold_frames > 1:
             floor *= maximum_filter1d(presence, size=params.vocal_floor_hold_frames,
                                       mode="nearest")[None, :]

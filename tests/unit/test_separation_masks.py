@@ -8,6 +8,8 @@ import numpy as np
 
 from services.separation.masks import (
     MaskParams,
+    centre_weight,
+    comb_centre_lead,
     comb_evidence,
     comb_mask,
     hpss_medians,
@@ -97,3 +99,53 @@ def test_a_voice_the_repetition_model_calls_repeating_keeps_a_share() -> None:
     uncapped = vocals(MaskParams(vocal_repeat_max=1.0))[teeth]
     assert np.all(uncapped == 0.0)
     assert np.all(capped > 0.4)  # (1 - 0.9) ** 0.25 = 0.56 of the tooth's share
+
+
+def _stereo(voice_pan: float, band_pan: float) -> np.ndarray:
+    """A 220 Hz harmonic 'voice' and a 2.3 kHz-band noise 'accompaniment' with an
+    inharmonic partial grid, each panned (0 centre, 1 hard left): (2, bins, frames)."""
+    rng = np.random.default_rng(5)
+    t = np.arange(round(3.0 * SR)) / SR
+    voice = 0.1 * sum(np.sin(2 * np.pi * k * 220.0 * t) / k for k in range(1, 9))
+    pads = 0.05 * sum(np.sin(2 * np.pi * f * t + rng.uniform(0, 6.3))
+                      for f in (310.0, 530.0, 770.0, 1190.0, 1530.0))
+
+    def panned(x: np.ndarray, pan: float) -> np.ndarray:
+        return np.stack([(1.0 + pan) * x, (1.0 - pan) * x])
+
+    mix = (panned(voice, voice_pan) + panned(pads, band_pan)).astype(np.float32)
+    return stft(mix, n_fft=N_FFT, hop_length=HOP)
+
+
+def test_the_centre_prior_holds_only_where_the_voice_is_the_more_centred() -> None:
+    freqs_hz = np.fft.rfftfreq(N_FFT, d=1.0 / SR).astype(np.float32)
+    band = ((freqs_hz >= 200.0) & (freqs_hz <= 12000.0)).astype(np.float32)
+    params = MaskParams(vocal_floor_gain=0.0)
+
+    def vocals_and_lead(spectrum: np.ndarray, lead: tuple[float, float] | None
+                        ) -> tuple[np.ndarray, float]:
+        magnitude = np.abs(spectrum.mean(axis=0))
+        n_frames = magnitude.shape[1]
+        f0 = np.full(n_frames, 220.0, np.float32)
+        melody = MelodyTrack(f0, np.zeros(n_frames, np.float32), np.ones(n_frames, np.float32))
+        centre = centre_weight(spectrum)
+        comb = comb_mask(freqs_hz, melody, n_harmonics=20, width_hz=10.0) * band[:, None]
+        value = comb_centre_lead(magnitude, comb, centre=centre, band=band,
+                                 frames=np.ones(n_frames, bool))
+        masks = stem_masks(magnitude, medians=hpss_medians(magnitude, params=params),
+                           freqs_hz=freqs_hz, melody=melody, bass_overtone_ratio=0.0,
+                           params=replace(params, vocal_centre_lead=lead), centre=centre,
+                           repeating=np.zeros_like(magnitude))
+        return masks["vocals"], value
+
+    tooth = round(660.0 / (SR / N_FFT))  # the voice's third harmonic
+    # Voice centred, accompaniment wide: the prior holds (the same as always on).
+    centred, lead = vocals_and_lead(_stereo(0.0, 0.8), (0.01, 0.04))
+    always, _ = vocals_and_lead(_stereo(0.0, 0.8), None)
+    assert lead > 0.3
+    np.testing.assert_array_equal(centred, always)
+    # Voice panned, accompaniment centred: the prior is let go, the voice keeps its share.
+    wide, lead = vocals_and_lead(_stereo(0.6, 0.0), (0.01, 0.04))
+    prior, _ = vocals_and_lead(_stereo(0.6, 0.0), None)
+    assert lead < -0.3
+    assert np.all(wide[tooth] > prior[tooth] + 0.3)
