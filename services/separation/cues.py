@@ -15,8 +15,9 @@ STFT keeps the same 10.8 Hz bins and 23 ms hop), chunk by chunk:
   150 Hz, centred bins only, is overlap-added into one melody source for the whole
   song, and Melodia runs once: with the repeating accompaniment gone it follows the
   voice far more often; its notes are then moved to the octave whose harmonic comb
-  fits the source (`octave`), and its steady-pitch segments, held instrument notes,
-  let go (`steady`);
+  fits the source (`octave`), its steady-pitch segments, held instrument notes,
+  let go (`steady`), and the frames where the lead-vocal detector hears no voice let go
+  too (`vocal_gate`);
 - the sub-bass overtone ratios of every frame are pooled for one kick reference;
 - the low band's percussive part (HPSS on the bins below `KICK_SOURCE_HZ`) is
   overlap-added into one kick source for the whole song, on which `kick.kick_track`
@@ -45,6 +46,7 @@ from services.separation.octave import correct_octaves
 from services.separation.repetition import song_repeating_share
 from services.separation.steady import steady_voicing
 from services.separation.stft import fft_size_for, istft, n_frames_for, stft
+from services.separation.vocal_gate import gated_voicing, sung_on_grid
 from shared.audio_io import resample
 
 MELODY_MIN_HZ = 150.0  # below this lies the bass; the sung melody's overtones lie above
@@ -133,6 +135,13 @@ def song_cues(
                                              steady_cents=params.steady_cents,
                                              guess_steady_cents=params.guess_steady_cents,
                                              min_frames=params.steady_min_frames)
+    if params.vocal_gate_certainty is not None and f0_hz.size:
+        sung = sung_on_grid(low_rate, sample_rate_hz=MELODY_RATE_HZ, n_frames=f0_hz.size,
+                            hop_sec=melody_hop_sec)
+        if f0_certainty is None:
+            f0_certainty = (f0_hz > 0).astype(np.float32)
+        f0_hz, f0_certainty = gated_voicing(f0_hz, f0_certainty, sung,
+                                            sung_certainty=params.vocal_gate_certainty)
     reference = kick_reference(np.concatenate(ratios), np.concatenate(energies),
                                quantile=params.overtone_quantile)
     kick = KickTrack()

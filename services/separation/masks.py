@@ -121,6 +121,27 @@ class MaskParams:
     # frame: +0.53; most of them border guessed, not voiced, frames, and bridging gaps
     # beside guesses cost 5000 0.16, dnb_3 1.2 dB).
     guess_evidence: tuple[float, float] = (0.1, 0.3)
+    # The lead-vocal detector's gate (`vocal_gate`, None: off): pitched melody frames
+    # outside its intervals are unvoiced, those inside count at least this certain.
+    # Tuning seeds 5000 / 6000 / 100 / 3000 / 4000 (avg dB; off 7.46 / 7.64 / 7.48 /
+    # 7.48 / 7.33, vocals 7.46 / 7.64 / 7.60 / 7.35 / 6.64): 0.75 7.70 / 7.93 / 7.74 /
+    # 7.63 / 7.59 (vocals 8.19 / 8.55 / 8.47 / 7.90 / 7.43; other +0.17 / +0.18 /
+    # +0.17), Lithium 3.27 -> 3.38 (vocals 1.09 -> 1.38, bass 8.27 -> 8.09), Potassium
+    # 2.48 -> 2.49. Certainty 1 (guesses inside taken as sung outright) 7.70 / 7.93 /
+    # 7.74 but Lithium 3.35, Potassium 2.47 (there only 77 % of the guesses inside were
+    # sung, against 95-100 % on the synthetic songs); 0.5 7.68 / 7.91 / 7.73, 3.38 /
+    # 2.49. Keeping Melodia's voiced frames outside as guesses (certainty 0, to the
+    # evidence test) 5000 7.68, Lithium 3.32, Potassium 2.47; or those within 0.25 s of
+    # an interval 7.70 / 7.91, 3.34 / 2.49; guesses outside kept 7.55 (the gate only
+    # confirming); the vocal floor held by the intervals instead of (or besides) the
+    # comb's presence 7.68 / 7.91 (7.70 / 7.93). The steady test's looser guess rule off
+    # 7.75 / 7.92 / 7.72, Lithium 3.41, Potassium 2.49 (a wash); vocal_floor_gain 0.35
+    # 7.74 / 7.98 but Lithium 3.36, Potassium 2.46 (0.7: 7.58 / 7.79, 3.40 / 2.51);
+    # the floor held 0.5 / 2 s (not 1 s) 7.69 / 7.94, 7.68 / 7.90. Held-out 7000 / 9000 /
+    # 11000: 7.32 / 7.45 / 7.31 -> 7.45 / 7.63 / 7.62. The detector runs at about 200x
+    # realtime per core (6 % of the separator's time, partly won back by the combs it
+    # drops): paired runs 12.6 -> 12.5 and 12.8 -> 12.2x realtime per core.
+    vocal_gate_certainty: float | None = 0.75
     # A guess with no voiced frame within half of `guess_near_frames` (2 s in all) needs
     # the stricter `guess_far_evidence`: sections without a voice (intros, builds, pad
     # breaks) are where Melodia's guesses follow pads and stabs (v9; tuning seeds
