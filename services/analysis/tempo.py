@@ -84,6 +84,15 @@ BRIDGE_EDGE_BEATS = 8  # strong beats each side that give the local period
 BAR_ACCENT_RATIO = 1.2  # see bar_accents_off_the_beat
 BACKBEAT_OFF_RATIO = 1.3  # see backbeat_overrule
 BACKBEAT_MIN_CONTRAST = 1.5
+# A snare that alternates on the counted beats (`backbeat_contrast`) by LEVEL_CONTRAST
+# is the backbeat of two and four at the counted tempo, which no doubling may take for
+# half time and which a count twice as fast has on every fourth beat
+# (`is_double_time`, `counted_every_other_beat`, `backbeat_on_every_other_beat`). On
+# stress tuning songs: breakbeats and backbeats at 80-91 BPM counted right 1.90-3.8;
+# drum & bass, rock and breakbeats at 156-175 counted at half (the backbeat on every
+# slow beat or off-beat) 1.02-1.52 (3000/11, a swung breakbeat at 174.5 whose two
+# snares of the bar differ in strength), so 1.5 would halve that one.
+LEVEL_CONTRAST = 1.7
 # Stretches of a drifting song's beats on the off-beat (`offbeat_runs`): the phase tests
 # look STRETCH_HALF_WINDOW_BEATS beats either side of each beat (about four bars in all),
 # and a run must last MIN_OFFBEAT_RUN_BEATS (eight bars) to be moved: shorter ones
@@ -661,16 +670,32 @@ def shift_beats(beats_sec: np.ndarray, *, fraction: float = 0.5) -> np.ndarray:
     return beats + fraction * np.append(intervals, intervals[-1])
 
 
-def is_double_time(strengths: np.ndarray) -> bool:
+def is_double_time(strengths: np.ndarray, *, snare_contrast: float = 1.0) -> bool:
     """True when kick and snare sit on opposite half-beats, each clearly: the tracker
     counted half time (drum & bass at 87 instead of 174). Rows of `strengths` are the beat
-    and the off-beat, columns kick and snare."""
+    and the off-beat, columns kick and snare. `snare_contrast` (`snare_half_contrast`)
+    must stay under LEVEL_CONTRAST: a snare on every other beat of its half is the
+    backbeat of the counted tempo (a breakbeat at 80 with the kick on the "and"s and the
+    snare on two and four: stress 15000/0, contrast 1.90)."""
     kick_ratio = strengths[0, 0] / (strengths[1, 0] + 1e-9)
     snare_ratio = strengths[0, 1] / (strengths[1, 1] + 1e-9)
     return bool(
-        (kick_ratio > DOUBLE_TIME_RATIO and snare_ratio < 1 / DOUBLE_TIME_RATIO)
-        or (kick_ratio < 1 / DOUBLE_TIME_RATIO and snare_ratio > DOUBLE_TIME_RATIO)
+        snare_contrast < LEVEL_CONTRAST
+        and ((kick_ratio > DOUBLE_TIME_RATIO and snare_ratio < 1 / DOUBLE_TIME_RATIO)
+             or (kick_ratio < 1 / DOUBLE_TIME_RATIO and snare_ratio > DOUBLE_TIME_RATIO))
     )
+
+
+def snare_half_contrast(onsets: OnsetEnvelopes, beats_sec: np.ndarray) -> float:
+    """`backbeat_contrast` of the snare on the half of the beats where it is stronger
+    (the beats or half-way to the next). Counted at half the tempo, the backbeat of two
+    and four lands on every counted beat (or every off-beat) alike: contrast about 1;
+    a snare on every other counted beat is itself a backbeat at the counted tempo."""
+    beats = np.asarray(beats_sec, dtype=np.float64)
+    if len(beats) < 5:
+        return 1.0
+    on, off = _on_and_off_beat(onsets, onsets.snare, beats)
+    return backbeat_contrast(on if on.mean() >= off.mean() else off)
 
 
 def subdivision_salience(onsets: OnsetEnvelopes, beats_sec: np.ndarray) -> float:
@@ -772,8 +797,17 @@ def counted_half_time(onsets: OnsetEnvelopes | None, tempo_bpm: float,
         return relative_strength(envelope, onsets, beats[:-1] + fraction * intervals)
 
     sixteenths = min(strength(onsets.broadband, f) for f in (0.25, 0.5, 0.75))
-    kick_share = strength(onsets.kick, 0.5) / (strength(onsets.kick, 0.0) + 1e-9)
-    return sixteenths >= SIXTEENTH_MIN and kick_share < KICK_OFFBEAT_MAX
+    return sixteenths >= SIXTEENTH_MIN and kick_offbeat_share(onsets, beats) < KICK_OFFBEAT_MAX
+
+
+def kick_offbeat_share(onsets: OnsetEnvelopes, beats_sec: np.ndarray) -> float:
+    """How strong the kick band is half-way between beats, as a share of on them."""
+    beats = np.asarray(beats_sec, dtype=np.float64)
+    if len(beats) < 2:
+        return 0.0
+    mids = beats[:-1] + 0.5 * np.diff(beats)
+    return relative_strength(onsets.kick, onsets, mids) / (
+        relative_strength(onsets.kick, onsets, beats[:-1]) + 1e-9)
 
 
 def counted_every_other_beat(onsets: OnsetEnvelopes | None, tempo_bpm: float,
@@ -784,7 +818,14 @@ def counted_every_other_beat(onsets: OnsetEnvelopes | None, tempo_bpm: float,
     and twice the tempo is still a DJ tempo. A beat level is where the accents are; its
     subdivisions are weaker, at least in one band (the backbeat snare, the kick on one),
     so a half-beat as loud as the beat everywhere is itself a beat (metal and punk
-    drummers at 180 with kick and snare on every beat, tracked at 90)."""
+    drummers at 180 with kick and snare on every beat, tracked at 90).
+
+    A snare that alternates on the counted beats (`backbeat_contrast` at least
+    LEVEL_CONTRAST) is a backbeat on two and four of the counted tempo and keeps
+    it, however busy the half-beats: a swung breakbeat at 91 over an off-beat house bass
+    (kicks on the "and"s, ghost snares, swung hats) measured 1.42, 0.84 and 0.96 between
+    its beats with its snare's contrast 3.6 (stress 18000/23, read 180), where Mutilated
+    Mime (metal at 180 tracked at 90) has 1.0."""
     if (onsets is None or onsets.broadband is None or len(beats_sec) < 8
             or tempo_bpm * 2.0 > DJ_MAX_BPM * 1.01):
         return False
@@ -793,7 +834,8 @@ def counted_every_other_beat(onsets: OnsetEnvelopes | None, tempo_bpm: float,
     ratios = [relative_strength(env, onsets, mids) / (relative_strength(env, onsets, beats[:-1])
                                                        + 1e-9)
               for env in (onsets.kick, onsets.snare, onsets.broadband)]
-    return min(ratios) >= HOMOGENEOUS_HALF
+    return bool(min(ratios) >= HOMOGENEOUS_HALF and backbeat_contrast(
+        onsets.strength_at(onsets.snare, beats)) < LEVEL_CONTRAST)
 
 
 def backbeat_on_every_beat(onsets: OnsetEnvelopes | None, tempo_bpm: float,
@@ -821,6 +863,52 @@ def backbeat_on_every_beat(onsets: OnsetEnvelopes | None, tempo_bpm: float,
     return bool(kick_ratio >= HOMOGENEOUS_HALF
                 and snare_on.mean() >= BACKBEAT_OFF_RATIO * snare_off.mean()
                 and backbeat_contrast(snare_on) < BACKBEAT_MIN_CONTRAST)
+
+
+def backbeat_on_every_other_beat(onsets: OnsetEnvelopes | None, tempo_bpm: float,
+                                 beats_sec: np.ndarray) -> bool:
+    """True when `beats_sec` (at `tempo_bpm`) count the eighths of a backbeat groove at
+    half the tempo, and half the tempo is still a DJ tempo. Taken every other one (the
+    half the snare is on), the beats are slow beats on which the snare marks two and
+    four (`backbeat_contrast` at least LEVEL_CONTRAST: every fourth counted beat) and
+    the kick band also hits the slow "and" (at least KICK_OFFBEAT_MAX of its strength
+    on the slow beats), and none of the tests that double a slow count says they are
+    themselves counted at half time (`is_double_time`, `counted_half_time`,
+    `counted_every_other_beat`, `backbeat_on_every_beat`): the slow count is the one
+    the music settles on.
+
+    Drum & bass, rock and house at 156-180 put their snare on every other counted beat
+    (contrast on the slow beats 1.0-1.4 on the stress tuning songs) and stay; a
+    half-time groove at 150-175 (trap, snare on three) has a backbeat on the slow beats
+    nearly as strong as a breakbeat's (contrast up to 1.87 among 22 of them) but keeps
+    its kick off the slow "and" (0.10-0.47 of its strength on the beat), fills the slow
+    beats with sixteenths (`counted_half_time`), and stays. The tracker counted double
+    the breakbeats at 80-84 BPM (kick on one and the "and" of one, snare on two and
+    four, eighth hats: stress 5000/13, 11000/4, 15000/0: contrast 1.96-2.34, kick
+    1.09-1.52 on the "and"), which no test halved."""
+    if (onsets is None or onsets.broadband is None or len(beats_sec) < 16
+            or tempo_bpm / 2.0 < DJ_MIN_BPM * 0.99):
+        return False
+    beats = np.asarray(beats_sec, dtype=np.float64)
+    snare_on, snare_off = _on_and_off_beat(onsets, onsets.snare, beats)
+    if snare_on.mean() < snare_off.mean():
+        # Counted on the off-beat, where the snare's ghost notes alternate too: the
+        # backbeat is between these beats (stress 14000/45, a breakbeat at 159.9 tracked
+        # on the off-beat: 0.54 times as strong on them, 1.48-1.56 in the songs above).
+        return False
+    halves = [beats[0::2], beats[1::2]]
+    snare = [onsets.strength_at(onsets.snare, h) for h in halves]
+    slow_index = int(np.argmax([v.mean() for v in snare]))
+    slow = halves[slow_index]
+    if (backbeat_contrast(snare[slow_index]) < LEVEL_CONTRAST
+            or kick_offbeat_share(onsets, slow) < KICK_OFFBEAT_MAX):
+        return False
+    slow_bpm = tempo_bpm / 2.0
+    return not (is_double_time(_tick_strengths(onsets, slow),
+                               snare_contrast=snare_half_contrast(onsets, slow))
+                or counted_half_time(onsets, slow_bpm, slow)
+                or counted_every_other_beat(onsets, slow_bpm, slow)
+                or backbeat_on_every_beat(onsets, slow_bpm, slow))
 
 
 def onset_autocorrelation(onsets: OnsetEnvelopes) -> np.ndarray:
@@ -927,7 +1015,8 @@ def estimate_tempo(mono: np.ndarray, *, sample_rate_hz: int,
             origin, period, rms, inlier_share = refit
     if (unsteady() and onsets is not None and dj_tempo(60.0 / tracked_period)[1] == 1.0
             and 120.0 / tracked_period <= DJ_MAX_BPM * 1.01
-            and is_double_time(_tick_strengths(onsets, ticks))):
+            and is_double_time(_tick_strengths(onsets, ticks),
+                               snare_contrast=snare_half_contrast(onsets, ticks))):
         # A tracker counting half time (kick and snare on opposite halves of its beat)
         # that flips between the beat and the off-beat of a syncopated groove moves a
         # quarter of its own period, which its half-beat grid cannot fold; on the real
@@ -945,7 +1034,8 @@ def estimate_tempo(mono: np.ndarray, *, sample_rate_hz: int,
     if unsteady():
         tempo_bpm, factor = dj_tempo(60.0 / tracked_period)
         if (onsets is not None and factor == 1.0 and tempo_bpm * 2.0 <= DJ_MAX_BPM * 1.01
-                and is_double_time(_tick_strengths(onsets, ticks))):
+                and is_double_time(_tick_strengths(onsets, ticks),
+                                   snare_contrast=snare_half_contrast(onsets, ticks))):
             tempo_bpm, factor = tempo_bpm * 2.0, 2.0
         beats = rescale_beats(ticks, factor=factor)
         if factor <= 1.0:  # not just doubled by the drums (see below)
@@ -956,6 +1046,8 @@ def estimate_tempo(mono: np.ndarray, *, sample_rate_hz: int,
                 or counted_every_other_beat(onsets, tempo_bpm, beats)
                 or backbeat_on_every_beat(onsets, tempo_bpm, beats)):
             tempo_bpm, beats = tempo_bpm * 2.0, rescale_beats(beats, factor=2.0)
+        elif backbeat_on_every_other_beat(onsets, tempo_bpm, beats):
+            tempo_bpm, beats = tempo_bpm / 2.0, _keep_strong_half(onsets, beats)
         beats = realign_beats(beats, onsets)
         beats = bridge_weak_beats(beats, onsets)
         if onsets is not None and len(beats) >= 8:
@@ -1001,7 +1093,9 @@ def estimate_tempo(mono: np.ndarray, *, sample_rate_hz: int,
     if onsets is not None and factor == 1.0 and tempo_bpm * 2.0 <= DJ_MAX_BPM * 1.01:
         beat_strengths = _half_phase_strengths(onsets, origin_sec=origin, period_sec=period,
                                                duration_sec=duration_sec)
-        if is_double_time(beat_strengths):
+        contrast = snare_half_contrast(onsets, grid_beats(
+            origin_sec=origin, period_sec=period, duration_sec=duration_sec))
+        if is_double_time(beat_strengths, snare_contrast=contrast):
             tempo_bpm, factor = tempo_bpm * 2.0, 2.0
     dj_period = period / factor
     if factor < 1.0 and onsets is not None:
@@ -1033,6 +1127,8 @@ def estimate_tempo(mono: np.ndarray, *, sample_rate_hz: int,
         tempo_bpm = tempo_bpm * 2.0
         beats = grid_beats(origin_sec=float(beats[0]), period_sec=float(np.median(np.diff(beats)))
                            / 2.0, duration_sec=duration_sec)
+    elif backbeat_on_every_other_beat(onsets, tempo_bpm, beats):
+        tempo_bpm, beats = tempo_bpm / 2.0, _keep_strong_half(onsets, beats)
     if onsets is not None and len(beats) >= 8:
         # Last, at the tempo and beats chosen: the halving steps keep the half on which
         # the kick band and snare are stronger, the off-beat one under an off-beat bass.

@@ -84,6 +84,8 @@ def test_grid_beats_cover_the_song_from_its_start() -> None:
 def test_double_time_needs_kick_and_snare_on_opposite_half_beats() -> None:
     assert is_double_time(np.array([[3.0, 0.5], [0.5, 3.0]]))  # kick on beat, snare off it
     assert not is_double_time(np.array([[3.0, 3.0], [0.5, 0.5]]))  # both on the beat
+    # A snare on every other beat of its half is a backbeat at the counted tempo.
+    assert not is_double_time(np.array([[0.5, 3.0], [3.0, 0.5]]), snare_contrast=2.0)
 
 
 def test_onsets_overrule_the_beats_only_when_kick_and_snare_both_sit_off_them() -> None:
@@ -304,6 +306,29 @@ def test_counted_every_other_beat_needs_half_beats_as_strong_as_beats_in_every_b
     hats = _impulses(hits + period_sec / 4.0, hop_sec=hop_sec, n_frames=n_frames) * 0.4
     onsets = OnsetEnvelopes(kick=kick, snare=snare, hop_sec=hop_sec, broadband=kick + snare + hats)
     assert counted_every_other_beat(onsets, tempo_bpm, beats) is expected
+
+
+def test_counted_every_other_beat_keeps_a_backbeat_on_the_counted_beats() -> None:
+    from services.analysis.tempo import counted_every_other_beat
+
+    hop_sec, n_frames = 512 / 22050, 3000
+    period_sec = 60.0 / 90.0
+    beats = np.arange(0.3, 60.0, period_sec)
+    halves = beats + period_sec / 2.0
+    hits = np.concatenate([beats, halves])
+    # As busy between the beats as on them in every band, but the loud snare lands on
+    # every other counted beat (two and four): the counted beat is the beat.
+    kick = _impulses(hits, hop_sec=hop_sec, n_frames=n_frames)
+    backbeat = np.concatenate([np.where(np.arange(len(beats)) % 2 == 1, 3.0, 0.5),
+                               np.full(len(halves), 1.5)])
+    snare = _impulses(hits, hop_sec=hop_sec, n_frames=n_frames, gains=backbeat)
+    onsets = OnsetEnvelopes(kick=kick, snare=snare, hop_sec=hop_sec, broadband=kick + snare)
+    assert not counted_every_other_beat(onsets, 90.0, beats)
+    flat = _impulses(hits, hop_sec=hop_sec, n_frames=n_frames,
+                     gains=np.concatenate([np.full(len(beats), 1.75),
+                                           np.full(len(halves), 1.5)]))
+    onsets = OnsetEnvelopes(kick=kick, snare=flat, hop_sec=hop_sec, broadband=kick + flat)
+    assert counted_every_other_beat(onsets, 90.0, beats)
 
 
 def test_realign_beats_undoes_a_tracker_sliding_to_the_off_beat_and_back() -> None:
@@ -742,3 +767,65 @@ def test_four_on_the_floor_is_counted_on_its_kicks(name: str) -> None:
     assert estimate.tempo_bpm == pytest.approx(truth.tempo_bpm, rel=0.02)
     offsets = nearest_offsets_sec(estimate.beats_sec, truth.beats_sec)
     assert np.mean(np.abs(offsets) < 0.07) >= 0.95
+
+
+def _breakbeat_onsets(tempo_bpm: float, *, groove: str) -> tuple[OnsetEnvelopes, np.ndarray]:
+    """Drum onsets of one groove counted at `tempo_bpm`, four counted beats per pattern:
+    "slow" a breakbeat at half the tempo counted double (kick on one and its "and", snare
+    on two and four of the slow bar, hats on its eighths), "dnb" drum & bass at the
+    counted tempo (snare on two and four, hats on its eighths), "halftime" a half-time
+    groove at the counted tempo (snare on three, hats on its eighths), "bare" one with
+    hats only on its beats."""
+    hop_sec, n_frames = 512 / 22050, 3000
+    beat_sec = 60.0 / tempo_bpm
+    beats = np.arange(0.3, 64.0, beat_sec)
+    position = np.arange(len(beats)) % 4
+    eighths = np.concatenate([beats, beats + 0.5 * beat_sec])
+    if groove == "slow":
+        kicks = beats[np.isin(position, (0, 1))]
+        snares = beats[position == 2]
+        hats = beats
+    elif groove == "dnb":
+        kicks = np.concatenate([beats[position == 0], beats[position == 2] + 0.5 * beat_sec])
+        snares = beats[position % 2 == 1]
+        hats = eighths
+    else:
+        kicks = beats[position == 0]
+        snares = beats[position == 2]
+        hats = eighths if groove == "halftime" else beats
+
+    def envelope(times: np.ndarray) -> np.ndarray:
+        return _impulses(times, hop_sec=hop_sec, n_frames=n_frames)
+
+    kick, snare, hat = envelope(kicks), envelope(snares), envelope(hats)
+    onsets = OnsetEnvelopes(kick=kick, snare=snare + 0.3 * hat, hop_sec=hop_sec,
+                            broadband=kick + snare + hat)
+    return onsets, beats
+
+
+@pytest.mark.parametrize(("groove", "tempo_bpm", "shift", "expected"), [
+    ("slow", 164.0, 0.0, True),  # a breakbeat at 82 counted on its eighths
+    ("slow", 164.0, 0.5, False),  # ... counted on their off-beats: the phase is wrong
+    ("dnb", 170.0, 0.0, False),  # drum & bass at 170: the snare on every other beat
+    ("halftime", 164.0, 0.0, False),  # half-time at 164: its eighths are slow sixteenths
+    ("bare", 164.0, 0.0, False),  # half-time without eighths: no kick on the slow "and"
+    ("slow", 150.0, 0.0, False),  # half of it (75) is no DJ tempo
+])
+def test_backbeat_on_every_other_beat_halves_a_breakbeat_counted_on_its_eighths(
+        groove: str, tempo_bpm: float, shift: float, expected: bool) -> None:
+    from services.analysis.tempo import backbeat_on_every_other_beat
+
+    onsets, beats = _breakbeat_onsets(tempo_bpm, groove=groove)
+    counted = beats + shift * 60.0 / tempo_bpm
+    assert backbeat_on_every_other_beat(onsets, tempo_bpm, counted) is expected
+
+
+def test_snare_half_contrast_tells_a_backbeat_from_a_snare_on_every_beat() -> None:
+    from services.analysis.tempo import LEVEL_CONTRAST, snare_half_contrast
+
+    # Drum & bass at 170 counted at 85: the snare on every slow off-beat alike.
+    onsets, beats = _breakbeat_onsets(170.0, groove="dnb")
+    assert snare_half_contrast(onsets, beats[0::2]) < LEVEL_CONTRAST
+    # A breakbeat at 82 counted right: the snare on two and four.
+    onsets, beats = _breakbeat_onsets(164.0, groove="slow")
+    assert snare_half_contrast(onsets, beats[0::2]) >= LEVEL_CONTRAST
