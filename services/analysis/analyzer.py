@@ -23,7 +23,6 @@ from services.analysis.loops import loop_grid
 from services.analysis.sections import segment_song
 from services.analysis.settings import ANALYSIS_VERSION
 from services.analysis.tempo import RHYTHM_RATE_HZ, estimate_tempo
-from services.analysis.vocals import detect_vocals
 from shared.audio_io import resample, to_mono
 from shared.contracts.analysis import (
     AnalysisResult,
@@ -33,6 +32,7 @@ from shared.contracts.analysis import (
     SpectralProfile,
 )
 from shared.loudness import integrated_lufs
+from shared.vocal_activity import detect_vocals
 
 BEATS_PER_BAR = 4
 

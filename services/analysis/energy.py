@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from services.analysis.features import stft_blocks
+from shared.spectra import stft_blocks
 
 ENERGY_HOP_SEC = 0.5
 # Overall energy maps integrated loudness linearly onto 0..1 between these levels: a

@@ -3,15 +3,15 @@
 Melodia has to name a melody in every frame of a dense mix, so where nobody sings its
 guessed (and many of its voiced) contours follow pads, stabs and guitars, and where the
 voice sings it leaves many frames unvoiced. Our own tests on its contours (confidence,
-`steady` wobble, the comb's evidence in `masks.comb_evidence`) judge each contour
-alone; the analysis service's lead-vocal detector (`services.analysis.vocals`: centred
-harmonic energy in 250 Hz-4 kHz, its pan search and doubled-lead side test, the bass
-test) judges the whole mix, and agrees with where the voice sings far better. On
+`steady` wobble, the comb's evidence in `masks.comb_evidence`) judge each contour alone;
+the lead-vocal detector that the analysis service reports with (`shared.vocal_activity`:
+centred harmonic energy in 250 Hz-4 kHz, its pan search and doubled-lead side test, the
+bass test) judges the whole mix, and agrees with where the voice sings far better. On
 tuning seeds 5000-5009 (melody frames against the vocal stem's energy within 35 dB of
 its loudest): Melodia's voiced frames accuracy 0.81 (recall 0.63, false alarm 0.04),
 voiced or guessed 0.76 (0.87 / 0.32), the detector's intervals 0.90 (0.80 / 0.015).
-Guessed frames inside its intervals were 95-100 % sung per song, outside them 0-42 %;
-on the real excerpts 77-99 % against 4-71 %.
+Guessed frames inside its intervals were 95-100 % sung per song, outside them 0-42 %; on
+the real excerpts 77-99 % against 4-71 %.
 
 So a pitched frame outside the detector's intervals is let go (`gated_voicing`), and
 one inside them counts at least `sung_certainty`: a guess there still needs no
@@ -22,17 +22,15 @@ from __future__ import annotations
 
 import numpy as np
 
+from shared.vocal_activity import mask_to_intervals, vocal_frames
+
 
 def sung_on_grid(
     samples: np.ndarray, *, sample_rate_hz: int, n_frames: int, hop_sec: float,
 ) -> np.ndarray:
     """Where the lead voice sings in (channels, n) or (n,) audio, (n_frames,) bool on
     frames centred at i * hop_sec: the detector's intervals (gaps under 0.5 s bridged,
-    blips under 0.3 s dropped, `services.analysis.vocals.mask_to_intervals`)."""
-    # Imported here: the analysis package pulls in librosa, which the separator's other
-    # modules do without (a second or so at start-up).
-    from services.analysis.vocals import mask_to_intervals, vocal_frames
-
+    blips under 0.3 s dropped, `shared.vocal_activity.mask_to_intervals`)."""
     mask, detector_hop_sec = vocal_frames(samples, sample_rate_hz=sample_rate_hz)
     times_sec = np.arange(n_frames) * hop_sec
     sung = np.zeros(n_frames, dtype=bool)

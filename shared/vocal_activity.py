@@ -1,4 +1,5 @@
-"""Lead-vocal activity without a learned model.
+"""Lead-vocal activity without a learned model (the analysis service reports it; the
+separator gates its melody with it: `services.separation.vocal_gate`).
 
 A lead voice is harmonic (sustained partials: a harmonic-percussive split removes the
 drums), sits in the 250 Hz-4 kHz band (above the bass, below the hats) and is mixed in
@@ -186,9 +187,9 @@ from __future__ import annotations
 import numpy as np
 from scipy.ndimage import uniform_filter1d
 
-from services.analysis import contour
-from services.analysis.features import stft_blocks
+from shared import pitch_contour as contour
 from shared.audio_io import resample
+from shared.spectra import stft_blocks
 
 VOCAL_RATE_HZ = 16000
 N_FFT = 1024

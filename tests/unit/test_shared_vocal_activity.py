@@ -7,8 +7,8 @@ from functools import cache
 import numpy as np
 import pytest
 
-from services.analysis.vocals import detect_vocals, mask_to_intervals
 from shared.synth import SongSpec, SynthSong, synthesize_song
+from shared.vocal_activity import detect_vocals, mask_to_intervals
 from tests.unit.analysis_songs import analysis, song
 
 FRAME_SEC = 0.01
@@ -63,7 +63,7 @@ def test_mono_input_is_accepted() -> None:
 def test_running_median_matches_scipy(axis: int) -> None:
     from scipy.ndimage import median_filter
 
-    from services.analysis.vocals import _median
+    from shared.vocal_activity import _median
 
     values = np.random.default_rng(axis).random((150, 300)).astype(np.float32)
     size = (9, 1) if axis == 0 else (1, 9)
@@ -91,7 +91,7 @@ def test_a_lead_off_centre_or_doubled_wide_is_still_found(variation: dict[str, o
 
 
 def test_pan_projection_cancels_a_source_panned_there() -> None:
-    from services.analysis.vocals import _pan_mid_side
+    from shared.vocal_activity import _pan_mid_side
 
     rng = np.random.default_rng(1)
     source = rng.normal(size=(4, 6)) + 1j * rng.normal(size=(4, 6))
@@ -105,7 +105,7 @@ def test_pan_projection_cancels_a_source_panned_there() -> None:
 
 
 def test_level_frames_keep_the_loud_stretches() -> None:
-    from services.analysis.vocals import _level_frames
+    from shared.vocal_activity import _level_frames
 
     # 4 bins x 100 frames: quiet (-30 dB) except frames 40-59.
     spec = np.full((4, 100), 0.03, dtype=np.float32)
@@ -121,7 +121,7 @@ def test_level_frames_keep_the_loud_stretches() -> None:
 
 
 def test_level_reference_leaves_out_frames_that_are_no_candidates() -> None:
-    from services.analysis.vocals import _level_frames
+    from shared.vocal_activity import _level_frames
 
     # A widened synth (frames 0-19, 0 dB) sets the side's level 20 dB above the lead
     # (frames 40-59): left out as no candidate, the lead's frames pass and its don't.
@@ -137,7 +137,7 @@ def test_level_reference_leaves_out_frames_that_are_no_candidates() -> None:
 
 
 def test_centred_passages_join_the_side_where_a_clearly_centred_voice_sings() -> None:
-    from services.analysis.vocals import with_centred_passages
+    from shared.vocal_activity import with_centred_passages
 
     side = np.zeros(40, dtype=bool)
     centre = np.zeros(40, dtype=bool)
@@ -169,7 +169,7 @@ def _tone(freq_hz: float, duration_sec: float, *, vibrato_hz: float = 0.0,
 
 
 def test_anti_phase_widening_is_told_from_two_takes_of_a_voice() -> None:
-    from services.analysis.vocals import (
+    from shared.vocal_activity import (
         HOP_SAMPLES,
         _channel_spectra,
         _pan_mid_side,

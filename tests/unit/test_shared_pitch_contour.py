@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from services.analysis.contour import (
+from shared.pitch_contour import (
     CONTOUR_RATE_HZ,
     MELODY_HOP_SAMPLES,
     MIN_SEGMENT_FRAMES,
@@ -74,7 +74,7 @@ def test_steady_intervals_are_dropped_only_where_they_are_most_of_the_lead() -> 
 
 
 def test_band_signal_restores_the_band_at_8_khz() -> None:
-    from services.analysis.features import stft_blocks
+    from shared.spectra import stft_blocks
 
     rate_hz, n_fft, hop = 16000, 1024, 512
     time_sec = np.arange(3 * rate_hz) / rate_hz
