@@ -1155,7 +1155,9 @@ def estimate_tempo(mono: np.ndarray, *, sample_rate_hz: int,
         elif (lead := bar_accents_lead(onsets, beats)) is not None:
             # The bar's strongest kick and snare both off the beat, though not by
             # BAR_ACCENT_RATIO each or not half a beat off: swung or syncopated house that
-            # the tracker had wholly on the off-beat. No stress tuning song (864) moves.
+            # the tracker had wholly on the off-beat. No stress tuning song (864) moves;
+            # held-out 21000/15 (swung syncopated house) and 25000/12 (swung half-time
+            # house at 84.6) go from beat F 0 to 1.0, and no other held-out song moves.
             beats = grid_beats(origin_sec=float(beats[0]) + lead * final_period,
                                period_sec=final_period, duration_sec=duration_sec)
     confidence = pulse_confidence(regularity=inlier_share, beats_sec=beats, onsets=onsets)
