@@ -11,6 +11,7 @@ from services.analysis.tempo import (
     backbeat_on_every_beat,
     backbeat_overrule,
     bar_accent_profile,
+    bar_accents_lead,
     bar_accents_off_the_beat,
     beat_misfits_bars,
     beat_phase_origin,
@@ -382,8 +383,8 @@ def test_a_stretch_of_beats_on_the_off_beat_is_moved_onto_the_beat() -> None:
     tracked = truth + np.where(np.arange(len(truth)) >= 70, 0.5, 0.0) * intervals
     tracked = tracked[:-1]  # the last off-beat is past the song's last beat
     # The run is found within half a window (four beats) of where the tracker slid.
-    [(first, end)] = offbeat_runs(onsets, tracked)
-    assert 62 <= first <= 78 and end == len(tracked)
+    [(first, end, lead)] = offbeat_runs(onsets, tracked)
+    assert 62 <= first <= 78 and end == len(tracked) and lead == 0.5
     moved = move_offbeat_runs(tracked, onsets)
     offsets = nearest_offsets_sec(moved, truth)
     assert np.mean(np.abs(offsets) < 0.03) > 0.95
@@ -394,6 +395,61 @@ def test_a_stretch_of_beats_on_the_off_beat_is_moved_onto_the_beat() -> None:
     short = truth + np.where((np.arange(len(truth)) >= 70) & (np.arange(len(truth)) < 94),
                              0.5, 0.0) * intervals
     assert np.array_equal(move_offbeat_runs(short, onsets), short)
+
+
+def _swung_syncopated_onsets(beats_sec: np.ndarray, *, n_frames: int,
+                             swing: float = 0.6) -> OnsetEnvelopes:
+    """Swung syncopated house, the bar from beats_sec[0]: the kick drum on one and on the
+    swung "and" of two and of three, the clap on two and four, an open hat on every swung
+    off-beat. On average the kick and the snare band are both stronger off the beat
+    than on it; the bar's strongest kick and snare are on beats."""
+    hop_sec = 512 / 22050
+    beats = beats_sec[:-1]
+    offbeats = beats + swing * np.diff(beats_sec)
+    position = np.arange(len(beats)) % 4
+    kick = (_impulses(beats[position == 0], hop_sec=hop_sec, n_frames=n_frames)
+            + 0.8 * _impulses(offbeats[(position == 1) | (position == 2)], hop_sec=hop_sec,
+                              n_frames=n_frames))
+    snare = (_impulses(beats[position % 2 == 1], hop_sec=hop_sec, n_frames=n_frames)
+             + 0.6 * _impulses(offbeats, hop_sec=hop_sec, n_frames=n_frames))
+    return OnsetEnvelopes(kick=kick, snare=snare, hop_sec=hop_sec, broadband=kick + snare,
+                          kick_hits=kick)
+
+
+def test_a_stretch_on_a_swung_off_beat_is_moved_by_the_bars_strongest_accents() -> None:
+    # 160 beats at 150 BPM, the off-beat eighth swung to 0.6 of the beat; the tracker is
+    # right for 60 beats, then sits on the swung off-beat. Half a beat after it there is
+    # nothing (the beat is 0.4 of a beat after it), so the mean tests see no off-beat.
+    truth = 0.5 + 0.4 * np.arange(161)
+    onsets = _swung_syncopated_onsets(truth, n_frames=3000)
+    tracked = (truth + np.where(np.arange(len(truth)) >= 60, 0.6, 0.0) * 0.4)[:-1]
+    [(first, end, lead)] = offbeat_runs(onsets, tracked)
+    assert 44 <= first <= 76 and end == len(tracked)
+    assert lead == pytest.approx(0.417)
+    moved = move_offbeat_runs(tracked, onsets)
+    offsets = nearest_offsets_sec(moved, truth)
+    assert np.mean(np.abs(offsets) < 0.03) > 0.9
+    assert np.allclose(moved[:40], tracked[:40])
+    # On the beat all through: left alone.
+    assert np.array_equal(move_offbeat_runs(truth, onsets), truth)
+
+
+def test_a_grid_on_a_swung_off_beat_leads_to_the_bars_strongest_accents() -> None:
+    truth = 0.5 + 0.4 * np.arange(161)
+    onsets = _swung_syncopated_onsets(truth, n_frames=3000)
+    assert bar_accents_lead(onsets, truth) is None
+    assert bar_accents_lead(onsets, truth[:-1] + 0.6 * 0.4) == pytest.approx(0.417)
+    # Straight, the off-beat grid is half a beat before the beat.
+    straight = _swung_syncopated_onsets(truth, n_frames=3000, swing=0.5)
+    assert bar_accents_lead(straight, truth) is None
+    assert bar_accents_lead(straight, truth[:-1] + 0.5 * 0.4) == 0.5
+    # Where the snare's strongest hits are on the counted beats, the kick alone does
+    # not move them.
+    counted = truth[:-1] + 0.6 * 0.4
+    snare_there = _impulses(counted[1::2], hop_sec=onsets.hop_sec, n_frames=3000)
+    kick_only = OnsetEnvelopes(kick=onsets.kick, snare=snare_there, hop_sec=onsets.hop_sec,
+                               kick_hits=onsets.kick)
+    assert bar_accents_lead(kick_only, counted) is None
 
 
 def test_drifting_drum_and_bass_with_a_drumless_intro_keeps_its_beat_all_through() -> None:
