@@ -173,7 +173,7 @@ class MaskParams:
     # centre_weight 0.66 against 0.86; left/right correlation 0.53): power 0 gives its
     # vocals 1.08 -> 1.48 dB (true f0: 2.53 -> 4.41) but costs 5000 0.3 dB (true f0).
     vocal_centre_power: float = 1.0
-    # v13: the prior holds only where the voice is the more centred: per chunk and
+    # v14: the prior holds only where the voice is the more centred: per chunk and
     # STFT, the comb's lead in centredness over the rest of its band (`comb_centre_lead`,
     # sure voiced frames) scales this power and the vocal floor's centre weighting, 0 at
     # a lead of vocal_centre_lead[0] or less, full at [1] (None: always full). Measured
@@ -265,7 +265,7 @@ class MaskParams:
     # Potassium; v6 3.06, 1.53) had hold alone 3.14, 1.58; power 1.25 3.06, 1.59;
     # 1.5 2.98, 1.57: a firmer split suits clean synthetic drums, not real ones.
     # Hold 9 frames 0.01 dB worse than 15, 21 the same.
-    # v13: held longer and higher, "other" keeps more of the pads' partials under the
+    # v14: held longer and higher, "other" keeps more of the pads' partials under the
     # voice (o>vocals 8.0 -> 6.8 % of the true other's energy on 5000) but the real
     # excerpts lose: seed 5000 (7.46) / Lithium (3.46 with the centre lead on the
     # vocal power only, 3.27 without) / Potassium (2.48): 31 frames 7.48; the 70th
