@@ -108,34 +108,40 @@ def melody_hz(signal: np.ndarray) -> np.ndarray:
     return np.maximum(np.asarray(pitch_hz, dtype=np.float64), 0.0)
 
 
-def pitch_segments(f0_hz: np.ndarray) -> list[tuple[int, int]]:
+def pitch_segments(f0_hz: np.ndarray, *, max_step_cents: float = JUMP_CENTS
+                   ) -> list[tuple[int, int]]:
     """[start, end) index ranges of pitched frames (f0 > 0) whose pitch moves less than
-    JUMP_CENTS from one frame to the next (a note, or notes joined by glides)."""
+    `max_step_cents` from one frame to the next (a note, or notes joined by glides)."""
+    f0_hz = np.asarray(f0_hz, dtype=np.float64)
     voiced = f0_hz > 0
     if not voiced.any():
         return []
     step_cents = np.abs(1200.0 * np.diff(np.log2(np.where(voiced, f0_hz, 1.0))))
-    joined = voiced[1:] & voiced[:-1] & (step_cents < JUMP_CENTS)
+    joined = voiced[1:] & voiced[:-1] & (step_cents < max_step_cents)
+    # A segment starts at every pitched frame not joined to the one before it.
     starts = np.flatnonzero(voiced & ~np.concatenate(([False], joined)))
     ends = np.flatnonzero(voiced & ~np.concatenate((joined, [False]))) + 1
     return list(zip(starts.tolist(), ends.tolist(), strict=True))
 
 
-def wobble_cents(f0_hz: np.ndarray) -> np.ndarray:
+def wobble_cents(f0_hz: np.ndarray, *, min_frames: int = MIN_SEGMENT_FRAMES,
+                 robust: bool = True) -> np.ndarray:
     """Per frame of `f0_hz` (n,) (Hz, 0 = none): the wobble (cents) of the segment it lies
-    in, the spread of its pitch about a straight line through it (the median absolute
-    deviation, scaled to a standard deviation: a frame or two caught between two notes
-    that the tracker joined does not count); NaN off pitch and on segments under
-    MIN_SEGMENT_FRAMES. (n,) float64."""
+    in, the spread of its pitch about a straight line through it; NaN off pitch and on
+    segments under `min_frames`. (n,) float64. `robust`: the median absolute deviation,
+    scaled to a standard deviation (a frame or two caught between two notes that the
+    tracker joined does not count); else the standard deviation."""
+    f0_hz = np.asarray(f0_hz, dtype=np.float64)
     out = np.full(f0_hz.size, np.nan)
     for start, end in pitch_segments(f0_hz):
-        if end - start < MIN_SEGMENT_FRAMES:
+        if end - start < min_frames:
             continue
         cents = 1200.0 * np.log2(f0_hz[start:end])
         x = np.arange(end - start, dtype=np.float64)
         slope, offset = np.polyfit(x, cents, 1)
         residual = cents - (slope * x + offset)
-        out[start:end] = MAD_TO_STD * float(np.median(np.abs(residual - np.median(residual))))
+        out[start:end] = (MAD_TO_STD * float(np.median(np.abs(residual - np.median(residual))))
+                          if robust else float(np.std(residual)))
     return out
 
 

@@ -35,26 +35,11 @@ from numpy.lib.stride_tricks import sliding_window_view
 from scipy.ndimage import maximum_filter1d
 
 from services.separation.stft import hann_window
+from shared.pitch_contour import pitch_segments
 
 # Candidate true f0s as multiples of the tracked pitch (1.0 is the track itself).
 OCTAVE_RATIOS: tuple[float, ...] = (1.0, 0.5, 1.5, 2.0, 3.0, 4.0)
 EPS = 1e-10
-
-
-def pitch_segments(f0_hz: np.ndarray, *, max_step_cents: float = 100.0) -> list[tuple[int, int]]:
-    """[start, end) index ranges of voiced frames (f0 > 0) whose pitch moves less than
-    `max_step_cents` from one frame to the next (a note, or a glide within one)."""
-    f0_hz = np.asarray(f0_hz, dtype=np.float64)
-    voiced = f0_hz > 0
-    if not voiced.any():
-        return []
-    safe = np.where(voiced, f0_hz, 1.0)
-    step_cents = np.abs(1200.0 * np.diff(np.log2(safe)))
-    joined = voiced[1:] & voiced[:-1] & (step_cents < max_step_cents)
-    # A segment starts at every voiced frame not joined to the one before it.
-    starts = np.flatnonzero(voiced & ~np.concatenate(([False], joined)))
-    ends = np.flatnonzero(voiced & ~np.concatenate((joined, [False]))) + 1
-    return list(zip(starts.tolist(), ends.tolist(), strict=True))
 
 
 def comb_scores(

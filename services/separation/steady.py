@@ -4,7 +4,7 @@ A sung note is never perfectly steady: vibrato, drift, scoops and glides move it
 by tens of cents within a note. Pads, organ chords and synth leads hold their pitch
 exactly, and Melodia, which has to name some melody in every frame of a dense mix,
 follows their contours wherever the voice pauses. So each segment of the track without
-a pitch jump (`octave.pitch_segments`) gets a wobble: the spread (standard deviation,
+a pitch jump (`shared.pitch_contour.pitch_segments`) gets a wobble: the spread (standard deviation,
 cents) of its pitch about a straight line through it (the line keeps a slow glide from
 counting). Segments too short to tell are left alone. On tuning seeds 5000-5009, 91 %
 of the guessed melody frames (Melodia's guessUnvoiced mode) on segments wobbling less
@@ -17,22 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from services.separation.octave import pitch_segments
-
-
-def segment_wobble_cents(f0_hz: np.ndarray, *, min_frames: int = 8) -> np.ndarray:
-    """Per frame of `f0_hz` (0 = unvoiced): the wobble (cents) of the segment it lies in,
-    NaN for unvoiced frames and for segments shorter than `min_frames`."""
-    f0_hz = np.asarray(f0_hz, dtype=np.float64)
-    out = np.full(f0_hz.size, np.nan)
-    for start, end in pitch_segments(f0_hz):
-        if end - start < min_frames:
-            continue
-        cents = 1200.0 * np.log2(f0_hz[start:end])
-        x = np.arange(end - start, dtype=np.float64)
-        slope, offset = np.polyfit(x, cents, 1)
-        out[start:end] = float(np.std(cents - (slope * x + offset)))
-    return out
+from shared.pitch_contour import wobble_cents
 
 
 def steady_voicing(
@@ -44,7 +29,8 @@ def steady_voicing(
     the certainty scaled down linearly to 0 at steady_cents[0]; wobblier or shorter
     segments keep theirs. Guessed frames (certainty < 0.5) use `guess_steady_cents`
     where given. Returns new float32 arrays."""
-    wobble = np.nan_to_num(segment_wobble_cents(f0_hz, min_frames=min_frames), nan=np.inf)
+    wobble = np.nan_to_num(wobble_cents(f0_hz, min_frames=min_frames, robust=False),
+                           nan=np.inf)
     low, high = (np.full(wobble.size, value) for value in steady_cents)
     if guess_steady_cents is not None:
         guessed = np.asarray(certainty) < 0.5

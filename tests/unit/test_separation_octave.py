@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from services.separation.octave import comb_scores, correct_octaves, frame_levels, pitch_segments
+from services.separation.octave import comb_scores, correct_octaves, frame_levels
 
 SR = 22050
 HOP = 256
@@ -22,12 +22,6 @@ def _voice(f0_hz: np.ndarray, *, n_harmonics: int = 10, seed: int = 0) -> np.nda
 def _vibrato(f0_hz: float, n_frames: int) -> np.ndarray:
     t = np.arange(n_frames) * HOP / SR
     return f0_hz * 2 ** (0.25 * np.sin(2 * np.pi * 5.5 * t) / 12)
-
-
-def test_pitch_segments_split_at_gaps_and_jumps() -> None:
-    f0 = np.array([0, 200, 201, 202, 300, 301, 0, 0, 150, 0], dtype=np.float32)
-    assert pitch_segments(f0) == [(1, 4), (4, 6), (8, 9)]
-    assert pitch_segments(np.zeros(5)) == []
 
 
 def test_an_octave_low_track_is_moved_up_to_the_voice() -> None:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from services.separation.steady import segment_wobble_cents, steady_voicing
+from services.separation.steady import steady_voicing
+from shared.pitch_contour import wobble_cents
 
 
 def _track() -> np.ndarray:
@@ -19,13 +20,13 @@ def _track() -> np.ndarray:
 
 def test_wobble_separates_a_held_note_from_vibrato() -> None:
     f0 = _track()
-    wobble = segment_wobble_cents(f0, min_frames=5)
+    wobble = wobble_cents(f0, min_frames=5, robust=False)
     assert np.all(wobble[:60] < 1.0)
     assert np.all(wobble[64:124] > 10.0)
     assert np.all(np.isnan(wobble[60:64])) and np.all(np.isnan(wobble[-3:]))
     # A straight glide is no wobble.
     glide = np.geomspace(200.0, 210.0, 30).astype(np.float32)
-    assert np.all(segment_wobble_cents(glide) < 0.5)
+    assert np.all(wobble_cents(glide, min_frames=8, robust=False) < 0.5)
 
 
 def test_steady_voicing_drops_held_notes_and_keeps_the_rest() -> None:
@@ -40,7 +41,7 @@ def test_steady_voicing_drops_held_notes_and_keeps_the_rest() -> None:
     # Guesses can be held to a stricter rule: the vibrato (about 10 cents here) is
     # between the two thresholds, so the guessed frames keep their pitch with less
     # certainty... which for a guess (0) stays 0; the voiced frames keep theirs.
-    wobble = float(segment_wobble_cents(f0, min_frames=5)[70])
+    wobble = float(wobble_cents(f0, min_frames=5, robust=False)[70])
     strict = (wobble + 1.0, wobble + 20.0)
     out_f0, _ = steady_voicing(f0, certainty, steady_cents=(2.0, 6.0),
                                guess_steady_cents=strict, min_frames=5)

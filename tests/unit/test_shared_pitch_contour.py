@@ -98,3 +98,9 @@ def test_melodia_hears_a_vibrato_wobble_and_a_held_note_hold() -> None:
     assert np.nanmedian(sung) > 15.0
     assert np.nanmedian(held) < 3.0
     assert np.all(melody_hz(np.zeros(100, dtype=np.float32)) == 0.0)
+
+
+def test_pitch_segments_split_at_gaps_and_jumps_of_the_given_size() -> None:
+    f0 = np.array([0, 200, 201, 202, 300, 301, 0, 0, 150, 0], dtype=np.float32)
+    assert pitch_segments(f0) == [(1, 4), (4, 6), (8, 9)]
+    assert pitch_segments(f0, max_step_cents=1000.0) == [(1, 6), (8, 9)]
