@@ -306,7 +306,8 @@ class MaskParams:
     # 3.943 / 2.489. Before the search (bridging only, 7.767 / 8.005 / 7.749, 3.923 /
     # 2.493): 43 frames 7.853 / 8.048 / 7.846 but Lithium 3.871 (other 1.09 -> 0.95);
     # 43 frames at the 55th 3.867; from 600 Hz up 3.880; 29 frames 7.814 / 8.034 /
-    # 7.821, 3.913 / 2.490.
+    # 7.821, 3.913 / 2.490. With the floor at 0.45 (7.911, 3.929 / 2.482): the 65th
+    # 5000 7.909, 3.927 / 2.482; 37 frames 7.936 but Lithium 3.909 (other 1.09 -> 1.04).
     other_high_min_hz: float | None = 300.0
     other_high_frames: int = 29
     other_high_percentile: float = 60.0

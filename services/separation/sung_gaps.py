@@ -16,7 +16,8 @@ them one:
 - the rest take the pitch within 700 cents of the nearest pitched frame whose harmonic
   comb fits the melody source best (`comb_search`, `octave.comb_scores` on a 20-cent
   grid), where that comb's score reaches 0.8 (of 305 such frames on 5000-5009, 221 were
-  sung and 108 right; at 0.8 204 / 170 / 103).
+  sung and 108 right; at 0.8 204 / 170 / 103). A median over 5 or 9 frames of the found
+  pitches changed nothing (5000 / 6000 7.911 / 8.068 -> 7.910 / 8.069 dB).
 """
 
 from __future__ import annotations
