@@ -107,6 +107,7 @@ def mask_params_for(params: MaskParams, *, bin_ratio: float, hop_ratio: float) -
                    percussive_kernel_bins=_odd(params.percussive_kernel_bins * bin_ratio),
                    other_hold_frames=frames(params.other_hold_frames, off=1),
                    harmonic_hold_frames=frames(params.harmonic_hold_frames, off=1),
+                   other_high_frames=frames(params.other_high_frames, off=1),
                    vocal_floor_hold_frames=frames(params.vocal_floor_hold_frames, off=0),
                    guess_near_frames=frames(params.guess_near_frames, off=0))
 
@@ -188,8 +189,13 @@ def masked_stems(
         kick_model=kick,
     )
     if params.refine_power != 1.0 or params.other_hold_frames > 1:
+        high_rows = slice(0, 0)
+        if params.other_high_min_hz is not None:
+            high_rows = slice(int(np.count_nonzero(freqs_hz < params.other_high_min_hz)), None)
         masks = refine_masks(masks, magnitude, power=params.refine_power,
-                             other_hold_frames=params.other_hold_frames)
+                             other_hold_frames=params.other_hold_frames,
+                             high_rows=high_rows, high_frames=params.other_high_frames,
+                             high_percentile=params.other_high_percentile)
     if params.harmonic_hold_frames > 1 and params.refine_held_passes > 0:
         # Bass and "other" re-share what drums and vocals leave, with "other" held over
         # a second (`MaskParams.refine_held_passes`); only on the rows up to the last

@@ -142,6 +142,23 @@ class MaskParams:
     # realtime per core (6 % of the separator's time, partly won back by the combs it
     # drops): paired runs 12.6 -> 12.5 and 12.8 -> 12.2x realtime per core.
     vocal_gate_certainty: float | None = 0.75
+    # Sung frames (inside the gate's intervals) that Melodia left without any pitch
+    # (`sung_gaps`): gaps of up to `sung_gap_frames` (0: off) between pitched frames
+    # less than `sung_gap_cents` apart bridged in cents, the rest given the best comb
+    # within `sung_search_cents` of the nearest pitch (None: off) where its score
+    # reaches `sung_search_min_score`; both at `sung_fill_certainty`. Tuning seeds
+    # 5000 / 6000 / 100 (avg dB; gate alone 7.700 / 7.929 / 7.740, vocals 8.19 / 8.55 /
+    # 8.47; Lithium 3.911, Potassium 2.487): bridging at certainty 0.75 7.756 / 7.994 /
+    # 7.748, 3.923 / 2.492; at 1.0 7.767 / 8.005 / 7.749 (vocals 8.39 / 8.79 / 8.50),
+    # 3.923 / 2.493; 150 frames / 700 cents as 50 / 300. With the search (at 1.0):
+    # 7.844 / 8.006 / 7.760 (vocals 8.59 / 8.79 / 8.53), 3.951 / 2.493; at certainty
+    # 0.5 5000 7.825; min score 0.5 7.831, 1.0 7.827; 400 cents 7.845 / 8.010 / 7.758,
+    # Lithium 3.934.
+    sung_gap_frames: int = 50
+    sung_gap_cents: float = 300.0
+    sung_search_cents: float | None = 700.0
+    sung_search_min_score: float = 0.8
+    sung_fill_certainty: float = 1.0
     # A guess with no voiced frame within half of `guess_near_frames` (2 s in all) needs
     # the stricter `guess_far_evidence`: sections without a voice (intros, builds, pad
     # breaks) are where Melodia's guesses follow pads and stabs (v9; tuning seeds
@@ -209,8 +226,12 @@ class MaskParams:
     # Off the comb (and where the melody tracker hears no voice) the vocals still take
     # this share of the non-repeating, centred energy between vocal_min_hz and
     # vocal_max_hz: Melodia misses about a quarter of the sung frames, and consonants,
-    # breaths and formant noise lie off any comb.
-    vocal_floor_gain: float = 0.5
+    # breaths and formant noise lie off any comb. v14 (with the sung-frame fill and the
+    # high "other" hold): 0.5 -> 0.45 tuning seeds 5000 / 6000 / 100 7.886 / 8.038 /
+    # 7.823 -> 7.911 / 8.068 / 7.846 (vocals +0.09..+0.1), Lithium 3.943 -> 3.929,
+    # Potassium 2.489 -> 2.482; 0.42 7.924 / 8.083 / 7.858 but 3.919 / 2.477; 0.35
+    # (bridging only) 5000 / 6000 / 100 +0.047 / +0.064 / +0.040, Lithium -0.054.
+    vocal_floor_gain: float = 0.45
     # The floor only within half of `vocal_floor_hold_frames` (1 s in all) of a frame
     # whose comb counts (0: everywhere). Where no voice is near, the floor only took
     # pads and stabs. Seeds 5000/6000, vocals dB: v8 6.76, hold 5 frames 6.87, 21 6.83,
@@ -276,6 +297,20 @@ class MaskParams:
     # 3.42 / 2.50; the 60th over 43 frames as a floor under the 15-frame median
     # (never lower) 7.50 / 3.25 without the lead.
     refine_power: float = 1.25
+    # v14 (with the gate, the centre lead and the sung-frame fill): from
+    # `other_high_min_hz` up (None: off) "other"'s estimate is held at the
+    # `other_high_percentile` over `other_high_frames` instead (a pad or chord under the
+    # voice sustains; the voice's partials move on). Tuning seeds 5000 / 6000 / 100 (avg
+    # dB; off 7.844 / 8.006 / 7.760, Lithium 3.951, Potassium 2.493): 300 Hz, 60th over
+    # 29 frames (0.67 s) 7.886 / 8.038 / 7.823 (other +0.05..+0.06, vocals +0.1),
+    # 3.943 / 2.489. Before the search (bridging only, 7.767 / 8.005 / 7.749, 3.923 /
+    # 2.493): 43 frames 7.853 / 8.048 / 7.846 but Lithium 3.871 (other 1.09 -> 0.95);
+    # 43 frames at the 55th 3.867; from 600 Hz up 3.880; 29 frames 7.814 / 8.034 /
+    # 7.821, 3.913 / 2.490. With the floor at 0.45 (7.911, 3.929 / 2.482): the 65th
+    # 5000 7.909, 3.927 / 2.482; 37 frames 7.936 but Lithium 3.909 (other 1.09 -> 1.04).
+    other_high_min_hz: float | None = 300.0
+    other_high_frames: int = 29
+    other_high_percentile: float = 60.0
     other_hold_frames: int = 15
     # Then this many further passes (power 1) re-share what drums and vocals leave
     # between bass and "other", "other"'s estimate rebuilt from the last pass and held
@@ -372,6 +407,26 @@ def median_along_time(magnitude: np.ndarray, *, kernel: int) -> np.ndarray:
         return out
     padded = np.pad(magnitude, ((0, 0), (half, half)), mode="symmetric")
     filtered = median_filter(padded.ravel(), size=kernel, mode="reflect")
+    return filtered.reshape(padded.shape)[:, half:half + magnitude.shape[1]]
+
+
+def percentile_along_time(magnitude: np.ndarray, *, kernel: int, percentile: float
+                          ) -> np.ndarray:
+    """`percentile` (0-100) over `kernel` frames for each bin, as `median_along_time`."""
+    from scipy.ndimage import percentile_filter
+
+    magnitude = np.asarray(magnitude, dtype=np.float32)
+    half = kernel // 2
+    if half == 0 or magnitude.size == 0:
+        return magnitude.copy()
+    if magnitude.shape[1] <= half:
+        out = np.empty_like(magnitude)
+        for row in range(magnitude.shape[0]):
+            out[row] = percentile_filter(magnitude[row], percentile, size=kernel,
+                                         mode="reflect")
+        return out
+    padded = np.pad(magnitude, ((0, 0), (half, half)), mode="symmetric")
+    filtered = percentile_filter(padded.ravel(), percentile, size=kernel, mode="reflect")
     return filtered.reshape(padded.shape)[:, half:half + magnitude.shape[1]]
 
 

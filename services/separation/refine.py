@@ -33,7 +33,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.ndimage import maximum_filter1d
 
-from services.separation.masks import median_along_time
+from services.separation.masks import median_along_time, percentile_along_time
 
 EPS = 1e-10
 
@@ -46,6 +46,9 @@ def refine_masks(
     other_hold_frames: int,
     fixed: tuple[str, ...] = (),
     peak_rows: slice = slice(0, 0),
+    high_rows: slice = slice(0, 0),
+    high_frames: int = 1,
+    high_percentile: float = 50.0,
 ) -> dict[str, np.ndarray]:
     """Re-share the bins among the stems.
 
@@ -56,7 +59,9 @@ def refine_masks(
     is its estimate ** power over the sum of the four. The stems named in `fixed` keep
     their masks, and the others share what those leave (one minus their sum) in the same
     proportions. On `peak_rows` "other"'s estimate is held by a maximum over the same
-    frames instead of the median (a sustained chord under a moving bass). Returns the
+    frames instead of the median (a sustained chord under a moving bass); on
+    `high_rows` by its `high_percentile` over `high_frames` frames (pads and chords
+    under a voice). Returns the
     three masks, same shapes, float32, summing to at most one; power 1 with no smoothing
     returns them unchanged (up to rounding).
     """
@@ -67,7 +72,11 @@ def refine_masks(
     other = np.clip(1.0 - sum(masks[name] for name in named), 0.0, 1.0) * magnitude
     if other_hold_frames > 1:
         peak = other[peak_rows]
+        high = other[high_rows]
         other = median_along_time(other, kernel=other_hold_frames)
+        if high.size:
+            other[high_rows] = percentile_along_time(high, kernel=high_frames,
+                                                     percentile=high_percentile)
         if peak.size:
             other[peak_rows] = maximum_filter1d(peak, size=other_hold_frames, axis=1,
                                                 mode="reflect")

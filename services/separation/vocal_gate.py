@@ -25,18 +25,31 @@ import numpy as np
 from shared.vocal_activity import mask_to_intervals, vocal_frames
 
 
+def sung_intervals(samples: np.ndarray, *, sample_rate_hz: int) -> list[tuple[float, float]]:
+    """Where the lead voice sings in (channels, n) or (n,) audio, as (start_sec, end_sec)
+    intervals: the detector's (gaps under 0.5 s bridged, blips under 0.3 s dropped,
+    `shared.vocal_activity.mask_to_intervals`)."""
+    mask, detector_hop_sec = vocal_frames(samples, sample_rate_hz=sample_rate_hz)
+    return mask_to_intervals(mask, hop_sec=detector_hop_sec)
+
+
+def intervals_on_grid(
+    intervals: list[tuple[float, float]], *, n_frames: int, hop_sec: float,
+) -> np.ndarray:
+    """(n_frames,) bool: frames centred at i * hop_sec that lie in one of `intervals`."""
+    times_sec = np.arange(n_frames) * hop_sec
+    inside = np.zeros(n_frames, dtype=bool)
+    for start_sec, end_sec in intervals:
+        inside[(times_sec >= start_sec) & (times_sec < end_sec)] = True
+    return inside
+
+
 def sung_on_grid(
     samples: np.ndarray, *, sample_rate_hz: int, n_frames: int, hop_sec: float,
 ) -> np.ndarray:
-    """Where the lead voice sings in (channels, n) or (n,) audio, (n_frames,) bool on
-    frames centred at i * hop_sec: the detector's intervals (gaps under 0.5 s bridged,
-    blips under 0.3 s dropped, `shared.vocal_activity.mask_to_intervals`)."""
-    mask, detector_hop_sec = vocal_frames(samples, sample_rate_hz=sample_rate_hz)
-    times_sec = np.arange(n_frames) * hop_sec
-    sung = np.zeros(n_frames, dtype=bool)
-    for start_sec, end_sec in mask_to_intervals(mask, hop_sec=detector_hop_sec):
-        sung[(times_sec >= start_sec) & (times_sec < end_sec)] = True
-    return sung
+    """`sung_intervals` of the audio on frames centred at i * hop_sec, (n_frames,) bool."""
+    return intervals_on_grid(sung_intervals(samples, sample_rate_hz=sample_rate_hz),
+                             n_frames=n_frames, hop_sec=hop_sec)
 
 
 def gated_voicing(
