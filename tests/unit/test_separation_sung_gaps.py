@@ -5,18 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from services.separation.sung_gaps import bridge_gaps, comb_search, nearest_pitch, search_sung
-
-SR = 22050
-HOP = 256
-
-
-def _voice(f0_hz: np.ndarray, *, n_harmonics: int = 10, seed: int = 0) -> np.ndarray:
-    """A harmonic tone following `f0_hz` (one value per HOP samples) over quiet noise."""
-    per_sample = np.repeat(f0_hz, HOP)
-    phase = 2 * np.pi * np.cumsum(per_sample) / SR
-    tone = sum(np.sin(k * phase) / k for k in range(1, n_harmonics + 1))
-    rng = np.random.default_rng(seed)
-    return (0.1 * tone + 0.001 * rng.standard_normal(per_sample.size)).astype(np.float32)
+from tests.unit.test_separation_octave import HOP, SR, _voice
 
 
 def _track() -> tuple[np.ndarray, np.ndarray]:
