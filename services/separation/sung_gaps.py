@@ -25,6 +25,7 @@ from __future__ import annotations
 import numpy as np
 
 from services.separation.octave import comb_scores, frame_levels
+from services.separation.vocal_gate import on_frames
 
 
 def bridge_gaps(
@@ -39,8 +40,7 @@ def bridge_gaps(
     f0_out = np.asarray(f0_hz, dtype=np.float32).copy()
     certainty_out = np.asarray(certainty, dtype=np.float32).copy()
     n = f0_out.size
-    inside = np.zeros(n, dtype=bool)
-    inside[:min(n, np.size(sung))] = np.asarray(sung, dtype=bool)[:n]
+    inside = on_frames(sung, n)
     gap = inside & (f0_out <= 0)
     if not gap.any() or max_gap_frames < 1:
         return f0_out, certainty_out
@@ -117,8 +117,7 @@ def search_sung(
     f0_out = np.asarray(f0_hz, dtype=np.float32).copy()
     certainty_out = np.asarray(certainty, dtype=np.float32).copy()
     n = f0_out.size
-    inside = np.zeros(n, dtype=bool)
-    inside[:min(n, np.size(sung))] = np.asarray(sung, dtype=bool)[:n]
+    inside = on_frames(sung, n)
     missing = np.flatnonzero(inside & (f0_out <= 0)
                              & (np.arange(n) * hop_length < np.size(source)))
     centre_hz = nearest_pitch(f0_out)[missing]

@@ -44,12 +44,12 @@ def intervals_on_grid(
     return inside
 
 
-def sung_on_grid(
-    samples: np.ndarray, *, sample_rate_hz: int, n_frames: int, hop_sec: float,
-) -> np.ndarray:
-    """`sung_intervals` of the audio on frames centred at i * hop_sec, (n_frames,) bool."""
-    return intervals_on_grid(sung_intervals(samples, sample_rate_hz=sample_rate_hz),
-                             n_frames=n_frames, hop_sec=hop_sec)
+def on_frames(sung: np.ndarray, n_frames: int) -> np.ndarray:
+    """`sung` ((frames,) bool) cut or padded with unsung frames to `n_frames`."""
+    inside = np.zeros(n_frames, dtype=bool)
+    n_sung = min(n_frames, np.size(sung))
+    inside[:n_sung] = np.asarray(sung, dtype=bool)[:n_sung]
+    return inside
 
 
 def gated_voicing(
@@ -61,10 +61,7 @@ def gated_voicing(
     Returns new float32 arrays."""
     f0_hz = np.asarray(f0_hz, dtype=np.float32)
     certainty = np.asarray(certainty, dtype=np.float32)
-    inside = np.zeros(f0_hz.size, dtype=bool)
-    n_sung = min(f0_hz.size, np.size(sung))
-    inside[:n_sung] = np.asarray(sung, dtype=bool)[:n_sung]
-    pitched = inside & (f0_hz > 0)
+    pitched = on_frames(sung, f0_hz.size) & (f0_hz > 0)
     f0_out = np.where(pitched, f0_hz, 0.0).astype(np.float32)
     certainty_out = np.where(pitched, np.maximum(certainty, sung_certainty), 0.0)
     return f0_out, certainty_out.astype(np.float32)

@@ -9,7 +9,7 @@ import numpy as np
 
 from services.separation.dsp import DspParams, separate_dsp
 from services.separation.masks import MaskParams
-from services.separation.vocal_gate import gated_voicing, sung_on_grid
+from services.separation.vocal_gate import gated_voicing, intervals_on_grid, sung_intervals
 from shared.synth import SongSpec, SynthSong, synthesize_song
 
 HOP_SEC = 256 / 22050
@@ -29,6 +29,12 @@ def _truth_on_grid(song: SynthSong, n_frames: int) -> np.ndarray:
     return sung
 
 
+def _sung_on_grid(samples: np.ndarray, *, sample_rate_hz: int, n_frames: int,
+                  hop_sec: float) -> np.ndarray:
+    return intervals_on_grid(sung_intervals(samples, sample_rate_hz=sample_rate_hz),
+                             n_frames=n_frames, hop_sec=hop_sec)
+
+
 def test_gated_voicing_drops_unsung_frames_and_trusts_sung_ones() -> None:
     f0 = np.array([200, 210, 0, 220, 230, 240, 250], dtype=np.float32)
     certainty = np.array([1, 0, 0, 0, 1, 0.5, 0], dtype=np.float32)
@@ -44,7 +50,7 @@ def test_gated_voicing_drops_unsung_frames_and_trusts_sung_ones() -> None:
 def test_sung_frames_follow_the_lead_vocal() -> None:
     song = _song(True)
     n_frames = round(song.spec.duration_sec / HOP_SEC)
-    sung = sung_on_grid(song.mix, sample_rate_hz=song.sample_rate_hz, n_frames=n_frames,
+    sung = _sung_on_grid(song.mix, sample_rate_hz=song.sample_rate_hz, n_frames=n_frames,
                         hop_sec=HOP_SEC)
     truth = _truth_on_grid(song, n_frames)
     assert 0.2 < truth.mean() < 0.8
@@ -53,7 +59,7 @@ def test_sung_frames_follow_the_lead_vocal() -> None:
     from shared.audio_io import resample
 
     low = resample(song.mix, from_rate_hz=song.sample_rate_hz, to_rate_hz=22050)
-    low_sung = sung_on_grid(low, sample_rate_hz=22050, n_frames=n_frames, hop_sec=HOP_SEC)
+    low_sung = _sung_on_grid(low, sample_rate_hz=22050, n_frames=n_frames, hop_sec=HOP_SEC)
     assert np.mean(low_sung == sung) > 0.98
 
 
@@ -62,7 +68,7 @@ def test_an_instrumental_keeps_almost_no_vocals() -> None:
     vocals; with it the instrumental's vocal stem is all but silent."""
     song = _song(False)
     n_frames = round(song.spec.duration_sec / HOP_SEC)
-    sung = sung_on_grid(song.mix, sample_rate_hz=song.sample_rate_hz, n_frames=n_frames,
+    sung = _sung_on_grid(song.mix, sample_rate_hz=song.sample_rate_hz, n_frames=n_frames,
                         hop_sec=HOP_SEC)
     assert sung.mean() < 0.1
 
