@@ -164,11 +164,11 @@ An instrumental song's loudest centred harmonic part (a keyboard, a synth lead, 
 passes both tests where it is no bass. Its pitch holds still where a voice's wobbles, so
 on the centre's path the predominant pitch of the centred band is read through the
 passing intervals and, where intervals of steady pitch hold most of what the tests found,
-those are dropped (`without_steady_pitch`, see `contour`): stress tuning seeds 2000-7000,
+those are dropped (`without_steady_pitch`, see `pitch_contour`): stress tuning seeds 2000-7000,
 10000, 11000 0.9099 -> 0.9177 (19 instrumental songs better, none worse), real recordings
 unchanged. Per frame the same pitch cues separate the real songs' sung frames poorly
 (ROC AUC 0.54-0.62 on frames the tests passed, 0.78-0.84 on the synthetic ones), and
-neither vetoing steady frames nor admitting wobbly ones pays (figures in `contour`).
+neither vetoing steady frames nor admitting wobbly ones pays (figures in `pitch_contour`).
 
 Measured by `make bench-analysis` (10 ms frames): 0.94 frame accuracy on the synthetic
 corpus (voicing recall 0.90, false alarm 0.03); on the real recordings 0.91 (Potassium),
@@ -418,7 +418,7 @@ def vocal_frames(stereo: np.ndarray, *, sample_rate_hz: int) -> tuple[np.ndarray
 def without_steady_pitch(frames: np.ndarray, spec_band: np.ndarray, band_bins: np.ndarray,
                          band_mask: np.ndarray, *, hop_sec: float) -> np.ndarray:
     """`frames` (n_frames,) bool less the intervals whose predominant pitch holds still
-    where those are most of the lead (see `contour`): the pitch is read from the band
+    where those are most of the lead (see `pitch_contour`): the pitch is read from the band
     `spec_band` (complex (n_band_bins, n_frames), STFT rows `band_bins`) weighted by
     `band_mask` (same shape: the harmonic and centre masks), inside the intervals only."""
     intervals = [(round(start / hop_sec), round(end / hop_sec))

@@ -505,8 +505,8 @@ def _window_bar_max(values: np.ndarray, half_window: int) -> np.ndarray:
     low = np.maximum(0, index - half_window)
     high = np.minimum(n, index + half_window + 1)
     out = np.zeros(n)
-    for position in range(4):
-        mask = (index % 4 == position).astype(np.float64)
+    for position in range(BEATS_PER_BAR_ACCENTS):
+        mask = (index % BEATS_PER_BAR_ACCENTS == position).astype(np.float64)
         sums = np.concatenate([[0.0], np.cumsum(values * mask)])
         counts = np.concatenate([[0.0], np.cumsum(mask)])
         total, count = sums[high] - sums[low], counts[high] - counts[low]
