@@ -282,13 +282,17 @@ def _ours(audio: np.ndarray, rate: int, name: str) -> Estimate:
 def _essentia(audio: np.ndarray, rate: int, name: str) -> Estimate:
     import essentia.standard as es
 
+    from services.analysis.algorithms import cached_algorithm, rhythm_extractor
     from shared.audio_io import resample, to_mono
     from shared.camelot import normalize_key
 
     started = time.process_time()
     mono = resample(to_mono(audio), from_rate_hz=rate, to_rate_hz=44100)
-    bpm, beats, _, _, _ = es.RhythmExtractor2013(method="multifeature")(mono)
-    tonic, scale, _ = es.KeyExtractor()(mono)
+    # Kept per thread, like the service's own instances: building and destroying them
+    # per song reset Essentia's "last network", after which every call of the service's
+    # kept RhythmExtractor2013 logged warnings (~31,000 lines per 24-song run).
+    bpm, beats, _, _, _ = rhythm_extractor("multifeature")(mono)
+    tonic, scale, _ = cached_algorithm(("baseline-key",), es.KeyExtractor)(mono)
     cpu = time.process_time() - started
     beats = np.asarray(beats, dtype=np.float64)
     return Estimate(float(bpm), normalize_key(f"{tonic} {scale}"), beats, beats[::4], cpu)
