@@ -34,10 +34,11 @@ takes the rest, so applying them to each channel's STFT reconstructs the mix exa
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.ndimage import maximum_filter1d, median_filter
+from scipy.ndimage import maximum_filter1d, median_filter, percentile_filter
 
 from services.separation.bassline import BassParams, bass_comb
 from services.separation.kick import KickParams
@@ -390,7 +391,24 @@ class Medians:
 
 def median_along_time(magnitude: np.ndarray, *, kernel: int) -> np.ndarray:
     """Median over `kernel` frames for each bin; (bins, frames) → same shape, each row
-    reflected at its ends (scipy's "reflect").
+    reflected at its ends (scipy's "reflect")."""
+    return _rank_along_time(magnitude, kernel=kernel,
+                            filter_1d=lambda row: median_filter(row, size=kernel,
+                                                                mode="reflect"))
+
+
+def percentile_along_time(magnitude: np.ndarray, *, kernel: int, percentile: float
+                          ) -> np.ndarray:
+    """`percentile` (0-100) over `kernel` frames for each bin, as `median_along_time`."""
+    return _rank_along_time(magnitude, kernel=kernel,
+                            filter_1d=lambda row: percentile_filter(
+                                row, percentile, size=kernel, mode="reflect"))
+
+
+def _rank_along_time(magnitude: np.ndarray, *, kernel: int,
+                     filter_1d: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+    """`filter_1d` (a 1-D rank filter over `kernel` samples, reflecting at the ends) along
+    the frames of each bin of `magnitude` (bins, frames).
 
     The rows are reflect-padded and laid end to end, so that one 1-D rank filter does
     them all: scipy's 1-D filter is several times faster than the n-D one with a (1, k)
@@ -403,30 +421,10 @@ def median_along_time(magnitude: np.ndarray, *, kernel: int) -> np.ndarray:
     if magnitude.shape[1] <= half:  # rows too short to pad by reflection: row by row
         out = np.empty_like(magnitude)
         for row in range(magnitude.shape[0]):
-            out[row] = median_filter(magnitude[row], size=kernel, mode="reflect")
+            out[row] = filter_1d(magnitude[row])
         return out
     padded = np.pad(magnitude, ((0, 0), (half, half)), mode="symmetric")
-    filtered = median_filter(padded.ravel(), size=kernel, mode="reflect")
-    return filtered.reshape(padded.shape)[:, half:half + magnitude.shape[1]]
-
-
-def percentile_along_time(magnitude: np.ndarray, *, kernel: int, percentile: float
-                          ) -> np.ndarray:
-    """`percentile` (0-100) over `kernel` frames for each bin, as `median_along_time`."""
-    from scipy.ndimage import percentile_filter
-
-    magnitude = np.asarray(magnitude, dtype=np.float32)
-    half = kernel // 2
-    if half == 0 or magnitude.size == 0:
-        return magnitude.copy()
-    if magnitude.shape[1] <= half:
-        out = np.empty_like(magnitude)
-        for row in range(magnitude.shape[0]):
-            out[row] = percentile_filter(magnitude[row], percentile, size=kernel,
-                                         mode="reflect")
-        return out
-    padded = np.pad(magnitude, ((0, 0), (half, half)), mode="symmetric")
-    filtered = percentile_filter(padded.ravel(), percentile, size=kernel, mode="reflect")
+    filtered = filter_1d(padded.ravel())
     return filtered.reshape(padded.shape)[:, half:half + magnitude.shape[1]]
 
 
