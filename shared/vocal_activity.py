@@ -383,10 +383,14 @@ def vocal_frames(stereo: np.ndarray, *, sample_rate_hz: int) -> tuple[np.ndarray
                        window_frames=window)
     frames_all, frames = frames, frames & ~bass
     band_bins = np.flatnonzero(wide)[in_band]
-    if audio.shape[0] < 2:
+
+    def centre_lead() -> np.ndarray:  # the centre test's frames, less steady-pitch leads
         return without_steady_pitch(frames, (spec_left + spec_right) / 2.0, band_bins,
                                     harmonic_mask * _centre_mask(mid, side),
-                                    hop_sec=hop_sec), hop_sec
+                                    hop_sec=hop_sec)
+
+    if audio.shape[0] < 2:
+        return centre_lead(), hop_sec
     best = frames_all
     for pan in LEAD_PANS:
         candidate = _lead_frames(*_pan_mid_side(spec_left, spec_right, pan=pan),
@@ -410,9 +414,7 @@ def vocal_frames(stereo: np.ndarray, *, sample_rate_hz: int) -> tuple[np.ndarray
                                              window_frames=window_count), hop_sec
     if best is not frames_all:
         return best, hop_sec
-    return without_steady_pitch(frames, (spec_left + spec_right) / 2.0, band_bins,
-                                harmonic_mask * _centre_mask(mid, side),
-                                hop_sec=hop_sec), hop_sec
+    return centre_lead(), hop_sec
 
 
 def without_steady_pitch(frames: np.ndarray, spec_band: np.ndarray, band_bins: np.ndarray,
