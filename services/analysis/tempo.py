@@ -795,6 +795,13 @@ def is_double_time(strengths: np.ndarray, *, snare_contrast: float = 1.0) -> boo
     )
 
 
+def ticks_double_time(onsets: OnsetEnvelopes, ticks_sec: np.ndarray) -> bool:
+    """`is_double_time` for tracked beats that are not a grid (`_tick_strengths`), with
+    their snare's `snare_half_contrast`."""
+    return is_double_time(_tick_strengths(onsets, ticks_sec),
+                          snare_contrast=snare_half_contrast(onsets, ticks_sec))
+
+
 def snare_half_contrast(onsets: OnsetEnvelopes, beats_sec: np.ndarray) -> float:
     """`backbeat_contrast` of the snare on the half of the beats where it is stronger
     (the beats or half-way to the next). Counted at half the tempo, the backbeat of two
@@ -1013,8 +1020,7 @@ def backbeat_on_every_other_beat(onsets: OnsetEnvelopes | None, tempo_bpm: float
             or kick_offbeat_share(onsets, slow) < KICK_OFFBEAT_MAX):
         return False
     slow_bpm = tempo_bpm / 2.0
-    return not (is_double_time(_tick_strengths(onsets, slow),
-                               snare_contrast=snare_half_contrast(onsets, slow))
+    return not (ticks_double_time(onsets, slow)
                 or counted_half_time(onsets, slow_bpm, slow)
                 or counted_every_other_beat(onsets, slow_bpm, slow)
                 or backbeat_on_every_beat(onsets, slow_bpm, slow))
@@ -1124,8 +1130,7 @@ def estimate_tempo(mono: np.ndarray, *, sample_rate_hz: int,
             origin, period, rms, inlier_share = refit
     if (unsteady() and onsets is not None and dj_tempo(60.0 / tracked_period)[1] == 1.0
             and 120.0 / tracked_period <= DJ_MAX_BPM * 1.01
-            and is_double_time(_tick_strengths(onsets, ticks),
-                               snare_contrast=snare_half_contrast(onsets, ticks))):
+            and ticks_double_time(onsets, ticks)):
         # A tracker counting half time (kick and snare on opposite halves of its beat)
         # that flips between the beat and the off-beat of a syncopated groove moves a
         # quarter of its own period, which its half-beat grid cannot fold; on the real
@@ -1143,8 +1148,7 @@ def estimate_tempo(mono: np.ndarray, *, sample_rate_hz: int,
     if unsteady():
         tempo_bpm, factor = dj_tempo(60.0 / tracked_period)
         if (onsets is not None and factor == 1.0 and tempo_bpm * 2.0 <= DJ_MAX_BPM * 1.01
-                and is_double_time(_tick_strengths(onsets, ticks),
-                                   snare_contrast=snare_half_contrast(onsets, ticks))):
+                and ticks_double_time(onsets, ticks)):
             tempo_bpm, factor = tempo_bpm * 2.0, 2.0
         beats = rescale_beats(ticks, factor=factor)
         if factor <= 1.0:  # not just doubled by the drums (see below)
