@@ -149,3 +149,25 @@ def test_the_centre_prior_holds_only_where_the_voice_is_the_more_centred() -> No
     prior, _ = vocals_and_lead(_stereo(0.6, 0.0), None)
     assert lead < -0.3
     assert np.all(wide[tooth] > prior[tooth] + 0.3)
+
+
+def test_the_vocal_floor_gives_way_where_the_comb_holds_the_voice() -> None:
+    magnitude = np.abs(stft(_tone_in_noise(4.0, f0_hz=220.0, noise=0.02), n_fft=N_FFT,
+                            hop_length=HOP))
+    n_frames = magnitude.shape[1]
+    freqs_hz = np.fft.rfftfreq(N_FFT, d=1.0 / SR).astype(np.float32)
+    params = MaskParams()
+    no_ramp = replace(params, vocal_floor_sure_evidence=None)
+    for f0_hz, sure in ((220.0, True), (311.0, False)):  # on the tone; a tritone off it
+        f0 = np.full(n_frames, f0_hz, np.float32)
+        melody = MelodyTrack(f0, np.zeros(n_frames, np.float32), np.ones(n_frames, np.float32))
+        comb = comb_mask(freqs_hz, melody, n_harmonics=params.n_harmonics,
+                         width_hz=params.comb_width_hz)
+        off = (comb[:, 0] < 1e-3) & (freqs_hz > 300.0) & (freqs_hz < 4000.0)
+        vocals = _masks(magnitude, melody, params)["vocals"][off][:, 5:-5]
+        floored = _masks(magnitude, melody, no_ramp)["vocals"][off][:, 5:-5]
+        assert np.all(floored > 0.3)  # the floor alone: vocal_floor_gain of the bins
+        if sure:  # the comb holds the tone: what lies off it is not the voice
+            assert np.all(vocals < 0.1 * floored)
+        else:  # a wrong comb keeps the floor, which still catches the voice off it
+            np.testing.assert_allclose(vocals, floored)
