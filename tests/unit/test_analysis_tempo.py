@@ -184,6 +184,37 @@ def test_beats_land_on_the_true_beats(name: str) -> None:
     assert len(beats) <= 1.05 * len(truth.beats_sec) + 1
 
 
+def test_a_grid_that_slips_against_drifting_beats_gives_way_to_them(monkeypatch) -> None:
+    import services.analysis.tempo as tempo_module
+
+    # Drum & bass drifting ±1 % around 167.16 BPM (one cycle per 96 beats, the synth's
+    # drift), its tracker following the beat all through (stress 30000/14). A half-beat
+    # grid fits it at 168 with 95 % of the beats within 70 ms and local tempi within
+    # MAX_DRIFT of that period, while it runs half a beat off them for a third of the song.
+    hop_sec, period_sec = 512 / 22050, 60.0 / 167.16
+    durations = period_sec / (1.0 + 0.01 * np.sin(2 * np.pi * np.arange(190) / 96.0 + 4.71))
+    truth = 0.3 + np.concatenate([[0.0], np.cumsum(durations)])
+    ticks = np.round(truth / 0.0116) * 0.0116
+    n_frames = int((truth[-1] + 1.0) / hop_sec)
+    kick = _impulses(truth[0::2], hop_sec=hop_sec, n_frames=n_frames) + 0.01
+    snare = _impulses(truth[1::2], hop_sec=hop_sec, n_frames=n_frames) + 0.01
+    hats = _impulses(truth[:-1] + durations / 2.0, hop_sec=hop_sec, n_frames=n_frames) * 0.5
+    onsets = OnsetEnvelopes(kick=kick, snare=snare + 0.3 * hats, hop_sec=hop_sec,
+                            broadband=kick + snare + hats)
+    monkeypatch.setattr(tempo_module, "rhythm_extractor",
+                        lambda method="degara": lambda signal: (167.0, ticks, 0, 0, 0))
+    _, grid_period, rms, inliers = tempo_module.fit_grid(ticks, period_sec=period_sec)
+    assert not tempo_module.grid_is_unsteady(
+        rms_sec=rms, inlier_share=inliers,
+        drift=tempo_module.tempo_drift(ticks, period_sec=grid_period))
+    assert tempo_module.grid_slip(ticks, period_sec=grid_period) > tempo_module.MAX_GRID_SLIP
+    mono = np.random.default_rng(0).normal(0.0, 0.1, int((truth[-1] + 1.0) * 44100))
+    estimate = estimate_tempo(mono.astype(np.float32), sample_rate_hz=44100, onsets=onsets)
+    assert not estimate.steady
+    assert estimate.tempo_bpm == pytest.approx(167.16, rel=0.01)
+    assert np.mean(np.abs(nearest_offsets_sec(estimate.beats_sec, truth)) < 0.07) > 0.95
+
+
 def test_tempo_drift_tells_a_drifting_grid_from_a_jittered_steady_one() -> None:
     from services.analysis.tempo import MAX_DRIFT, tempo_drift
 
@@ -746,6 +777,28 @@ def test_a_snare_on_every_counted_beat_with_kicks_between_is_a_backbeat(
     assert backbeat_on_every_beat(onsets, tempo_bpm, beats) is expected
 
 
+def test_a_kick_on_every_other_counted_beat_keeps_a_snare_on_every_beat_at_its_tempo() -> None:
+    # Pop at 90 under a bass far louder than the drums: the bass fills the snare band on
+    # one and three as much as the snare on two and four, and its off-beat notes lift the
+    # kick band between the beats; the kick drum itself still alternates, on one and three.
+    tempo_bpm = 90.0
+    hop_sec, period_sec = 0.01, 60.0 / tempo_bpm
+    beats = 0.2 + np.arange(64) * period_sec
+    n_frames = int((beats[-1] + 1.0) / hop_sec)
+    on_one_and_three = beats[0::2]
+    kick = (_impulses(np.concatenate([on_one_and_three, beats + period_sec / 2.0]),
+                      hop_sec=hop_sec, n_frames=n_frames) + 0.01)
+    snare = _impulses(beats, hop_sec=hop_sec, n_frames=n_frames) + 0.01
+    onsets = OnsetEnvelopes(kick=kick, snare=snare, hop_sec=hop_sec, kick_hits=kick)
+    assert not backbeat_on_every_beat(onsets, tempo_bpm, beats)
+    # With the kick on every counted beat too (four on the floor at 180 counted on its
+    # claps) it is the count twice as fast.
+    four = _impulses(np.concatenate([beats, beats + period_sec / 2.0]), hop_sec=hop_sec,
+                     n_frames=n_frames) + 0.01
+    onsets = OnsetEnvelopes(kick=four, snare=snare, hop_sec=hop_sec, kick_hits=four)
+    assert backbeat_on_every_beat(onsets, tempo_bpm, beats)
+
+
 # Two stress songs (14000/17, 15000/21) as the benchmark makes them: house drifting 2.7
 # and 2.9 % around 170 and 153 BPM (the first tracked at half the tempo and doubled, the
 # second a swung half-time groove). Where the tracker slides about a quarter beat and
@@ -885,3 +938,56 @@ def test_snare_half_contrast_tells_a_backbeat_from_a_snare_on_every_beat() -> No
     # A breakbeat at 82 counted right: the snare on two and four.
     onsets, beats = _breakbeat_onsets(164.0, groove="slow")
     assert snare_half_contrast(onsets, beats[0::2]) >= LEVEL_CONTRAST
+
+
+def _slow_backbeat_onsets(*, snare_on_one: float) -> tuple[OnsetEnvelopes, np.ndarray]:
+    """Drum onsets of house at 81 BPM counted at 162 (`beats`, eight to the slow bar): the
+    kick drum on every slow beat (beat one loudest), the clap on slow two and four, the
+    kick's click in the snare band at `snare_on_one` of the clap on slow one and three,
+    an off-beat bass in the kick band and hats on every counted beat."""
+    hop_sec = 512 / 22050
+    beats = np.arange(0.3, 64.0, 60.0 / 162.0)
+    n_frames = int((beats[-1] + 1.0) / hop_sec)
+    position = np.arange(len(beats)) % 8
+
+    def envelope(mask: np.ndarray, gain: float = 1.0) -> np.ndarray:
+        return gain * _impulses(beats[mask], hop_sec=hop_sec, n_frames=n_frames)
+
+    hits = envelope(position == 0) + 0.8 * envelope(np.isin(position, (2, 4, 6)))
+    snare = envelope(np.isin(position, (2, 6))) + snare_on_one * envelope(
+        np.isin(position, (0, 4)))
+    band = hits + 0.7 * envelope(position % 2 == 1)
+    hats = envelope(np.ones(len(beats), dtype=bool), 0.3)
+    onsets = OnsetEnvelopes(kick=band + 0.01, snare=snare + hats + 0.01, hop_sec=hop_sec,
+                            broadband=band + snare + hats + 0.01, kick_hits=hits + 0.01)
+    return onsets, beats
+
+
+@pytest.mark.parametrize(("snare_on_one", "expected"), [
+    (0.6, True),  # contrast 1.4-1.7 on the slow beats, beat one's kick on one: halve
+    (0.9, False),  # contrast 1.1: no backbeat at the slow count
+])
+def test_a_slow_backbeat_of_moderate_contrast_halves_a_count_when_the_kick_leads_its_bar(
+        snare_on_one: float, expected: bool) -> None:
+    from services.analysis.tempo import backbeat_on_every_other_beat, kick_leads_the_bar
+
+    onsets, beats = _slow_backbeat_onsets(snare_on_one=snare_on_one)
+    assert backbeat_on_every_other_beat(onsets, 162.0, beats) is expected
+    # The bar's loudest kick is on a slow beat, not between them.
+    assert kick_leads_the_bar(onsets, beats[0::2])
+    assert not kick_leads_the_bar(onsets, beats[1::2])
+
+
+def test_drifting_syncopated_house_at_81_is_not_counted_at_162() -> None:
+    # Stress 42000/3 as the benchmark makes it: funk kicks off the beat, the clap on two
+    # and four only 1.3-1.5 times as strong as the kick's click on one and three; the
+    # tracker counts 163 (beat F .67, downbeat F .43).
+    from shared.synth import SongSpec, Variation
+
+    estimate, truth = _estimate_synth(SongSpec(
+        "03-house-81.5-pad0.8-drift0.028-syncopated", 81.5, "C", "major", 63.94889910547898,
+        seed=42003, style="house",
+        variation=Variation(tempo_drift=0.028, groove="syncopated", pad_rolloff=0.8)))
+    assert estimate.tempo_bpm == pytest.approx(truth.tempo_bpm, rel=0.02)
+    offsets = nearest_offsets_sec(estimate.beats_sec, truth.beats_sec)
+    assert np.mean(np.abs(offsets) < 0.07) >= 0.95
