@@ -74,7 +74,10 @@ def test_running_median_matches_scipy(axis: int) -> None:
     # A lead panned off centre: 0.94 / 0.89 before the share test was eased off centre.
     ({"vocal_pan": -0.7}, 0.95), ({"vocal_pan": 0.6}, 0.95),
     ({"vocal_double": True}, 0.9),  # a doubled lead panned wide: found in the side
-], ids=["pan-0.7", "pan0.6", "doubled"])
+    # A quiet panned lead: 0.90 before its frames were re-taken at its own position with
+    # the eased tests (PAN_LEAD_RANGE_DB, PAN_LEAD_SHARE_EASE_DB).
+    ({"vocal_pan": 0.6, "stem_gain_db": (("vocals", -6.0),)}, 0.95),
+], ids=["pan-0.7", "pan0.6", "doubled", "pan0.6-quiet"])
 def test_a_lead_off_centre_or_doubled_wide_is_still_found(variation: dict[str, object],
                                                           least_accuracy: float) -> None:
     from dataclasses import replace
