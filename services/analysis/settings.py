@@ -8,7 +8,7 @@ from shared.settings import env_int
 
 # Bump whenever a change alters any analysis output: cached results are keyed by it, so
 # a new version re-analyses every song instead of serving stale results.
-ANALYSIS_VERSION = "1.13.0"
+ANALYSIS_VERSION = "1.14.0"
 CACHE_PREFIX = "analysis"
 
 
