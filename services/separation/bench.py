@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from services.separation.dsp import STEMS, separate_dsp
+from services.separation.leakage import leak_energy
 from services.separation.metrics import sdr_db
 from services.separation.stft import istft, stft
 from shared.real_audio import real_audio_dir
@@ -42,6 +43,7 @@ KEYS = (("A", "minor"), ("E", "major"), ("F#", "minor"), ("C", "major"), ("G", "
         ("D#", "major"), ("B", "minor"), ("F", "major"))
 TEMPO_BPM = {"pop": 108.0, "house": 126.0, "hiphop": 92.0, "dnb": 172.0, "rock": 136.0}
 HELD_OUT_SEED = 9000  # corpus seeds start here; tests and tuning use small seeds
+LEAK_BANDS_HZ = ((0.0, 100.0), (100.0, 200.0), (200.0, 400.0), (400.0, 1e9))
 Separate = Callable[[np.ndarray, int], dict[str, np.ndarray]]
 
 
@@ -115,8 +117,26 @@ def timed(func: Callable[[], Any]) -> tuple[Any, float, float]:
     return result, time.perf_counter() - wall, time.process_time() - cpu
 
 
-def bench_synthetic(n_songs: int, duration_sec: float, *, first_seed: int = HELD_OUT_SEED
-                    ) -> dict[str, Any]:
+def _print_leaks(leaks: dict[str, dict[tuple[str, str], np.ndarray]],
+                 energy: dict[str, float]) -> dict[str, Any]:
+    """The leak table (`leakage`), in % of the true "other"'s energy, per method and band."""
+    reference = energy.get("other", 0.0) + 1e-12
+    bands = " ".join(f"{f'{low:.0f}-{high:.0f}' if high < 1e8 else f'>{low:.0f}':>8}"
+                     for low, high in LEAK_BANDS_HZ)
+    print(f"\nLeaks, % of the true other's energy (true -> estimated){'':<4} all {bands}")
+    table: dict[str, Any] = {}
+    for method, pairs in leaks.items():
+        print(f"  {method}")
+        for (source, target), values in sorted(pairs.items()):
+            share = 100.0 * values / reference
+            table.setdefault(method, {})[f"{source}->{target}"] = round(float(share.sum()), 2)
+            print(f"    {source:>6} -> {target:<6}{'':<22}{share.sum():6.2f} "
+                  + " ".join(f"{value:8.2f}" for value in share))
+    return table
+
+
+def bench_synthetic(n_songs: int, duration_sec: float, *, first_seed: int = HELD_OUT_SEED,
+                    leaks: bool = False) -> dict[str, Any]:
     methods: dict[str, Callable[[np.ndarray, int, dict[str, np.ndarray]], dict]] = {
         "dsp (ours)": lambda mix, sr, truth: separate_dsp(mix, sample_rate_hz=sr),
         "plain HPSS + band": lambda mix, sr, truth: hpss_baseline(mix, sr),
@@ -125,6 +145,8 @@ def bench_synthetic(n_songs: int, duration_sec: float, *, first_seed: int = HELD
     rows: dict[str, dict[str, list[float]]] = {m: {n: [] for n in STEMS} for m in methods}
     audio_sec = cpu_sec = wall_sec = 0.0
     per_song = []
+    leak_sums: dict[str, dict[tuple[str, str], np.ndarray]] = {}
+    energy = dict.fromkeys(STEMS, 0.0)
     for spec in corpus_specs(n_songs, duration_sec, first_seed=first_seed):
         song = synthesize_song(spec)
         for method, run in methods.items():
@@ -133,6 +155,16 @@ def bench_synthetic(n_songs: int, duration_sec: float, *, first_seed: int = HELD
             scores = stem_sdrs(song.stems, stems)
             for name, value in scores.items():
                 rows[method][name].append(value)
+            if leaks and method != "plain HPSS + band":
+                pairs, stem_energy = leak_energy(song.mix, song.stems, stems,
+                                                 sample_rate_hz=song.sample_rate_hz,
+                                                 bands_hz=LEAK_BANDS_HZ)
+                sums = leak_sums.setdefault(method, {})
+                for pair, values in pairs.items():
+                    sums[pair] = sums.get(pair, 0.0) + values
+                if method == "dsp (ours)":
+                    for name, value in stem_energy.items():
+                        energy[name] += value
             if method == "dsp (ours)":
                 audio_sec += spec.duration_sec
                 cpu_sec += cpu
@@ -149,7 +181,10 @@ def bench_synthetic(n_songs: int, duration_sec: float, *, first_seed: int = HELD
              "x_realtime_wall": round(audio_sec / max(wall_sec, 1e-9), 1)}
     print(f"\nDSP speed: {speed['x_realtime_per_core']}× realtime per core "
           f"({speed['x_realtime_wall']}× wall) over {audio_sec:.0f} s of audio")
-    return {"sdr_db": table, "songs": per_song, "dsp_speed": speed}
+    result = {"sdr_db": table, "songs": per_song, "dsp_speed": speed}
+    if leaks:
+        result["leaks_pct_of_other"] = _print_leaks(leak_sums, energy)
+    return result
 
 
 def bench_real() -> dict[str, Any]:
@@ -303,6 +338,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--skip-demucs", action="store_true")
     parser.add_argument("--skip-memory", action="store_true")
     parser.add_argument("--skip-real", action="store_true")
+    parser.add_argument("--leaks", action="store_true",
+                        help="also print where each true stem's energy went (`leakage`)")
     parser.add_argument("--json", type=Path, help="also write the results here")
     parser.add_argument("--memory-backend", default="dsp", help="dsp or demucs")
     parser.add_argument("--memory-child", help=argparse.SUPPRESS)
@@ -311,7 +348,8 @@ def main(argv: list[str] | None = None) -> None:
         memory_child(args.memory_child, args.memory_backend)
         return
     results: dict[str, Any] = {"synthetic": bench_synthetic(args.songs, args.duration_sec,
-                                                            first_seed=args.first_seed)}
+                                                            first_seed=args.first_seed,
+                                                            leaks=args.leaks)}
     if not args.skip_real:
         results["real"] = bench_real()
     if not args.skip_demucs:

@@ -17,7 +17,8 @@ window); on each window a second, Wiener-style pass (`refine`) re-shares the bin
 the stems (then bass and "other" once more, "other" held over a second: by its median,
 on 100-160 Hz by its peak), and on the
 short window a third (`spatial`, stereo only) re-shares the band
-between 100 and 400 Hz by where each stem sits in the stereo image. Each chunk's stems sum to the
+between 100 and 400 Hz (up to 2 kHz where the voice is the most centred sound) by
+where each stem sits in the stereo image. Each chunk's stems sum to the
 chunk's mix and the cross-fade weights sum to one, so the exact-sum property survives;
 the song-level cues keep the result independent of the chunk size up to the
 cross-fades.
@@ -110,6 +111,19 @@ def mask_params_for(params: MaskParams, *, bin_ratio: float, hop_ratio: float) -
                    other_high_frames=frames(params.other_high_frames, off=1),
                    vocal_floor_hold_frames=frames(params.vocal_floor_hold_frames, off=0),
                    guess_near_frames=frames(params.guess_near_frames, off=0))
+
+
+def vocal_centre_lead(magnitude: np.ndarray, vocals: np.ndarray, centre: np.ndarray
+                      ) -> float:
+    """How much more centred the vocal estimate's energy is than the rest of the mix's:
+    energy-weighted mean `centre_weight` of the one minus the other's, all (bins,
+    frames); 0 where either is silent."""
+    power = np.asarray(magnitude, dtype=np.float32) ** 2
+    on = vocals * power
+    off = power - on
+    if on.sum() <= 0 or off.sum() <= 0:
+        return 0.0
+    return float((on * centre).sum() / on.sum() - (off * centre).sum() / off.sum())
 
 
 def masked_stems(
@@ -238,8 +252,16 @@ def masked_stems(
         # The masks were shared by both channels; the filter re-shares a band by where
         # each stem sits in the stereo image, "other" (the residual) included so the
         # four still model the whole mix (what the filter leaves over goes to "other").
+        max_hz = params.spatial_max_hz
+        if params.spatial_wide_max_hz is not None:
+            # Higher up only where the voice is the more centred (MaskParams).
+            wide = slice(int(np.count_nonzero(freqs_hz < max_hz)),
+                         int(np.count_nonzero(freqs_hz < params.spatial_wide_max_hz)))
+            if vocal_centre_lead(magnitude[wide], masks["vocals"][wide],
+                                 centre[wide]) >= params.spatial_wide_lead:
+                max_hz = params.spatial_wide_max_hz
         band = slice(int(np.count_nonzero(freqs_hz < params.spatial_min_hz)),
-                     int(np.count_nonzero(freqs_hz < params.spatial_max_hz)))
+                     int(np.count_nonzero(freqs_hz < max_hz)))
         parts = [masked(name, band) for name in MASKED_STEMS]
         residual = spectrum[:, band] - sum(parts)
         shares = multichannel_wiener(spectrum[:, band], [*parts, residual],
