@@ -65,6 +65,9 @@ class SongCues:
     # Repeating share of each bin (`repetition`), (bins, frames) float16: bin k at
     # k * repeat_bin_hz, frame i centred at i * repeat_hop_sec; empty when not computed.
     repeat_share: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.float16))
+    # The same with each frame's neighbours never singing its note (`_voice_free_share`),
+    # for the comb's repetition test; empty when not computed.
+    comb_repeat_share: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.float16))
     repeat_hop_sec: float = 0.0
     repeat_bin_hz: float = 0.0
     kick: KickTrack = field(default_factory=KickTrack)  # the song's kick (may be empty)
@@ -160,6 +163,17 @@ def song_cues(
                                               span_cents=params.sung_search_cents,
                                               min_score=params.sung_search_min_score,
                                               fill_certainty=params.sung_fill_certainty)
+    comb_share = np.zeros((0, 0), dtype=np.float16)
+    if params.repetition and params.repeat_same_pitch_cents > 0 and f0_hz.size:
+        comb_share = _voice_free_share(low_rate, f0_hz=f0_hz, melody_hop_sec=melody_hop_sec,
+                                       n_fft=n_fft, hop_length=hop_length,
+                                       n_frames=n_share_frames, chunk_sec=chunk_sec,
+                                       overlap_sec=overlap_sec, params=params)
+        # Below comb_repeat_min_hz the plain share stays: there a sung note's comb meets
+        # riffs and bass lines that follow the melody's notes (Lithium's bass lost
+        # 0.1 dB when they counted as non-repeating).
+        n_low = int(np.count_nonzero(freqs_hz < params.comb_repeat_min_hz))
+        comb_share[:n_low] = repeat_share[:n_low]
     reference = kick_reference(np.concatenate(ratios), np.concatenate(energies),
                                quantile=params.overtone_quantile)
     kick = KickTrack()
@@ -168,20 +182,47 @@ def song_cues(
                           percussive=kick_source)
     return SongCues(f0_hz=f0_hz, f0_certainty=f0_certainty, melody_hop_sec=melody_hop_sec,
                     kick_reference=reference,
-                    kick=kick, repeat_share=repeat_share,
+                    kick=kick, repeat_share=repeat_share, comb_repeat_share=comb_share,
                     repeat_hop_sec=hop_length / MELODY_RATE_HZ,
                     repeat_bin_hz=MELODY_RATE_HZ / n_fft)
 
 
+def _voice_free_share(
+    low_rate: np.ndarray, *, f0_hz: np.ndarray, melody_hop_sec: float, n_fft: int,
+    hop_length: int, n_frames: int, chunk_sec: float, overlap_sec: float, params: MaskParams,
+) -> np.ndarray:
+    """The song's repeating share found again with the melody known: a frame's
+    neighbours never sing its note (`repetition.similar_frames`), so a sung line that
+    comes back (a chorus, a hook) no longer counts as repeating accompaniment."""
+    times_sec = np.arange(n_frames) * hop_length / MELODY_RATE_HZ
+    index = np.clip(np.rint(times_sec / melody_hop_sec).astype(int), 0, f0_hz.size - 1)
+    f0 = f0_hz[index]
+    cents = np.where(f0 > 0, 1200.0 * np.log2(np.maximum(f0, 1e-3) / 440.0), np.nan)
+    share_out = np.zeros((n_fft // 2 + 1, n_frames), dtype=np.float16)
+    for start, end, weights in iter_chunks(
+        low_rate.shape[1], chunk_samples=round(chunk_sec * MELODY_RATE_HZ),
+        overlap_samples=round(overlap_sec * MELODY_RATE_HZ),
+    ):
+        magnitude = np.abs(stft(low_rate[:, start:end], n_fft=n_fft,
+                                hop_length=hop_length).mean(axis=0))
+        song_frames = np.rint(start / hop_length + np.arange(magnitude.shape[1])).astype(int)
+        chunk_cents = cents[np.clip(song_frames, 0, n_frames - 1)]
+        _add_chunk_share(share_out, magnitude, start=start, weights=weights,
+                         hop_length=hop_length, params=params, pitch_cents=chunk_cents)
+    return share_out
+
+
 def _add_chunk_share(
     song_share: np.ndarray, magnitude: np.ndarray, *, start: int, weights: np.ndarray,
-    hop_length: int, params: MaskParams,
+    hop_length: int, params: MaskParams, pitch_cents: np.ndarray | None = None,
 ) -> np.ndarray:
     """Add one cue chunk's repeating share (its frames at start + j * hop) into the song's
     (frame g at g * hop), weighted by the chunk's cross-fade at each song frame."""
     share = song_repeating_share(magnitude, frame_hop_sec=hop_length / MELODY_RATE_HZ,
                                  n_neighbours=params.repeat_neighbours,
-                                 min_gap_sec=params.repeat_min_gap_sec)
+                                 min_gap_sec=params.repeat_min_gap_sec,
+                                 pitch_cents=pitch_cents,
+                                 same_pitch_cents=params.repeat_same_pitch_cents)
     first = -(-start // hop_length)
     last = min(song_share.shape[1], (start + weights.size - 1) // hop_length + 1)
     if last <= first:
