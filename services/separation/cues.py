@@ -10,7 +10,10 @@ STFT keeps the same 10.8 Hz bins and 23 ms hop), chunk by chunk:
 - the repeating-pattern model (`repetition`, REPET-SIM) finds, for every frame, the
   most similar frames of the same 60 s cue chunk and keeps the song's repeating share
   of every bin (float16, about 50 MB for a 10-minute song); the chunk pass reads its
-  part of it, so the result does not depend on the separator's chunk size;
+  part of it, so the result does not depend on the separator's chunk size; once the
+  melody is known, the share above 400 Hz is found again with the frames that sing the
+  same note left out of each frame's neighbours (a sung hook that comes back is not
+  accompaniment; `MaskParams.repeat_same_pitch_cents`);
 - the non-repeating (or, with repetition off, unsteady) part of the mid signal above
   150 Hz, centred bins only, is overlap-added into one melody source for the whole
   song, and Melodia runs once: with the repeating accompaniment gone it follows the
@@ -65,9 +68,6 @@ class SongCues:
     # Repeating share of each bin (`repetition`), (bins, frames) float16: bin k at
     # k * repeat_bin_hz, frame i centred at i * repeat_hop_sec; empty when not computed.
     repeat_share: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.float16))
-    # The same with each frame's neighbours never singing its note (`_voice_free_share`),
-    # for the comb's repetition test; empty when not computed.
-    comb_repeat_share: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.float16))
     repeat_hop_sec: float = 0.0
     repeat_bin_hz: float = 0.0
     kick: KickTrack = field(default_factory=KickTrack)  # the song's kick (may be empty)
@@ -163,17 +163,17 @@ def song_cues(
                                               span_cents=params.sung_search_cents,
                                               min_score=params.sung_search_min_score,
                                               fill_certainty=params.sung_fill_certainty)
-    comb_share = np.zeros((0, 0), dtype=np.float16)
     if params.repetition and params.repeat_same_pitch_cents > 0 and f0_hz.size:
-        comb_share = _voice_free_share(low_rate, f0_hz=f0_hz, melody_hop_sec=melody_hop_sec,
+        voice_free = _voice_free_share(low_rate, f0_hz=f0_hz, melody_hop_sec=melody_hop_sec,
                                        n_fft=n_fft, hop_length=hop_length,
                                        n_frames=n_share_frames, chunk_sec=chunk_sec,
                                        overlap_sec=overlap_sec, params=params)
-        # Below comb_repeat_min_hz the plain share stays: there a sung note's comb meets
-        # riffs and bass lines that follow the melody's notes (Lithium's bass lost
-        # 0.1 dB when they counted as non-repeating).
-        n_low = int(np.count_nonzero(freqs_hz < params.comb_repeat_min_hz))
-        comb_share[:n_low] = repeat_share[:n_low]
+        # Below repeat_same_pitch_min_hz the first share stays: there riffs and bass
+        # lines that follow the sung notes would count as non-repeating (Lithium's bass
+        # lost 0.1 dB).
+        n_low = int(np.count_nonzero(freqs_hz < params.repeat_same_pitch_min_hz))
+        repeat_share[n_low:] = voice_free[n_low:]
+        del voice_free
     reference = kick_reference(np.concatenate(ratios), np.concatenate(energies),
                                quantile=params.overtone_quantile)
     kick = KickTrack()
@@ -182,7 +182,7 @@ def song_cues(
                           percussive=kick_source)
     return SongCues(f0_hz=f0_hz, f0_certainty=f0_certainty, melody_hop_sec=melody_hop_sec,
                     kick_reference=reference,
-                    kick=kick, repeat_share=repeat_share, comb_repeat_share=comb_share,
+                    kick=kick, repeat_share=repeat_share,
                     repeat_hop_sec=hop_length / MELODY_RATE_HZ,
                     repeat_bin_hz=MELODY_RATE_HZ / n_fft)
 

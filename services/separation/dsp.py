@@ -150,13 +150,6 @@ def masked_stems(
     if not cues.kick.swept:
         params = replace(params, kick_model_weight=min(params.kick_model_weight,
                                                        params.kick_median_weight))
-    comb_repeating = None
-    if cues.comb_repeat_share.size:
-        comb_repeating = share_on_grid(cues.comb_repeat_share, share_hop_sec=cues.repeat_hop_sec,
-                                       share_bin_hz=cues.repeat_bin_hz, freqs_hz=freqs_hz,
-                                       n_frames=magnitude.shape[1],
-                                       frame_hop_sec=hop_length / sample_rate_hz,
-                                       start_sec=start_sec)
     medians = hpss_medians(magnitude, params=params)
     centre = centre_weight(spectrum)
     kick = None
@@ -192,7 +185,6 @@ def masked_stems(
         params=params,
         centre=centre,
         repeating=repeating,
-        comb_repeating=comb_repeating,
         bass_f0_hz=bass_line,
         kick_model=kick,
     )
