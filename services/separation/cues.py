@@ -10,7 +10,10 @@ STFT keeps the same 10.8 Hz bins and 23 ms hop), chunk by chunk:
 - the repeating-pattern model (`repetition`, REPET-SIM) finds, for every frame, the
   most similar frames of the same 60 s cue chunk and keeps the song's repeating share
   of every bin (float16, about 50 MB for a 10-minute song); the chunk pass reads its
-  part of it, so the result does not depend on the separator's chunk size;
+  part of it, so the result does not depend on the separator's chunk size; once the
+  melody is known, the share above 400 Hz is found again with the frames that sing the
+  same note left out of each frame's neighbours (a sung hook that comes back is not
+  accompaniment; `MaskParams.repeat_same_pitch_cents`);
 - the non-repeating (or, with repetition off, unsteady) part of the mid signal above
   150 Hz, centred bins only, is overlap-added into one melody source for the whole
   song, and Melodia runs once: with the repeating accompaniment gone it follows the
@@ -160,6 +163,17 @@ def song_cues(
                                               span_cents=params.sung_search_cents,
                                               min_score=params.sung_search_min_score,
                                               fill_certainty=params.sung_fill_certainty)
+    if params.repetition and params.repeat_same_pitch_cents > 0 and f0_hz.size:
+        voice_free = _voice_free_share(low_rate, f0_hz=f0_hz, melody_hop_sec=melody_hop_sec,
+                                       n_fft=n_fft, hop_length=hop_length,
+                                       n_frames=n_share_frames, chunk_sec=chunk_sec,
+                                       overlap_sec=overlap_sec, params=params)
+        # Below repeat_same_pitch_min_hz the first share stays: there riffs and bass
+        # lines that follow the sung notes would count as non-repeating (Lithium's bass
+        # lost 0.1 dB).
+        n_low = int(np.count_nonzero(freqs_hz < params.repeat_same_pitch_min_hz))
+        repeat_share[n_low:] = voice_free[n_low:]
+        del voice_free
     reference = kick_reference(np.concatenate(ratios), np.concatenate(energies),
                                quantile=params.overtone_quantile)
     kick = KickTrack()
@@ -173,15 +187,42 @@ def song_cues(
                     repeat_bin_hz=MELODY_RATE_HZ / n_fft)
 
 
+def _voice_free_share(
+    low_rate: np.ndarray, *, f0_hz: np.ndarray, melody_hop_sec: float, n_fft: int,
+    hop_length: int, n_frames: int, chunk_sec: float, overlap_sec: float, params: MaskParams,
+) -> np.ndarray:
+    """The song's repeating share found again with the melody known: a frame's
+    neighbours never sing its note (`repetition.similar_frames`), so a sung line that
+    comes back (a chorus, a hook) no longer counts as repeating accompaniment."""
+    times_sec = np.arange(n_frames) * hop_length / MELODY_RATE_HZ
+    index = np.clip(np.rint(times_sec / melody_hop_sec).astype(int), 0, f0_hz.size - 1)
+    f0 = f0_hz[index]
+    cents = np.where(f0 > 0, 1200.0 * np.log2(np.maximum(f0, 1e-3) / 440.0), np.nan)
+    share_out = np.zeros((n_fft // 2 + 1, n_frames), dtype=np.float16)
+    for start, end, weights in iter_chunks(
+        low_rate.shape[1], chunk_samples=round(chunk_sec * MELODY_RATE_HZ),
+        overlap_samples=round(overlap_sec * MELODY_RATE_HZ),
+    ):
+        magnitude = np.abs(stft(low_rate[:, start:end], n_fft=n_fft,
+                                hop_length=hop_length).mean(axis=0))
+        song_frames = np.rint(start / hop_length + np.arange(magnitude.shape[1])).astype(int)
+        chunk_cents = cents[np.clip(song_frames, 0, n_frames - 1)]
+        _add_chunk_share(share_out, magnitude, start=start, weights=weights,
+                         hop_length=hop_length, params=params, pitch_cents=chunk_cents)
+    return share_out
+
+
 def _add_chunk_share(
     song_share: np.ndarray, magnitude: np.ndarray, *, start: int, weights: np.ndarray,
-    hop_length: int, params: MaskParams,
+    hop_length: int, params: MaskParams, pitch_cents: np.ndarray | None = None,
 ) -> np.ndarray:
     """Add one cue chunk's repeating share (its frames at start + j * hop) into the song's
     (frame g at g * hop), weighted by the chunk's cross-fade at each song frame."""
     share = song_repeating_share(magnitude, frame_hop_sec=hop_length / MELODY_RATE_HZ,
                                  n_neighbours=params.repeat_neighbours,
-                                 min_gap_sec=params.repeat_min_gap_sec)
+                                 min_gap_sec=params.repeat_min_gap_sec,
+                                 pitch_cents=pitch_cents,
+                                 same_pitch_cents=params.repeat_same_pitch_cents)
     first = -(-start // hop_length)
     last = min(song_share.shape[1], (start + weights.size - 1) // hop_length + 1)
     if last <= first:

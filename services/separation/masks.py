@@ -226,6 +226,24 @@ class MaskParams:
     # 3.16 / 3.18, Potassium 2.14 / 2.07. Held-out seeds 7000 / 9000 / 11000 (with the
     # held refine pass 7.19 / 7.21 / 7.16): 7.21 / 7.29 / 7.21.
     vocal_repeat_max: float = 0.9
+    # Once the melody is known, the repeating share is found again with the frames that
+    # sing the same note (within `repeat_same_pitch_cents`; 0: off) left out of each
+    # frame's neighbours (`cues._voice_free_share`), and replaces the first share from
+    # `repeat_same_pitch_min_hz` up: a sung line that comes back (a chorus, a hook)
+    # repeats too, and REPET counted it as accompaniment (in comb bins where the voice
+    # was over 3x the true "other", the comb's repetition factor alone would drop 1.7 %
+    # of "other"'s energy worth of voice, seed 5000). Tuning seeds 5000 / 6000 / 100 /
+    # 3000 / 4000 (avg dB; off 7.911 / 8.068 / 7.846 / 7.772 / 7.77): on every row
+    # 7.947 / 8.140 / 7.880 / 7.807 (5000 vocals>other 3.44 -> 2.99 %, other>vocals
+    # 4.88 -> 5.12 % of the true other's energy), Lithium 3.93 -> 3.89 (bass 8.03 ->
+    # 7.90: below ~400 Hz its riffs and bass follow the sung notes), Potassium 2.48 ->
+    # 2.59; 50 cents 5000 7.944. From 400 Hz up: 5000 / 6000 7.952 / 8.097, Lithium
+    # 3.94, Potassium 2.53; there on the comb's factor only (floor and guess evidence
+    # on the first share) 7.955 / 8.092 (100 / 3000 / 4000 7.871 / 7.784 / 7.816),
+    # 3.94 / 2.51. Lowering vocal_repeat_power instead (0.25 -> 0.1 / 0) trades worse:
+    # 5000 7.906 / 7.859. About one more REPET pass of the cue chunks in time.
+    repeat_same_pitch_cents: float = 100.0
+    repeat_same_pitch_min_hz: float = 400.0
     # Off the comb (and where the melody tracker hears no voice) the vocals still take
     # this share of the non-repeating, centred energy between vocal_min_hz and
     # vocal_max_hz: Melodia misses about a quarter of the sung frames, and consonants,

@@ -32,7 +32,9 @@ def frame_features(magnitude: np.ndarray, *, n_bands: int = 96) -> np.ndarray:
     return features / np.maximum(norm, EPS)
 
 
-def similar_frames(features: np.ndarray, *, n_neighbours: int, min_gap_frames: int) -> np.ndarray:
+def similar_frames(features: np.ndarray, *, n_neighbours: int, min_gap_frames: int,
+                   pitch_cents: np.ndarray | None = None, same_pitch_cents: float = 0.0,
+                   ) -> np.ndarray:
     """Indices (n_neighbours, frames) of each frame's most similar frames, itself first.
 
     features: (frames, dims), unit length. Frames closer than `min_gap_frames` to the
@@ -48,6 +50,13 @@ def similar_frames(features: np.ndarray, *, n_neighbours: int, min_gap_frames: i
     index = np.arange(n_frames)
     near = np.abs(index[:, None] - index[None, :]) < max(1, min_gap_frames)
     similarity[near] = -np.inf
+    if pitch_cents is not None and same_pitch_cents > 0:
+        # A frame whose melody sings the same note repeats the voice as well as the
+        # accompaniment: as a neighbour it would make the voice count as repeating.
+        pitched = np.isfinite(pitch_cents)
+        apart = np.abs(pitch_cents[:, None] - pitch_cents[None, :])
+        same = pitched[:, None] & pitched[None, :] & (apart < same_pitch_cents)
+        similarity[same] = -np.inf
     n_pick = min(n_neighbours - 1, n_frames - 1)
     picked = np.argpartition(-similarity, n_pick - 1, axis=1)[:, :n_pick]
     valid = np.isfinite(np.take_along_axis(similarity, picked, axis=1))
@@ -75,6 +84,8 @@ def song_repeating_share(
     n_neighbours: int = 9,
     min_gap_sec: float = 1.0,
     max_hz_bin: int | None = None,
+    pitch_cents: np.ndarray | None = None,
+    same_pitch_cents: float = 0.0,
 ) -> np.ndarray:
     """`repeating_share` of a (bins, frames) magnitude spectrogram with neighbours found on
     its first `max_hz_bin` bins (all when None). float32 (bins, frames)."""
@@ -83,7 +94,8 @@ def song_repeating_share(
         return np.ones_like(magnitude)
     features = frame_features(magnitude[:max_hz_bin])
     neighbours = similar_frames(features, n_neighbours=n_neighbours,
-                                min_gap_frames=max(1, round(min_gap_sec / frame_hop_sec)))
+                                min_gap_frames=max(1, round(min_gap_sec / frame_hop_sec)),
+                                pitch_cents=pitch_cents, same_pitch_cents=same_pitch_cents)
     return repeating_share(magnitude, neighbours).astype(np.float32)
 
 
