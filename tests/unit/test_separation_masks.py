@@ -184,10 +184,10 @@ def test_a_comb_bin_shares_with_the_pad_it_held_while_the_voice_sang_elsewhere()
     power[0] = 1.0  # bin 0: a pad's partial sustains all along
     power[:, sung] += 3.0  # the voice on both bins
     sure = np.ones(n_frames, np.float32)
-    share = comb_rest_share(power, comb, sure=sure, kernel_frames=31, weight=0.5,
+    share = comb_rest_share(power, comb, sure=sure, kernel_frames=31, weight=1.0,
                             min_share=0.2)
-    # Under the note, bin 0 holds 4 (pad 1 + voice 3): share 4 / (4 + 0.5 * 1).
-    np.testing.assert_allclose(share[0, sung], 4.0 / 4.5, rtol=1e-3)
+    # Under the note, bin 0 holds 4 (pad 1 + voice 3): share 4 / (4 + 1).
+    np.testing.assert_allclose(share[0, sung], 4.0 / 5.0, rtol=1e-3)
     np.testing.assert_allclose(share[1, sung], 1.0)  # silent off the voice: all vocal
     # Where the comb is never sure of the voice, the frames around tell nothing.
     doubtful = comb_rest_share(power, comb, sure=np.zeros(n_frames, np.float32),
