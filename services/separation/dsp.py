@@ -110,7 +110,8 @@ def mask_params_for(params: MaskParams, *, bin_ratio: float, hop_ratio: float) -
                    harmonic_hold_frames=frames(params.harmonic_hold_frames, off=1),
                    other_high_frames=frames(params.other_high_frames, off=1),
                    vocal_floor_hold_frames=frames(params.vocal_floor_hold_frames, off=0),
-                   guess_near_frames=frames(params.guess_near_frames, off=0))
+                   guess_near_frames=frames(params.guess_near_frames, off=0),
+                   vocal_comb_rest_frames=frames(params.vocal_comb_rest_frames, off=0))
 
 
 def vocal_centre_lead(magnitude: np.ndarray, vocals: np.ndarray, centre: np.ndarray

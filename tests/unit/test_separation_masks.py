@@ -12,6 +12,7 @@ from services.separation.masks import (
     comb_centre_lead,
     comb_evidence,
     comb_mask,
+    comb_rest_share,
     hpss_medians,
     stem_masks,
 )
@@ -64,7 +65,8 @@ def test_a_guess_far_from_any_voiced_frame_needs_more_evidence() -> None:
     melody = MelodyTrack(f0, np.zeros(n_frames, np.float32), certainty)
     freqs_hz = np.fft.rfftfreq(N_FFT, d=1.0 / SR).astype(np.float32)
     params = MaskParams(guess_near_frames=41, guess_evidence=(0.1, 0.3),
-                        guess_far_evidence=(0.2, 0.9), vocal_floor_gain=0.0)
+                        guess_far_evidence=(0.2, 0.9), vocal_floor_gain=0.0,
+                        vocal_comb_rest_frames=0)
     comb = comb_mask(freqs_hz, melody, n_harmonics=params.n_harmonics,
                      width_hz=params.comb_width_hz)
     band = ((freqs_hz >= 200.0) & (freqs_hz <= params.vocal_max_hz)).astype(np.float32)
@@ -171,3 +173,23 @@ def test_the_vocal_floor_gives_way_where_the_comb_holds_the_voice() -> None:
             assert np.all(vocals < 0.1 * floored)
         else:  # a wrong comb keeps the floor, which still catches the voice off it
             np.testing.assert_allclose(vocals, floored)
+
+
+def test_a_comb_bin_shares_with_the_pad_it_held_while_the_voice_sang_elsewhere() -> None:
+    n_frames = 60
+    sung = slice(20, 40)  # the voice's tooth lies on both bins only in these frames
+    comb = np.zeros((2, n_frames), np.float32)
+    comb[:, sung] = 1.0
+    power = np.zeros((2, n_frames), np.float32)
+    power[0] = 1.0  # bin 0: a pad's partial sustains all along
+    power[:, sung] += 3.0  # the voice on both bins
+    sure = np.ones(n_frames, np.float32)
+    share = comb_rest_share(power, comb, sure=sure, kernel_frames=31, weight=1.0,
+                            min_share=0.2)
+    # Under the note, bin 0 holds 4 (pad 1 + voice 3): share 4 / (4 + 1).
+    np.testing.assert_allclose(share[0, sung], 4.0 / 5.0, rtol=1e-3)
+    np.testing.assert_allclose(share[1, sung], 1.0)  # silent off the voice: all vocal
+    # Where the comb is never sure of the voice, the frames around tell nothing.
+    doubtful = comb_rest_share(power, comb, sure=np.zeros(n_frames, np.float32),
+                               kernel_frames=31, weight=0.5, min_share=0.2)
+    np.testing.assert_allclose(doubtful[:, sung], 1.0)
