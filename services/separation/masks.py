@@ -89,6 +89,9 @@ class MaskParams:
     # 6000 / 100, avg dB (v10 voicing): 1.0 7.16 / 7.39 / 7.19; 0.7 7.19 / 7.40 / 7.21;
     # 0.5 7.19 / 7.40 / 7.21; 0.35 and 0.15 the same; Potassium 1.74, 1.82, 1.86, 1.88,
     # 1.90, Lithium 3.05-3.06 (the sparser voicing leaves fewer wrong combs to trust).
+    # v16, with centre power 1.25 (the two together; 0.5 -> 0.35): tuning 5000 / 6000
+    # avg 8.109 / 8.256 -> 8.13 / 8.28, held-out 7000 / 9000 / 11000 7.74 / 8.03 / 7.91
+    # -> 7.78 / 8.05 / 7.93, Lithium 3.93 -> 3.91, Potassium 2.50 -> 2.51.
     vocal_peak_margin: float = 0.35
     vocal_max_hz: float = 12000.0
     # Melody frames below this share of the song's 90th-percentile Melodia confidence
@@ -192,6 +195,8 @@ class MaskParams:
     # v12: Lithium's vocals are less centred than its guitars (energy-weighted
     # centre_weight 0.66 against 0.86; left/right correlation 0.53): power 0 gives its
     # vocals 1.08 -> 1.48 dB (true f0: 2.53 -> 4.41) but costs 5000 0.3 dB (true f0).
+    # v16: 1.0 -> 1.25 now that `vocal_centre_lead` turns it off where the voice is not
+    # the more centred (see vocal_peak_margin for the figures of the pair).
     vocal_centre_power: float = 1.25
     # v14: the prior holds only where the voice is the more centred: per chunk and
     # STFT, the comb's lead in centredness over the rest of its band (`comb_centre_lead`,

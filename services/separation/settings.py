@@ -9,7 +9,7 @@ from pathlib import Path
 from shared.settings import env_float, env_int, env_str
 
 # Bump when the DSP separator's output changes, so cached stems are recomputed.
-DEFAULT_SEPARATION_VERSION = "v15"
+DEFAULT_SEPARATION_VERSION = "v16"
 
 
 @dataclass(frozen=True)
