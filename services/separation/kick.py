@@ -30,7 +30,7 @@ song is 1.3 M samples) and enough for the kick's body.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from scipy.ndimage import maximum_filter1d, minimum_filter1d, uniform_filter1d
@@ -84,6 +84,9 @@ class KickParams:
     rematch_min_correlation: float = 0.5
     rematch_click_rise_db: float = 3.0
     rematch_min_gain: float = 0.5  # times the kept hits' median gain
+    # With a fitted waveform, each hit's gain is fitted with a steady tone beside it
+    # (`_hit_gains_beside_tone`).
+    tone_gains: bool = True
 
 
 @dataclass(frozen=True)
@@ -301,6 +304,12 @@ def kick_track(mono: np.ndarray, *, sample_rate_hz: int, params: KickParams | No
             if fitted and params.sweep_rematch:
                 track = _with_missed_hits(track, low, mono, sample_rate_hz=sample_rate_hz,
                                           params=params)
+            if fitted and params.tone_gains:
+                length = round(params.template_sec * KICK_RATE_HZ)
+                segments = _segments(low, np.rint(track.times_sec * KICK_RATE_HZ).astype(int),
+                                     length)
+                track = replace(track, gains=_hit_gains_beside_tone(
+                    segments, track.template[:length].astype(np.float64), params=params))
             return track
     return KickTrack()
 
@@ -344,6 +353,33 @@ def _with_missed_hits(track: KickTrack, low: np.ndarray, mono: np.ndarray, *,
 def _hit_gains(segments: np.ndarray, head: np.ndarray) -> np.ndarray:
     """Each segment's least-squares gain (>= 0) on `head`, over head's length."""
     return np.maximum(segments[:, :head.size] @ head / max(float(head @ head), EPS), 0.0)
+
+
+def _hit_gains_beside_tone(segments: np.ndarray, head: np.ndarray, *, params: KickParams
+                           ) -> np.ndarray:
+    """Each segment's gain (>= 0) on `head` fitted by least squares together with a
+    steady tone (the bass note under the hit: sine and cosine at its first
+    sweep.tone_partials partials below high_hz), the tone's pitch picked per hit from
+    the sweep.tone_hz grid by the smallest residual (no tone where none helps).
+
+    The plain least-squares gain (`_hit_gains`) takes the part of the bass note that
+    correlates with the kick's attack along: against the synthesiser's velocities its
+    log error was 0.1-0.23 (std) on the tuning seeds' pop and hip-hop songs, 0.03-0.12
+    beside a tone."""
+    gains = _hit_gains(segments, head)
+    best = np.sum((segments - gains[:, None] * head[None, :]) ** 2, axis=1)
+    t = np.arange(head.size) / KICK_RATE_HZ
+    sweep = params.sweep
+    for pitch in np.geomspace(*sweep.tone_hz, sweep.tone_steps):
+        tones = [wave(2 * np.pi * k * pitch * t) for k in range(1, sweep.tone_partials + 1)
+                 if k * pitch < params.high_hz for wave in (np.sin, np.cos)]
+        columns = np.stack([head, *tones], axis=1)  # (samples, 1 + tones)
+        coef = segments @ np.linalg.pinv(columns).T
+        residual = np.sum((segments - coef @ columns.T) ** 2, axis=1)
+        better = residual < best
+        best = np.where(better, residual, best)
+        gains = np.where(better, np.maximum(coef[:, 0], 0.0), gains)
+    return gains
 
 
 def _kick_from_hits(low: np.ndarray, positions: np.ndarray, *, params: KickParams

@@ -264,3 +264,19 @@ def test_the_fitted_kick_finds_the_softer_hits_the_median_missed() -> None:
     expected = np.sort(np.concatenate([times, soft_times])) + offset
     assert found.times_sec.size == expected.size
     np.testing.assert_allclose(found.times_sec, expected, atol=0.005)
+
+
+def test_a_fitted_kick_takes_each_hit_s_gain_beside_the_bass_note() -> None:
+    from services.separation.kick import KickParams
+
+    kick, bass, times = kick_over_bass()
+    true_gains = 0.8 + 0.2 * np.cos(np.arange(times.size))  # as kick_over_bass places them
+
+    def gain_error(params: KickParams) -> float:
+        track = kick_track(kick + bass, sample_rate_hz=SR, params=params)
+        assert track.swept and track.times_sec.size == times.size
+        ratio = np.log(track.gains / true_gains)
+        return float(np.std(ratio))  # a common scale is the template's business
+
+    # Measured 0.06 beside a tone, 0.14 plain.
+    assert gain_error(KickParams()) < 0.6 * gain_error(KickParams(tone_gains=False))
