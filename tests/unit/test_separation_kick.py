@@ -239,3 +239,44 @@ def test_a_median_that_fails_the_decay_test_is_rescued_by_a_fitted_sweep() -> No
                        params=KickParams(max_decay_db_per_sec=strict))
     assert not track.empty and track.swept
     assert track.times_sec.size == times.size
+
+
+def test_the_fitted_kick_finds_the_softer_hits_the_median_missed() -> None:
+    from services.separation.kick import KickParams, _with_missed_hits, low_band
+
+    kick, bass, times = kick_over_bass()
+    track = kick_track(kick + bass, sample_rate_hz=SR)
+    assert track.swept and track.times_sec.size == times.size
+    # Softer off-beat hits (0.6 of the kick) under low-band noise that drops their
+    # match with the kick's attack to ~0.5-0.6 (as the bass does in the synthetic pop
+    # songs): the fitted waveform still explains them, and nothing else is added.
+    hit = one_shot(round(0.45 * SR))
+    soft_times = times[1::2] + 0.25
+    mix = kick + bass
+    for time_sec in soft_times:
+        start = round(time_sec * SR)
+        mix[start:start + hit.size] += (0.6 * hit[:mix.size - start]).astype(np.float32)
+    params = KickParams()
+    low = low_band(mix, sample_rate_hz=SR, params=params)
+    low += 0.25 * np.random.default_rng(5).standard_normal(low.size)
+    found = _with_missed_hits(track, low, mix, sample_rate_hz=SR, params=params)
+    offset = float(np.median(track.times_sec - times))
+    expected = np.sort(np.concatenate([times, soft_times])) + offset
+    assert found.times_sec.size == expected.size
+    np.testing.assert_allclose(found.times_sec, expected, atol=0.005)
+
+
+def test_a_fitted_kick_takes_each_hit_s_gain_beside_the_bass_note() -> None:
+    from services.separation.kick import KickParams
+
+    kick, bass, times = kick_over_bass()
+    true_gains = 0.8 + 0.2 * np.cos(np.arange(times.size))  # as kick_over_bass places them
+
+    def gain_error(params: KickParams) -> float:
+        track = kick_track(kick + bass, sample_rate_hz=SR, params=params)
+        assert track.swept and track.times_sec.size == times.size
+        ratio = np.log(track.gains / true_gains)
+        return float(np.std(ratio))  # a common scale is the template's business
+
+    # Measured 0.06 beside a tone, 0.14 plain.
+    assert gain_error(KickParams()) < 0.6 * gain_error(KickParams(tone_gains=False))
