@@ -314,7 +314,12 @@ class MaskParams:
     # above. Tuning seeds 5000 / 6000 / 100 / 3000 / 4000 (avg dB; off 8.13 / 8.28 /
     # 8.06 / 7.92 / 7.97, vocals 9.50 / 9.71 / 9.52 / 8.83 / 8.57): (1, 3) 8.19 / 8.35
     # / 8.12 / 7.99 / 8.03 (vocals +0.16..+0.20), Lithium 3.91 -> 3.90, Potassium 2.51
-    # -> 2.49 (vocals 5.43 -> 5.36); (0.5, 2) 5000 8.17, 3.91 / 2.50. Counting every
+    # -> 2.49 (vocals 5.43 -> 5.36); held-out 7000 / 9000 / 11000 7.78 / 8.05 / 7.93 ->
+    # 7.83 / 8.12 / 7.99 (vocals 8.42 -> 8.57 on 7000). (1, 2) 5000 / 6000 / 100 8.18
+    # / 8.34 / 8.11, Lithium 3.91, Potassium 2.49; (1, 4) 5000 8.20, 3.87 / 2.49;
+    # (0.5, 2) 5000 8.17, 3.91 / 2.50. As a share, 1 - 0.75 / contrast in every band:
+    # 5000 8.17, 3.87 / 2.48. The cue pass's extra STFT: speed unchanged (14-15x
+    # realtime per core), the 10-minute song's peak RSS 1223 MB. Counting every
     # frame Melodia heard as voiced, not only the sure ones: 5000 8.19 but Lithium
     # 3.76 (vocals 2.51 -> 2.18; its wrong combs read 1.0-1.5 above 1.1 kHz). Per chunk
     # instead of per song (the chunk's sure frames, at least 20): 5000 8.20, 3.92 / 2.49,
