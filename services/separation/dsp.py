@@ -33,6 +33,7 @@ import numpy as np
 
 from services.separation.bassline import bass_f0, bass_reach_hz
 from services.separation.chunks import Piece, iter_chunks, overlap_add_blocks
+from services.separation.comb_bands import band_gain
 from services.separation.cues import SongCues, song_cues
 from services.separation.kick import kick_model_ratio, kick_model_share, kick_signal
 from services.separation.masks import (
@@ -191,6 +192,11 @@ def masked_stems(
         low_hz, high_hz = params.bass_crossover_range_hz
         params = replace(params, bass_crossover_hz=float(
             np.clip(params.bass_reach_scale * reach_hz, low_hz, high_hz)))
+    comb_gain = None
+    if params.vocal_band_contrast is not None and cues.comb_contrast.size:
+        comb_gain = band_gain(freqs_hz, cues.comb_contrast,
+                              edges_hz=params.vocal_band_edges_hz,
+                              ramp=params.vocal_band_contrast)
     masks = stem_masks(
         magnitude,
         medians=medians,
@@ -202,6 +208,7 @@ def masked_stems(
         repeating=repeating,
         bass_f0_hz=bass_line,
         kick_model=kick,
+        comb_gain=comb_gain,
     )
     if params.refine_power != 1.0 or params.other_hold_frames > 1:
         high_rows = slice(0, 0)

@@ -304,6 +304,31 @@ class MaskParams:
     vocal_comb_rest_frames: int = 43
     vocal_comb_rest_weight: float = 1.0
     vocal_comb_rest_min_share: float = 0.2
+    # The comb's vocal share per band scaled by the song's comb contrast there
+    # (`comb_bands`: over the frames whose comb is sure of the voice, the mean power on
+    # the teeth over that between them, half-octave bands from 200 Hz; a song-level
+    # cue), ramped from vocal_band_contrast[0] (0) to [1] (1) (None: off); bands with
+    # fewer than vocal_band_min_teeth tooth bins keep the comb. Measured contrasts: the
+    # synthetic voice's bands 5-130, above its last partial (~1.2-1.6 kHz) 0.5-2.3;
+    # Potassium 6-32 up to 1.6 kHz, 0.3-3.1 above; Lithium 9-14 up to 1.6 kHz, 0.3-4.8
+    # above. Tuning seeds 5000 / 6000 / 100 / 3000 / 4000 (avg dB; off 8.13 / 8.28 /
+    # 8.06 / 7.92 / 7.97, vocals 9.50 / 9.71 / 9.52 / 8.83 / 8.57): (1, 3) 8.19 / 8.35
+    # / 8.12 / 7.99 / 8.03 (vocals +0.16..+0.20), Lithium 3.91 -> 3.90, Potassium 2.51
+    # -> 2.49 (vocals 5.43 -> 5.36); held-out 7000 / 9000 / 11000 7.78 / 8.05 / 7.93 ->
+    # 7.83 / 8.12 / 7.99 (vocals 8.42 -> 8.57 on 7000). (1, 2) 5000 / 6000 / 100 8.18
+    # / 8.34 / 8.11, Lithium 3.91, Potassium 2.49; (1, 4) 5000 8.20, 3.87 / 2.49;
+    # (0.5, 2) 5000 8.17, 3.91 / 2.50. As a share, 1 - 0.75 / contrast in every band:
+    # 5000 8.17, 3.87 / 2.48. The cue pass's extra STFT: speed unchanged (14-15x
+    # realtime per core), the 10-minute song's peak RSS 1223 MB. Counting every
+    # frame Melodia heard as voiced, not only the sure ones: 5000 8.19 but Lithium
+    # 3.76 (vocals 2.51 -> 2.18; its wrong combs read 1.0-1.5 above 1.1 kHz). Per chunk
+    # instead of per song (the chunk's sure frames, at least 20): 5000 8.20, 3.92 / 2.49,
+    # but the stems then depended on the chunk size.
+    vocal_band_contrast: tuple[float, float] | None = (1.0, 3.0)
+    vocal_band_edges_hz: tuple[float, ...] = (200.0, 283.0, 400.0, 566.0, 800.0, 1131.0,
+                                              1600.0, 2263.0, 3200.0, 4525.0, 6400.0,
+                                              9051.0, 12800.0)
+    vocal_band_min_teeth: int = 200
     # Bass lines are mixed to the centre too: bass share scaled by centre ** this.
     bass_centre_power: float = 1.0
     # Bass line (`bassline`): in frames with a bass note the sub-bass below `bass_sub_hz`
@@ -707,13 +732,16 @@ def stem_masks(
     repeating: np.ndarray | None = None,
     bass_f0_hz: np.ndarray | None = None,
     kick_model: np.ndarray | None = None,
+    comb_gain: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
     """Masks for "vocals", "drums" and "bass" (each (bins, frames) float32 in [0, 1],
     summing to at most one); the "other" mask is one minus their sum.
     `bass_overtone_ratio` is the song's reference for the kick test (`kick_reference`);
     `centre` is `centre_weight` of the stereo spectrum (None: mono, all centre);
     `kick_model`, (rows, frames): the kick model's share (`kick.kick_model_share`) of the lowest
-    rows (the bins below kick_model_max_hz), None where the song has no kick model."""
+    rows (the bins below kick_model_max_hz), None where the song has no kick model;
+    `comb_gain`, (bins,): scales the comb's vocal share per bin (`comb_bands.band_gain`;
+    None: 1)."""
     magnitude = np.asarray(magnitude, dtype=np.float32)
     harmonic_share = soft_mask(medians.harmonic, medians.percussive, power=params.mask_power)
     percussive_share = 1.0 - harmonic_share
@@ -759,6 +787,10 @@ def stem_masks(
         sure = sure_comb_weight(magnitude, comb, presence=presence, repeating=repeating,
                                 centre=centre, band=band,
                                 evidence_range=params.vocal_floor_sure_evidence)
+    if comb_gain is not None:
+        # Bands where the voice has no partials (`comb_bands`): the teeth there only
+        # take the accompaniment's.
+        vocals *= comb_gain[:, None]
     if sure is not None and params.vocal_comb_rest_frames > 1:
         # What a pad or chord held on a comb bin while the voice sang elsewhere it
         # still holds under the sung note.

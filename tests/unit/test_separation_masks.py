@@ -193,3 +193,4 @@ def test_a_comb_bin_shares_with_the_pad_it_held_while_the_voice_sang_elsewhere()
     doubtful = comb_rest_share(power, comb, sure=np.zeros(n_frames, np.float32),
                                kernel_frames=31, weight=0.5, min_share=0.2)
     np.testing.assert_allclose(doubtful[:, sung], 1.0)
+
