@@ -42,12 +42,12 @@ from services.separation.masks import (
     centre_weight,
     comb_mask,
     kick_reference,
-    lowpass_weight,
     median_along_freq,
     median_along_time,
     overtone_ratio,
     soft_mask,
     sure_comb_weight,
+    vocal_band,
 )
 from services.separation.melody import MELODY_HOP, MELODY_RATE_HZ, melody_f0, melody_on_frames
 from services.separation.octave import correct_octaves
@@ -214,9 +214,7 @@ def _comb_contrast(
     and its vocals lost 0.3 dB."""
     freqs_hz = np.fft.rfftfreq(n_fft, d=1.0 / MELODY_RATE_HZ).astype(np.float32)
     bands = band_index(freqs_hz, params.vocal_band_edges_hz)
-    band = (freqs_hz <= params.vocal_max_hz).astype(np.float32)
-    if params.vocal_min_hz > 0:
-        band *= 1.0 - lowpass_weight(freqs_hz, crossover_hz=params.vocal_min_hz, octaves=1.0)
+    band = vocal_band(freqs_hz, params=params)
     sums = np.zeros((4, len(params.vocal_band_edges_hz) - 1))
     evidence_range = params.vocal_floor_sure_evidence or (0.3, 0.5)
     for start, end, _weights in iter_chunks(

@@ -42,7 +42,7 @@ import numpy as np
 from scipy.ndimage import maximum_filter1d, minimum_filter1d, uniform_filter1d
 from scipy.signal import butter, fftconvolve, sosfilt, sosfiltfilt
 
-from services.separation.kick_sweep import SweepParams, fit_sweep
+from services.separation.kick_sweep import SweepParams, fit_sweep, tone_columns
 from shared.audio_io import resample
 
 KICK_RATE_HZ = 2205
@@ -480,12 +480,11 @@ def _tone_bases(n: int, *, pitches_hz: tuple[float, ...], partials: int, max_hz:
     """Orthonormal bases (pitches, n, 2 · partials) of the steady tones over n samples
     at KICK_RATE_HZ: sines and cosines at each pitch's first `partials` multiples below
     max_hz (columns of zeros for those above)."""
-    t = np.arange(n) / KICK_RATE_HZ
     bases = np.zeros((len(pitches_hz), n, 2 * partials))
     for index, pitch in enumerate(pitches_hz):
-        tones = [wave(2 * np.pi * k * pitch * t) for k in range(1, partials + 1)
-                 if k * pitch < max_hz for wave in (np.sin, np.cos)]
-        basis, _ = np.linalg.qr(np.stack(tones, axis=1))
+        tones = tone_columns(n, rate_hz=KICK_RATE_HZ, onset_sec=0.0, pitch_hz=pitch,
+                             partials=partials, max_hz=max_hz)
+        basis, _ = np.linalg.qr(tones.T)
         bases[index, :, :basis.shape[1]] = basis
     return bases
 

@@ -578,6 +578,15 @@ def lowpass_weight(freqs_hz: np.ndarray, *, crossover_hz: float, octaves: float)
     return 1.0 / (1.0 + np.exp(np.clip(octave_distance * slope, -60.0, 60.0)))
 
 
+def vocal_band(freqs_hz: np.ndarray, *, params: MaskParams) -> np.ndarray:
+    """Where the vocal comb may hold anything, (bins,) float32 in [0, 1]: up to
+    vocal_max_hz, faded out below vocal_min_hz over an octave (0: no low cut)."""
+    band = (freqs_hz <= params.vocal_max_hz).astype(np.float32)
+    if params.vocal_min_hz > 0:
+        band *= 1.0 - lowpass_weight(freqs_hz, crossover_hz=params.vocal_min_hz, octaves=1.0)
+    return band
+
+
 def _sub_bass_rows(freqs_hz: np.ndarray, *, min_hz: float, max_hz: float, n_bins: int) -> slice:
     """Bins from min_hz to max_hz whose 3rd harmonic is still inside the spectrum."""
     bin_hz = float(freqs_hz[1] - freqs_hz[0])
@@ -771,9 +780,7 @@ def stem_masks(
 
     comb = comb_mask(freqs_hz, melody, n_harmonics=params.n_harmonics,
                      width_hz=params.comb_width_hz)
-    band = (freqs_hz <= params.vocal_max_hz).astype(np.float32)
-    if params.vocal_min_hz > 0:
-        band *= 1.0 - lowpass_weight(freqs_hz, crossover_hz=params.vocal_min_hz, octaves=1.0)
+    band = vocal_band(freqs_hz, params=params)
     comb *= band[:, None]
     teeth = comb.copy()  # before the guesses' doubt scales it
     # How far each frame's comb counts (1 voiced, less for a doubtful guess, 0 unvoiced).
